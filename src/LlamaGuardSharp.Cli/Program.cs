@@ -1,0 +1,18 @@
+using System.CommandLine;
+using LlamaGuardSharp.Cli.Commands;
+
+namespace LlamaGuardSharp.Cli;
+
+public static class Program
+{
+    public static int Main(string[] args) => BuildRootCommand().Parse(args).Invoke();
+
+    /// <summary>The whole command tree; each command lives in its own file under Commands/.</summary>
+    public static RootCommand BuildRootCommand()
+    {
+        var root = new RootCommand("LlamaGuardSharp: Llama Guard 3 Vision content-safety classification on the CPU.");
+        // One line per command, kept in this order: classify, generate, prompt, tokenize, preprocess, synth, bench.
+        root.Subcommands.Add(VersionCommand.Create());
+        return root;
+    }
+}

@@ -1,0 +1,39 @@
+namespace LlamaGuardSharp.Compute;
+
+/// <summary>
+/// How much parallelism the kernels may use. Passed explicitly (no static state) so two models in one process
+/// can run with different settings. Kernels must give bit-identical results for every <see cref="Threads"/> value:
+/// work is split so that each output element is always reduced in the same order.
+/// </summary>
+public sealed class ComputeContext
+{
+    public ComputeContext(int threads = 0)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(threads);
+        Threads = threads == 0 ? Environment.ProcessorCount : threads;
+    }
+
+    /// <summary>Number of worker threads (1 = run on the calling thread).</summary>
+    public int Threads { get; }
+
+    /// <summary>A single-threaded context (reference runs, tests).</summary>
+    public static ComputeContext SingleThreaded { get; } = new(1);
+
+    /// <summary>Runs <paramref name="body"/> for every index in [0, count), spread over <see cref="Threads"/> threads.</summary>
+    public void For(int count, Action<int> body)
+    {
+        if (count <= 0)
+        {
+            return;
+        }
+        if (Threads == 1 || count == 1)
+        {
+            for (int i = 0; i < count; i++)
+            {
+                body(i);
+            }
+            return;
+        }
+        Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = Threads }, body);
+    }
+}
