@@ -1,4 +1,5 @@
-using System.Numerics.Tensors;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace LlamaGuardSharp.Compute;
 
@@ -7,17 +8,23 @@ namespace LlamaGuardSharp.Compute;
 /// out[i, h, :] = Σ_j softmax_j(scale · q[i, h, :]·k[j, g(h), :]) · v[j, g(h), :] over the keys the mask allows,
 /// g(h) = h / (heads / kvHeads). Layouts are token-major: q and out [queries, heads, headDim],
 /// k and v [keys, kvHeads, headDim] (the natural output of the projection GEMMs). Softmax in float32.
-/// A query that sees no key gets a zero row.
+/// A query that sees no key gets a zero row. Never materialises the queries × keys score matrix (tiled online
+/// softmax, see <see cref="AttentionTiled"/>); results are bit-identical for every thread count.
 /// </summary>
 public static class Attention
 {
-    public static void Compute(
+    public static unsafe void Compute(
         ReadOnlySpan<float> q, int queries, int heads,
         ReadOnlySpan<float> k, ReadOnlySpan<float> v, int keys, int kvHeads,
         int headDim, float scale, AttentionMask mask, Span<float> output, ComputeContext context)
     {
         ArgumentNullException.ThrowIfNull(mask);
         ArgumentNullException.ThrowIfNull(context);
+        ArgumentOutOfRangeException.ThrowIfNegative(queries);
+        ArgumentOutOfRangeException.ThrowIfNegative(keys);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(heads);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(kvHeads);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(headDim);
         if (heads % kvHeads != 0)
         {
             throw new ArgumentException($"{heads} query heads are not a multiple of {kvHeads} KV heads.");
@@ -27,48 +34,24 @@ public static class Attention
         {
             throw new ArgumentException("Attention buffers are shorter than their shapes.");
         }
-        // Reference path: copies let the parallel body capture the inputs; the tuned kernel replaces this.
-        float[] qa = q[..(int)qLen].ToArray(), ka = k[..(int)kvLen].ToArray(), va = v[..(int)kvLen].ToArray();
-        float[] outArray = new float[qLen];
-        int group = heads / kvHeads;
-        context.For(queries * heads, task =>
+        mask.CheckCovers(queries, keys);
+        if (queries == 0)
         {
-            int i = task / heads, h = task % heads, g = h / group;
-            float[] scores = new float[keys];
-            var qRow = new ReadOnlySpan<float>(qa, (i * heads + h) * headDim, headDim);
-            float max = float.NegativeInfinity;
-            for (int j = 0; j < keys; j++)
-            {
-                if (!mask.IsVisible(i, j))
-                {
-                    scores[j] = float.NegativeInfinity;
-                    continue;
-                }
-                float s = scale * TensorPrimitives.Dot(qRow, new ReadOnlySpan<float>(ka, (j * kvHeads + g) * headDim, headDim));
-                scores[j] = s;
-                max = MathF.Max(max, s);
-            }
-            var outRow = new Span<float>(outArray, (i * heads + h) * headDim, headDim);
-            if (float.IsNegativeInfinity(max))
-            {
-                return; // nothing visible: zero row
-            }
-            float sum = 0;
-            for (int j = 0; j < keys; j++)
-            {
-                float e = float.IsNegativeInfinity(scores[j]) ? 0f : MathF.Exp(scores[j] - max);
-                scores[j] = e;
-                sum += e;
-            }
-            float inv = 1f / sum;
-            for (int j = 0; j < keys; j++)
-            {
-                if (scores[j] != 0f)
-                {
-                    TensorPrimitives.MultiplyAdd(new ReadOnlySpan<float>(va, (j * kvHeads + g) * headDim, headDim), scores[j] * inv, outRow, outRow);
-                }
-            }
-        });
-        outArray.CopyTo(output);
+            return;
+        }
+        if (keys == 0)
+        {
+            output[..(int)qLen].Clear(); // nothing visible anywhere
+            return;
+        }
+        if (!Avx512F.IsSupported || !Vector512.IsHardwareAccelerated || headDim % 16 != 0)
+        {
+            AttentionReference.Compute(q, queries, heads, k, v, keys, kvHeads, headDim, scale, mask, output, context);
+            return;
+        }
+        fixed (float* pq = q, pk = k, pv = v, po = output)
+        {
+            AttentionTiled.Run(pq, queries, heads, pk, pv, keys, kvHeads, headDim, scale, mask, po, context);
+        }
     }
 }

@@ -13,6 +13,9 @@ public sealed class ComputeContext
         Threads = threads == 0 ? Environment.ProcessorCount : threads;
     }
 
+    /// <summary>Pack buffers and score tiles reused across kernel calls (no allocations in the steady state).</summary>
+    internal ScratchPool Scratch { get; } = new();
+
     /// <summary>Number of worker threads (1 = run on the calling thread).</summary>
     public int Threads { get; }
 

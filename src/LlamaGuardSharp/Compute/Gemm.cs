@@ -1,42 +1,50 @@
-using System.Numerics.Tensors;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace LlamaGuardSharp.Compute;
 
 /// <summary>
 /// Matrix multiply with the weight transposed, the shape of every <c>nn.Linear</c>:
 /// C[m, n] = Σ_k A[m, k] · W[n, k] (+ bias[n]). A and C are float32 row-major; W is bf16/f16/f32 in place.
-/// Accumulation is float32.
+/// Accumulation is float32. Results are bit-identical for every <see cref="ComputeContext.Threads"/> value.
 /// </summary>
 public static class Gemm
 {
+    /// <summary>From this many rows of A on, the packed, register-blocked kernel beats streaming dot products.</summary>
+    public const int PackedMinRows = 8;
+
     /// <summary>
     /// C[M, N] = A[M, K] · Wᵀ (+ bias). <paramref name="a"/> holds M rows of K = W.Cols floats,
     /// <paramref name="c"/> receives M rows of N = W.Rows floats. <paramref name="bias"/> may be empty.
     /// </summary>
-    public static void MatMulTransposed(ReadOnlySpan<float> a, int m, WeightMatrix w, ReadOnlySpan<float> bias, Span<float> c, ComputeContext context)
+    public static unsafe void MatMulTransposed(ReadOnlySpan<float> a, int m, WeightMatrix w, ReadOnlySpan<float> bias, Span<float> c, ComputeContext context)
     {
+        ArgumentNullException.ThrowIfNull(w);
+        ArgumentNullException.ThrowIfNull(context);
         int k = w.Cols, n = w.Rows;
         CheckShapes(a.Length, m, k, n, bias.Length, c.Length);
-        float[] aCopy = a[..(m * k)].ToArray(); // spans cannot cross into the lambda
-        float[]? biasCopy = bias.IsEmpty ? null : bias.ToArray();
-        float[] cOut = new float[(long)m * n];
-        const int RowBlock = 64;
-        int blocks = (n + RowBlock - 1) / RowBlock;
-        context.For(blocks, block =>
+        if (m == 0)
         {
-            Span<float> wRow = new float[k];
-            int n0 = block * RowBlock, n1 = Math.Min(n, n0 + RowBlock);
-            for (int j = n0; j < n1; j++)
+            return;
+        }
+        if (!Avx512F.IsSupported || !Vector512.IsHardwareAccelerated)
+        {
+            // Portable fallback (no AVX-512): correct but slow; the model targets AVX-512 hosts.
+            GemmReference.MatMulTransposed(a, m, w, bias, c);
+            return;
+        }
+        fixed (float* pa = a, pb = bias, pc = c)
+        {
+            float* biasPtr = bias.IsEmpty ? null : pb;
+            if (m < PackedMinRows)
             {
-                w.ReadRow(j, wRow);
-                float b = biasCopy is null ? 0f : biasCopy[j];
-                for (int i = 0; i < m; i++)
-                {
-                    cOut[(long)i * n + j] = TensorPrimitives.Dot(new ReadOnlySpan<float>(aCopy, i * k, k), wRow) + b;
-                }
+                GemmRowDot.Run(pa, m, w, biasPtr, pc, context);
             }
-        });
-        cOut.AsSpan().CopyTo(c);
+            else
+            {
+                GemmPacked.Run(pa, m, w, biasPtr, pc, context);
+            }
+        }
     }
 
     internal static void CheckShapes(int aLength, int m, int k, int n, int biasLength, int cLength)

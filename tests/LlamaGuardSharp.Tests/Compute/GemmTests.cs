@@ -4,29 +4,112 @@ namespace LlamaGuardSharp.Tests.Compute;
 
 public class GemmTests
 {
-    [Theory]
-    [InlineData(1, 1, 1)]
-    [InlineData(3, 17, 5)]
-    [InlineData(33, 65, 130)]
-    public void MatMulTransposed_Bf16_MatchesScalarReference(int m, int k, int n)
+    public static TheoryData<int, int, int, WeightType> Shapes()
     {
-        var rng = new Random(m * 1000 + k * 10 + n);
-        float[] a = Enumerable.Range(0, m * k).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
-        ushort[] w = Enumerable.Range(0, n * k).Select(_ => Bf16.FromSingle((float)(rng.NextDouble() * 2 - 1))).ToArray();
-        float[] bias = Enumerable.Range(0, n).Select(_ => (float)rng.NextDouble()).ToArray();
-        float[] c = new float[m * n];
-        Gemm.MatMulTransposed(a, m, WeightMatrix.FromBf16(w, n, k), bias, c, new ComputeContext(2));
-        for (int i = 0; i < m; i++)
+        var data = new TheoryData<int, int, int, WeightType>();
+        // Sizes around the blocking: MR = 14, NR = 32, KC = 256, the small-M threshold 8, the 16-wide K vectors.
+        (int M, int K, int N)[] shapes =
+        [
+            (1, 1, 1), (1, 17, 5), (2, 33, 7), (3, 16, 31), (7, 15, 33), (7, 129, 65), (8, 16, 32), (13, 63, 17),
+            (14, 32, 32), (15, 31, 63), (16, 257, 64), (17, 65, 129), (29, 300, 33), (31, 513, 95), (33, 16, 1),
+            (63, 129, 47), (65, 7, 160),
+        ];
+        int index = 0;
+        foreach (var (m, k, n) in shapes)
         {
-            for (int j = 0; j < n; j++)
+            foreach (WeightType type in new[] { WeightType.BF16, WeightType.F32, WeightType.F16 })
+            {
+                // Every shape in bf16 (the model's type); the other types on every other shape to stay fast.
+                if (type == WeightType.BF16 || index % 2 == 0)
+                {
+                    data.Add(m, k, n, type);
+                }
+            }
+            index++;
+        }
+        data.Add(1, 4096, 100, WeightType.BF16);
+        data.Add(1035, 40, 33, WeightType.BF16); // more than one MC block of rows
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void MatMulTransposed_MatchesDoubleReference_AndIsThreadCountInvariant(int m, int k, int n, WeightType type)
+    {
+        var rng = new Random(HashCode.Combine(m, k, n, type));
+        float[] a = RandomValues(rng, m * k);
+        float[] bias = RandomValues(rng, n);
+        using var weights = TestWeights.Create(rng, n, k, type);
+        float[] c1 = new float[m * n], c2 = new float[m * n];
+        Gemm.MatMulTransposed(a, m, weights.Matrix, bias, c1, new ComputeContext(1));
+        Gemm.MatMulTransposed(a, m, weights.Matrix, bias, c2, new ComputeContext(2));
+        Assert.Equal(c1, c2); // bit-identical whatever the thread count
+
+        float[] row = new float[k];
+        for (int j = 0; j < n; j++)
+        {
+            weights.Matrix.ReadRow(j, row);
+            for (int i = 0; i < m; i++)
             {
                 double expected = bias[j];
                 for (int p = 0; p < k; p++)
                 {
-                    expected += (double)a[i * k + p] * Bf16.ToSingle(w[j * k + p]);
+                    expected += (double)a[i * k + p] * row[p];
                 }
-                Assert.True(Math.Abs(c[i * n + j] - expected) <= 1e-4 + 1e-4 * Math.Abs(expected), $"[{i},{j}] {c[i * n + j]} vs {expected}");
+                double tolerance = 1e-4 + 1e-4 * Math.Abs(expected);
+                Assert.True(Math.Abs(c1[i * n + j] - expected) <= tolerance, $"[{i},{j}] {c1[i * n + j]} vs {expected}");
             }
         }
+    }
+
+    [Fact]
+    public void MatMulTransposed_MatchesScalarReference_AndHandlesNoBias()
+    {
+        var rng = new Random(7);
+        const int m = 20, k = 70, n = 45;
+        float[] a = RandomValues(rng, m * k);
+        using var weights = TestWeights.Create(rng, n, k, WeightType.BF16);
+        float[] fast = new float[m * n], reference = new float[m * n];
+        Gemm.MatMulTransposed(a, m, weights.Matrix, [], fast, new ComputeContext(2));
+        GemmReference.MatMulTransposed(a, m, weights.Matrix, [], reference);
+        for (int i = 0; i < fast.Length; i++)
+        {
+            Assert.True(Math.Abs(fast[i] - reference[i]) <= 1e-4 + 1e-4 * Math.Abs(reference[i]), $"{i}: {fast[i]} vs {reference[i]}");
+        }
+    }
+
+    [Fact]
+    public void MatMulTransposed_OverwritesOutput_AndRepeatsExactly()
+    {
+        var rng = new Random(11);
+        const int m = 40, k = 300, n = 70;
+        float[] a = RandomValues(rng, m * k);
+        using var weights = TestWeights.Create(rng, n, k, WeightType.BF16);
+        float[] first = new float[m * n];
+        float[] second = Enumerable.Repeat(float.NaN, m * n).ToArray(); // stale garbage must not leak in
+        var context = new ComputeContext(2);
+        Gemm.MatMulTransposed(a, m, weights.Matrix, [], first, context);
+        Gemm.MatMulTransposed(a, m, weights.Matrix, [], second, context);
+        Assert.Equal(first, second);
+    }
+
+    [Fact]
+    public void MatMulTransposed_RejectsBadShapes()
+    {
+        using var weights = TestWeights.Create(new Random(1), 4, 3, WeightType.F32);
+        var context = new ComputeContext(1);
+        Assert.Throws<ArgumentException>(() => Gemm.MatMulTransposed(new float[5], 2, weights.Matrix, [], new float[8], context));
+        Assert.Throws<ArgumentException>(() => Gemm.MatMulTransposed(new float[6], 2, weights.Matrix, [], new float[7], context));
+        Assert.Throws<ArgumentException>(() => Gemm.MatMulTransposed(new float[6], 2, weights.Matrix, new float[3], new float[8], context));
+    }
+
+    internal static float[] RandomValues(Random rng, int count)
+    {
+        float[] values = new float[count];
+        for (int i = 0; i < count; i++)
+        {
+            values[i] = (float)(rng.NextDouble() * 2 - 1);
+        }
+        return values;
     }
 }

@@ -1,0 +1,40 @@
+using System.Globalization;
+using LlamaGuardSharp.Compute;
+
+namespace LlamaGuardSharp.Benchmarks;
+
+/// <summary>
+/// Stopwatch-based quick modes: <c>gemm-quick [threads=2] [reps=5] [filter]</c> and <c>attention-quick [threads=2] [reps=3] [filter]</c>.
+/// Each prints the peak probe measured in the same run and a table of medians.
+/// </summary>
+public static class QuickMode
+{
+    public static bool TryRun(string[] args)
+    {
+        string mode = args[0];
+        if (mode == "kernel-probe")
+        {
+            KernelProbe.Run(int.Parse(args[1], CultureInfo.InvariantCulture), int.Parse(args[2], CultureInfo.InvariantCulture));
+            return true;
+        }
+        if (mode is not ("gemm-quick" or "attention-quick" or "peak"))
+        {
+            return false;
+        }
+        int threads = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 2;
+        int reps = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : (mode == "gemm-quick" ? 5 : 3);
+        string filter = args.Length > 3 ? args[3] : "";
+        var context = new ComputeContext(threads);
+        PeakMeasurement peak = PeakProbe.Measure(context);
+        Console.WriteLine($"# {DateTime.UtcNow:u}  threads={threads}  reps={reps}  peak probe (Vector512 FMA, {threads} threads) = {peak.WallGflops:F1} GFLOP/s wall, {peak.CpuGflops:F1} GFLOP per CPU-s");
+        if (mode == "gemm-quick")
+        {
+            Console.WriteLine($"{"shape",-24} {"M",6} {"K",6} {"N",7} {"median ms",10} {"GFLOP/s",8} {"% peak",7} {"W GB/s",7} {"GF/CPU-s",8} {"% cpu-peak",10}");
+            foreach (GemmTiming t in GemmBenchmark.Run(GemmShape.ModelShapes.Where(s => s.Name.Contains(filter, StringComparison.Ordinal)), context, peak, reps))
+            {
+                Console.WriteLine($"{t.Shape.Name,-24} {t.Shape.M,6} {t.Shape.K,6} {t.Shape.N,7} {t.MedianSeconds * 1e3,10:F2} {t.Gflops,8:F1} {t.FractionOfPeak * 100,6:F1}% {t.WeightGBps,7:F1} {t.CpuGflops,8:F1} {t.CpuFractionOfPeak * 100,9:F1}%");
+            }
+        }
+        return true;
+    }
+}

@@ -1,0 +1,291 @@
+using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace LlamaGuardSharp.Compute;
+
+/// <summary>
+/// Flash-attention style kernel: for each KV head, the rows (query, head-in-group) are processed 14 at a time —
+/// grouped-query heads that share a KV head share the K and V traffic — against key tiles of <see cref="KeyTile"/>:
+/// S = Q·Kᵀ with the GEMM micro-kernel (Q packed with the scale folded in, K pre-packed transposed once per call),
+/// the mask applied per tile (hidden tiles skipped, mixed tiles masked by ranges), an online softmax (running max and
+/// sum, rescaling the output accumulator when the max grows), and O += P·V with 4-row register tiles over V rows.
+/// </summary>
+/// <remarks>
+/// Each (KV head, 14-row panel) is one work item with a fixed key order, so results do not depend on the thread count.
+/// Rounding differs from the two-pass <see cref="AttentionReference"/> only by float32 re-association (scale folded
+/// into Q, exp(s - running max) rescaled), well inside 1e-4 relative.
+/// </remarks>
+internal static unsafe class AttentionTiled
+{
+    private const int Rows = GemmMicroKernel.Rows;   // 14 (query, head) rows per panel
+    private const int KeyPanel = GemmMicroKernel.Cols; // 32 keys per packed Kᵀ panel
+    private const int KeyTile = 128;                  // keys per online-softmax step (4 panels; S tile 14×128 = 7 KiB)
+
+    public static void Run(float* q, int queries, int heads, float* k, float* v, int keys, int kvHeads, int d, float scale,
+        AttentionMask mask, float* output, ComputeContext context)
+    {
+        int group = heads / kvHeads;
+        int rowsPerKv = queries * group;
+        int panels = (rowsPerKv + Rows - 1) / Rows;
+        int keyPanels = (keys + KeyPanel - 1) / KeyPanel;
+        long panelFloats = (long)d * KeyPanel;
+        ScratchBuffer kt = context.Scratch.Rent(kvHeads * keyPanels * panelFloats);
+        try
+        {
+            nint ktPtr = (nint)kt.Pointer, kPtr = (nint)k, vPtr = (nint)v, qPtr = (nint)q, oPtr = (nint)output;
+            // Phase 1: Kᵀ panels [kvHead][keyPanel][d][32] (keys past the end are zero and never used).
+            const int PanelsPerItem = 8;
+            int packItemsPerHead = (keyPanels + PanelsPerItem - 1) / PanelsPerItem;
+            context.For(kvHeads * packItemsPerHead, item =>
+            {
+                int g = item / packItemsPerHead, kp0 = item % packItemsPerHead * PanelsPerItem, kp1 = Math.Min(keyPanels, kp0 + PanelsPerItem);
+                for (int kp = kp0; kp < kp1; kp++)
+                {
+                    PackKeys((float*)kPtr, keys, kvHeads, d, g, kp, (float*)ktPtr + (g * keyPanels + kp) * panelFloats);
+                }
+            });
+            // Phase 2: one item per (KV head, row panel).
+            context.For(kvHeads * panels, item =>
+            {
+                int g = item / panels, panel = item % panels;
+                ProcessPanel((float*)qPtr, queries, heads, group, (float*)ktPtr + g * keyPanels * panelFloats, (float*)vPtr, keys, kvHeads, d,
+                    scale, mask, g, panel * Rows, Math.Min(Rows, rowsPerKv - panel * Rows), (float*)oPtr);
+            });
+        }
+        finally
+        {
+            context.Scratch.Return(kt);
+        }
+    }
+
+    private static void PackKeys(float* k, int keys, int kvHeads, int d, int g, int kp, float* dst)
+    {
+        int j0 = kp * KeyPanel, count = Math.Min(KeyPanel, keys - j0);
+        for (int j = 0; j < count; j++)
+        {
+            float* src = k + ((long)(j0 + j) * kvHeads + g) * d;
+            for (int p = 0; p < d; p++)
+            {
+                dst[p * KeyPanel + j] = src[p];
+            }
+        }
+        for (int j = count; j < KeyPanel; j++)
+        {
+            for (int p = 0; p < d; p++)
+            {
+                dst[p * KeyPanel + j] = 0f;
+            }
+        }
+    }
+
+    [SkipLocalsInit]
+    private static void ProcessPanel(float* q, int queries, int heads, int group, float* kt, float* v, int keys, int kvHeads, int d,
+        float scale, AttentionMask mask, int g, int r0, int rows, float* output)
+    {
+        // Per-item scratch on the stack: packed Q (d×14), S tile (14×128), O accumulator (14×d), running max and sum.
+        float* qp = stackalloc float[d * Rows + 16];
+        float* s = stackalloc float[Rows * KeyTile + 16];
+        float* o = stackalloc float[Rows * d + 16];
+        qp = Align(qp);
+        s = Align(s);
+        o = Align(o);
+        float* runMax = stackalloc float[Rows];
+        float* runSum = stackalloc float[Rows];
+        int* queryOf = stackalloc int[Rows];
+        for (int r = 0; r < Rows; r++)
+        {
+            if (r < rows)
+            {
+                int row = r0 + r, i = row / group, h = g * group + row % group;
+                queryOf[r] = i;
+                float* src = q + ((long)i * heads + h) * d;
+                for (int p = 0; p < d; p++)
+                {
+                    qp[p * Rows + r] = src[p] * scale;
+                }
+            }
+            else
+            {
+                for (int p = 0; p < d; p++)
+                {
+                    qp[p * Rows + r] = 0f;
+                }
+            }
+            runMax[r] = float.NegativeInfinity;
+            runSum[r] = 0f;
+        }
+        new Span<float>(o, Rows * d).Clear();
+        int iMin = queryOf[0], iMax = queryOf[rows - 1];
+        long ldv = (long)kvHeads * d;
+        for (int j0 = 0; j0 < keys; j0 += KeyTile)
+        {
+            int count = Math.Min(KeyTile, keys - j0);
+            MaskTileState state = mask.Classify(iMin, iMax, j0, count);
+            if (state == MaskTileState.NoneVisible)
+            {
+                continue;
+            }
+            int tilePanels = (count + KeyPanel - 1) / KeyPanel;
+            for (int t = 0; t < tilePanels; t++)
+            {
+                GemmMicroKernel.Kernel14x32(qp, kt + (long)(j0 / KeyPanel + t) * d * KeyPanel, d, s + t * KeyPanel, KeyTile, false, null);
+            }
+            bool anyVisible = false;
+            for (int r = 0; r < rows; r++)
+            {
+                var row = new Span<float>(s + r * KeyTile, count);
+                if (state == MaskTileState.Mixed)
+                {
+                    mask.HideInvisible(queryOf[r], j0, row);
+                }
+                float tileMax = TensorPrimitives.Max(row);
+                float newMax = MathF.Max(runMax[r], tileMax);
+                if (float.IsNegativeInfinity(newMax))
+                {
+                    row.Clear(); // nothing visible to this row yet: P = 0
+                    continue;
+                }
+                anyVisible = true;
+                TensorPrimitives.Subtract(row, newMax, row);
+                TensorPrimitives.Exp(row, row);
+                float alpha = MathF.Exp(runMax[r] - newMax); // 0 on the first visible tile (runMax = -inf)
+                runSum[r] = runSum[r] * alpha + TensorPrimitives.Sum(row);
+                if (alpha != 1f)
+                {
+                    TensorPrimitives.Multiply(new Span<float>(o + r * d, d), alpha, new Span<float>(o + r * d, d));
+                }
+                runMax[r] = newMax;
+            }
+            if (anyVisible)
+            {
+                AccumulatePV(s, rows, count, v + (long)j0 * ldv + (long)g * d, ldv, o, d);
+            }
+        }
+        for (int r = 0; r < rows; r++)
+        {
+            int row = r0 + r, i = queryOf[r], h = g * group + row % group;
+            var dst = new Span<float>(output + ((long)i * heads + h) * d, d);
+            if (runSum[r] == 0f)
+            {
+                dst.Clear(); // no visible key
+            }
+            else
+            {
+                TensorPrimitives.Multiply(new ReadOnlySpan<float>(o + r * d, d), 1f / runSum[r], dst);
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float* Align(float* p) => (float*)(((nint)p + 63) & ~(nint)63);
+
+    /// <summary>o[r, :] += Σ_j p[r, j] · v[j, :] for r &lt; rows, j &lt; count (p row stride <see cref="KeyTile"/>, o row stride d).</summary>
+    private static void AccumulatePV(float* p, int rows, int count, float* v, long ldv, float* o, int d)
+    {
+        int r = 0;
+        for (; r + 4 <= rows; r += 4)
+        {
+            int c = 0;
+            for (; c + 64 <= d; c += 64)
+            {
+                PV4x64(p + r * KeyTile, count, v + c, ldv, o + r * d + c, d);
+            }
+            for (; c < d; c += 16)
+            {
+                PV4x16(p + r * KeyTile, count, v + c, ldv, o + r * d + c, d);
+            }
+        }
+        for (; r < rows; r++)
+        {
+            int c = 0;
+            for (; c + 64 <= d; c += 64)
+            {
+                PV1x64(p + r * KeyTile, count, v + c, ldv, o + r * d + c);
+            }
+            for (; c < d; c += 16)
+            {
+                PV1x16(p + r * KeyTile, count, v + c, ldv, o + r * d + c);
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void PV4x64(float* p, int count, float* v, long ldv, float* o, int ldo)
+    {
+        Vector512<float> a00 = Vector512.Load(o), a01 = Vector512.Load(o + 16), a02 = Vector512.Load(o + 32), a03 = Vector512.Load(o + 48);
+        float* o1 = o + ldo, o2 = o1 + ldo, o3 = o2 + ldo;
+        Vector512<float> a10 = Vector512.Load(o1), a11 = Vector512.Load(o1 + 16), a12 = Vector512.Load(o1 + 32), a13 = Vector512.Load(o1 + 48);
+        Vector512<float> a20 = Vector512.Load(o2), a21 = Vector512.Load(o2 + 16), a22 = Vector512.Load(o2 + 32), a23 = Vector512.Load(o2 + 48);
+        Vector512<float> a30 = Vector512.Load(o3), a31 = Vector512.Load(o3 + 16), a32 = Vector512.Load(o3 + 32), a33 = Vector512.Load(o3 + 48);
+        for (int j = 0; j < count; j++)
+        {
+            float* vj = v + j * ldv;
+            Vector512<float> v0 = Vector512.Load(vj), v1 = Vector512.Load(vj + 16), v2 = Vector512.Load(vj + 32), v3 = Vector512.Load(vj + 48);
+            Vector512<float> w = Vector512.Create(p[j]);
+            a00 = Vector512.FusedMultiplyAdd(w, v0, a00); a01 = Vector512.FusedMultiplyAdd(w, v1, a01);
+            a02 = Vector512.FusedMultiplyAdd(w, v2, a02); a03 = Vector512.FusedMultiplyAdd(w, v3, a03);
+            w = Vector512.Create(p[KeyTile + j]);
+            a10 = Vector512.FusedMultiplyAdd(w, v0, a10); a11 = Vector512.FusedMultiplyAdd(w, v1, a11);
+            a12 = Vector512.FusedMultiplyAdd(w, v2, a12); a13 = Vector512.FusedMultiplyAdd(w, v3, a13);
+            w = Vector512.Create(p[2 * KeyTile + j]);
+            a20 = Vector512.FusedMultiplyAdd(w, v0, a20); a21 = Vector512.FusedMultiplyAdd(w, v1, a21);
+            a22 = Vector512.FusedMultiplyAdd(w, v2, a22); a23 = Vector512.FusedMultiplyAdd(w, v3, a23);
+            w = Vector512.Create(p[3 * KeyTile + j]);
+            a30 = Vector512.FusedMultiplyAdd(w, v0, a30); a31 = Vector512.FusedMultiplyAdd(w, v1, a31);
+            a32 = Vector512.FusedMultiplyAdd(w, v2, a32); a33 = Vector512.FusedMultiplyAdd(w, v3, a33);
+        }
+        a00.Store(o); a01.Store(o + 16); a02.Store(o + 32); a03.Store(o + 48);
+        a10.Store(o1); a11.Store(o1 + 16); a12.Store(o1 + 32); a13.Store(o1 + 48);
+        a20.Store(o2); a21.Store(o2 + 16); a22.Store(o2 + 32); a23.Store(o2 + 48);
+        a30.Store(o3); a31.Store(o3 + 16); a32.Store(o3 + 32); a33.Store(o3 + 48);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void PV4x16(float* p, int count, float* v, long ldv, float* o, int ldo)
+    {
+        Vector512<float> a0 = Vector512.Load(o), a1 = Vector512.Load(o + ldo), a2 = Vector512.Load(o + 2 * ldo), a3 = Vector512.Load(o + 3 * ldo);
+        for (int j = 0; j < count; j++)
+        {
+            Vector512<float> vj = Vector512.Load(v + j * ldv);
+            a0 = Vector512.FusedMultiplyAdd(Vector512.Create(p[j]), vj, a0);
+            a1 = Vector512.FusedMultiplyAdd(Vector512.Create(p[KeyTile + j]), vj, a1);
+            a2 = Vector512.FusedMultiplyAdd(Vector512.Create(p[2 * KeyTile + j]), vj, a2);
+            a3 = Vector512.FusedMultiplyAdd(Vector512.Create(p[3 * KeyTile + j]), vj, a3);
+        }
+        a0.Store(o);
+        a1.Store(o + ldo);
+        a2.Store(o + 2 * ldo);
+        a3.Store(o + 3 * ldo);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void PV1x64(float* p, int count, float* v, long ldv, float* o)
+    {
+        Vector512<float> a0 = Vector512.Load(o), a1 = Vector512.Load(o + 16), a2 = Vector512.Load(o + 32), a3 = Vector512.Load(o + 48);
+        for (int j = 0; j < count; j++)
+        {
+            float* vj = v + j * ldv;
+            Vector512<float> w = Vector512.Create(p[j]);
+            a0 = Vector512.FusedMultiplyAdd(w, Vector512.Load(vj), a0);
+            a1 = Vector512.FusedMultiplyAdd(w, Vector512.Load(vj + 16), a1);
+            a2 = Vector512.FusedMultiplyAdd(w, Vector512.Load(vj + 32), a2);
+            a3 = Vector512.FusedMultiplyAdd(w, Vector512.Load(vj + 48), a3);
+        }
+        a0.Store(o);
+        a1.Store(o + 16);
+        a2.Store(o + 32);
+        a3.Store(o + 48);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void PV1x16(float* p, int count, float* v, long ldv, float* o)
+    {
+        Vector512<float> a0 = Vector512.Load(o);
+        for (int j = 0; j < count; j++)
+        {
+            a0 = Vector512.FusedMultiplyAdd(Vector512.Create(p[j]), Vector512.Load(v + j * ldv), a0);
+        }
+        a0.Store(o);
+    }
+}

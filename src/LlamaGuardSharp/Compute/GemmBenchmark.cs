@@ -1,0 +1,97 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+
+namespace LlamaGuardSharp.Compute;
+
+/// <summary>A GEMM shape of the model: C[M, N] = A[M, K] · Wᵀ with bf16 W.</summary>
+public sealed record GemmShape(string Name, int M, int K, int N)
+{
+    public double Flops => 2.0 * M * K * N;
+
+    /// <summary>The model's GEMM shapes (spec §8): vision encoder, projector, text prefill (≈400 tokens), decode.</summary>
+    public static IReadOnlyList<GemmShape> ModelShapes { get; } =
+    [
+        new("vision qkv (fused)", 6432, 1280, 3840),
+        new("vision o_proj", 6432, 1280, 1280),
+        new("vision fc1", 6432, 1280, 5120),
+        new("vision fc2", 6432, 5120, 1280),
+        new("projector", 6404, 7680, 4096),
+        new("text q/o prefill", 400, 4096, 4096),
+        new("text k/v prefill", 400, 4096, 1024),
+        new("text gate/up prefill", 400, 4096, 14336),
+        new("text down prefill", 400, 14336, 4096),
+        new("text q/o decode", 1, 4096, 4096),
+        new("text gate/up decode", 1, 4096, 14336),
+        new("text down decode", 1, 14336, 4096),
+        new("lm_head decode", 1, 4096, 128256),
+    ];
+}
+
+/// <summary>Timing of one shape: median seconds over the repetitions, GFLOP/s, fraction of the peak probe, weight GB/s.</summary>
+/// <see cref="CpuGflops"/> is GFLOP per CPU-second of this process and <see cref="CpuFractionOfPeak"/> its ratio to the
+/// probe's GFLOP per CPU-second: the kernel's efficiency while scheduled, robust to other load on a shared machine.
+public sealed record GemmTiming(GemmShape Shape, double MedianSeconds, double Gflops, double FractionOfPeak, double WeightGBps,
+    double CpuGflops, double CpuFractionOfPeak);
+
+/// <summary>
+/// Stopwatch-based GEMM benchmark over random bf16 weights (the measuring logic behind <c>gemm-quick</c> and
+/// <c>llamaguard bench</c>): one warm-up call, then the median of <c>repetitions</c> timed calls per shape.
+/// </summary>
+public static class GemmBenchmark
+{
+    public static unsafe IReadOnlyList<GemmTiming> Run(IEnumerable<GemmShape> shapes, ComputeContext context, PeakMeasurement peak,
+        int repetitions = 5, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(shapes);
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(peak);
+        using var process = Process.GetCurrentProcess();
+        var results = new List<GemmTiming>();
+        var rng = new Random(1234);
+        foreach (GemmShape shape in shapes)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            long weightCount = (long)shape.N * shape.K;
+            ushort* weights = (ushort*)NativeMemory.AlignedAlloc((nuint)(weightCount * 2), 64);
+            try
+            {
+                for (long i = 0; i < weightCount; i++)
+                {
+                    weights[i] = (ushort)(0x3C00 + rng.Next(0x200)); // bf16 in ~[0.0078, 0.031): finite, varied
+                }
+                var matrix = new WeightMatrix(weights, shape.N, shape.K, WeightType.BF16, null);
+                float[] a = new float[(long)shape.M * shape.K];
+                for (int i = 0; i < a.Length; i++)
+                {
+                    a[i] = (float)(rng.NextDouble() - 0.5);
+                }
+                float[] c = new float[(long)shape.M * shape.N];
+                Gemm.MatMulTransposed(a, shape.M, matrix, [], c, context);
+                double[] seconds = new double[repetitions], cpuSeconds = new double[repetitions];
+                var sw = new Stopwatch();
+                for (int r = 0; r < repetitions; r++)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    process.Refresh();
+                    TimeSpan cpu0 = process.TotalProcessorTime;
+                    sw.Restart();
+                    Gemm.MatMulTransposed(a, shape.M, matrix, [], c, context);
+                    seconds[r] = sw.Elapsed.TotalSeconds;
+                    process.Refresh();
+                    cpuSeconds[r] = Math.Max((process.TotalProcessorTime - cpu0).TotalSeconds, 1e-3);
+                }
+                Array.Sort(seconds);
+                Array.Sort(cpuSeconds);
+                double median = seconds[repetitions / 2], cpuMedian = cpuSeconds[repetitions / 2];
+                double gflops = shape.Flops / median / 1e9, cpuGflops = shape.Flops / cpuMedian / 1e9;
+                results.Add(new GemmTiming(shape, median, gflops, gflops / peak.WallGflops, weightCount * 2 / median / 1e9,
+                    cpuGflops, cpuGflops / peak.CpuGflops));
+            }
+            finally
+            {
+                NativeMemory.AlignedFree(weights);
+            }
+        }
+        return results;
+    }
+}

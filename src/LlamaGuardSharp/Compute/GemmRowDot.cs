@@ -1,0 +1,247 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace LlamaGuardSharp.Compute;
+
+/// <summary>How a weight element type is widened to float32 inside the streaming kernels (JIT-specialised per type).</summary>
+internal unsafe interface IWeightWidener
+{
+    static abstract Vector512<float> Load16(void* row, int index);
+
+    static abstract float Load1(void* row, int index);
+
+    static abstract int ElementSize { get; }
+}
+
+internal readonly unsafe struct Bf16Widener : IWeightWidener
+{
+    public static int ElementSize => 2;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Load16(void* row, int index) =>
+        Avx512F.ShiftLeftLogical(Avx512F.ConvertToVector512UInt32(Vector256.Load((ushort*)row + index)), 16).AsSingle();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Load1(void* row, int index) => BitConverter.Int32BitsToSingle(((ushort*)row)[index] << 16);
+}
+
+internal readonly unsafe struct F32Widener : IWeightWidener
+{
+    public static int ElementSize => 4;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Load16(void* row, int index) => Vector512.Load((float*)row + index);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Load1(void* row, int index) => ((float*)row)[index];
+}
+
+internal readonly unsafe struct F16Widener : IWeightWidener
+{
+    public static int ElementSize => 2;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Load16(void* row, int index)
+    {
+        // Bit-exact half -> single: shift the exponent/mantissa into place and rescale by 2^112 (exact for normals and
+        // subnormals), then patch infinities/NaNs and put the sign back.
+        Vector512<uint> u = Avx512F.ConvertToVector512UInt32(Vector256.Load((ushort*)row + index));
+        Vector512<uint> abs = u & Vector512.Create(0x7FFFu);
+        Vector512<uint> shifted = abs << 13;
+        Vector512<float> scaled = shifted.AsSingle() * Vector512.Create(BitConverter.Int32BitsToSingle((127 + 112) << 23));
+        Vector512<float> special = (shifted | Vector512.Create(0x7F80_0000u)).AsSingle();
+        Vector512<float> value = Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(abs, Vector512.Create(0x7C00u)).AsSingle(), special, scaled);
+        return (value.AsUInt32() | ((u & Vector512.Create(0x8000u)) << 16)).AsSingle();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Load1(void* row, int index) => (float)((Half*)row)[index];
+}
+
+/// <summary>
+/// GEMM for few rows of A (decode, M = 1, and small M): streams each weight row once, widening on the fly, and
+/// computes 4 weight rows × up to 4 A rows per pass as dot products held in 16 zmm accumulators. Memory-bound at
+/// M = 1 (2 bytes of bf16 weight per 2 FLOPs), so its job is to keep both cores' load streams busy.
+/// Per output element the order is fixed: 16 lane sums over K in steps of 16, a horizontal sum, the K % 16 tail,
+/// then the bias, independent of the thread count.
+/// </summary>
+internal static unsafe class GemmRowDot
+{
+    private const int RowsPerItem = 64; // weight rows per work item: 8 KiB..28 KiB of bf16 per row × 64 rows
+
+    public static void Run(float* a, int m, WeightMatrix w, float* bias, float* c, ComputeContext context)
+    {
+        switch (w.Type)
+        {
+            case WeightType.BF16:
+                Run<Bf16Widener>(a, m, w, bias, c, context);
+                break;
+            case WeightType.F32:
+                Run<F32Widener>(a, m, w, bias, c, context);
+                break;
+            case WeightType.F16:
+                Run<F16Widener>(a, m, w, bias, c, context);
+                break;
+            default:
+                throw new NotSupportedException($"Weight type {w.Type} is not supported.");
+        }
+    }
+
+    private static void Run<T>(float* a, int m, WeightMatrix w, float* bias, float* c, ComputeContext context)
+        where T : struct, IWeightWidener
+    {
+        int n = w.Rows, k = w.Cols;
+        nint aPtr = (nint)a, cPtr = (nint)c, bPtr = (nint)bias, wPtr = (nint)w.Data;
+        int items = (n + RowsPerItem - 1) / RowsPerItem;
+        context.For(items, item =>
+        {
+            int j0 = item * RowsPerItem, j1 = Math.Min(n, j0 + RowsPerItem);
+            RunRows<T>((float*)aPtr, m, k, n, (byte*)wPtr, j0, j1, (float*)bPtr, (float*)cPtr);
+        });
+    }
+
+    private static void RunRows<T>(float* a, int m, int k, int n, byte* w, int j0, int j1, float* bias, float* c)
+        where T : struct, IWeightWidener
+    {
+        long rowBytes = (long)k * T.ElementSize;
+        int j = j0;
+        for (; j + 4 <= j1; j += 4)
+        {
+            byte* w0 = w + j * rowBytes;
+            int i = 0;
+            for (; i + 4 <= m; i += 4)
+            {
+                Dot4x4<T>(a + (long)i * k, k, w0, rowBytes, c + (long)i * n + j, n, bias == null ? null : bias + j);
+            }
+            for (; i < m; i++)
+            {
+                Dot1x4<T>(a + (long)i * k, k, w0, rowBytes, c + (long)i * n + j, bias == null ? null : bias + j);
+            }
+        }
+        for (; j < j1; j++)
+        {
+            byte* wj = w + j * rowBytes;
+            for (int i = 0; i < m; i++)
+            {
+                float* ai = a + (long)i * k;
+                Vector512<float> acc = Vector512<float>.Zero;
+                int p = 0;
+                for (; p + 16 <= k; p += 16)
+                {
+                    acc = Vector512.FusedMultiplyAdd(Vector512.Load(ai + p), T.Load16(wj, p), acc);
+                }
+                float s = Vector512.Sum(acc);
+                for (; p < k; p++)
+                {
+                    s = MathF.FusedMultiplyAdd(ai[p], T.Load1(wj, p), s);
+                }
+                c[(long)i * n + j] = bias == null ? s : s + bias[j];
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Dot1x4<T>(float* a, int k, byte* w0, long rowBytes, float* c, float* bias)
+        where T : struct, IWeightWidener
+    {
+        byte* w1 = w0 + rowBytes, w2 = w1 + rowBytes, w3 = w2 + rowBytes;
+        Vector512<float> s0 = default, s1 = default, s2 = default, s3 = default;
+        int p = 0;
+        for (; p + 16 <= k; p += 16)
+        {
+            Vector512<float> x = Vector512.Load(a + p);
+            s0 = Vector512.FusedMultiplyAdd(x, T.Load16(w0, p), s0);
+            s1 = Vector512.FusedMultiplyAdd(x, T.Load16(w1, p), s1);
+            s2 = Vector512.FusedMultiplyAdd(x, T.Load16(w2, p), s2);
+            s3 = Vector512.FusedMultiplyAdd(x, T.Load16(w3, p), s3);
+        }
+        float r0 = Vector512.Sum(s0), r1 = Vector512.Sum(s1), r2 = Vector512.Sum(s2), r3 = Vector512.Sum(s3);
+        for (; p < k; p++)
+        {
+            float x = a[p];
+            r0 = MathF.FusedMultiplyAdd(x, T.Load1(w0, p), r0);
+            r1 = MathF.FusedMultiplyAdd(x, T.Load1(w1, p), r1);
+            r2 = MathF.FusedMultiplyAdd(x, T.Load1(w2, p), r2);
+            r3 = MathF.FusedMultiplyAdd(x, T.Load1(w3, p), r3);
+        }
+        if (bias != null)
+        {
+            r0 += bias[0];
+            r1 += bias[1];
+            r2 += bias[2];
+            r3 += bias[3];
+        }
+        c[0] = r0;
+        c[1] = r1;
+        c[2] = r2;
+        c[3] = r3;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Dot4x4<T>(float* a, int k, byte* w0, long rowBytes, float* c, int ldc, float* bias)
+        where T : struct, IWeightWidener
+    {
+        byte* w1 = w0 + rowBytes, w2 = w1 + rowBytes, w3 = w2 + rowBytes;
+        float* a1 = a + k, a2 = a1 + k, a3 = a2 + k;
+        Vector512<float> s00 = default, s01 = default, s02 = default, s03 = default;
+        Vector512<float> s10 = default, s11 = default, s12 = default, s13 = default;
+        Vector512<float> s20 = default, s21 = default, s22 = default, s23 = default;
+        Vector512<float> s30 = default, s31 = default, s32 = default, s33 = default;
+        int p = 0;
+        for (; p + 16 <= k; p += 16)
+        {
+            Vector512<float> b0 = T.Load16(w0, p), b1 = T.Load16(w1, p), b2 = T.Load16(w2, p), b3 = T.Load16(w3, p);
+            Vector512<float> x = Vector512.Load(a + p);
+            s00 = Vector512.FusedMultiplyAdd(x, b0, s00);
+            s01 = Vector512.FusedMultiplyAdd(x, b1, s01);
+            s02 = Vector512.FusedMultiplyAdd(x, b2, s02);
+            s03 = Vector512.FusedMultiplyAdd(x, b3, s03);
+            x = Vector512.Load(a1 + p);
+            s10 = Vector512.FusedMultiplyAdd(x, b0, s10);
+            s11 = Vector512.FusedMultiplyAdd(x, b1, s11);
+            s12 = Vector512.FusedMultiplyAdd(x, b2, s12);
+            s13 = Vector512.FusedMultiplyAdd(x, b3, s13);
+            x = Vector512.Load(a2 + p);
+            s20 = Vector512.FusedMultiplyAdd(x, b0, s20);
+            s21 = Vector512.FusedMultiplyAdd(x, b1, s21);
+            s22 = Vector512.FusedMultiplyAdd(x, b2, s22);
+            s23 = Vector512.FusedMultiplyAdd(x, b3, s23);
+            x = Vector512.Load(a3 + p);
+            s30 = Vector512.FusedMultiplyAdd(x, b0, s30);
+            s31 = Vector512.FusedMultiplyAdd(x, b1, s31);
+            s32 = Vector512.FusedMultiplyAdd(x, b2, s32);
+            s33 = Vector512.FusedMultiplyAdd(x, b3, s33);
+        }
+        Finish(s00, s01, s02, s03, a, k, p, w0, rowBytes, c, bias);
+        Finish(s10, s11, s12, s13, a1, k, p, w0, rowBytes, c + ldc, bias);
+        Finish(s20, s21, s22, s23, a2, k, p, w0, rowBytes, c + 2L * ldc, bias);
+        Finish(s30, s31, s32, s33, a3, k, p, w0, rowBytes, c + 3L * ldc, bias);
+
+        static void Finish(Vector512<float> s0, Vector512<float> s1, Vector512<float> s2, Vector512<float> s3,
+            float* a, int k, int p, byte* w0, long rowBytes, float* c, float* bias)
+        {
+            byte* w1 = w0 + rowBytes, w2 = w1 + rowBytes, w3 = w2 + rowBytes;
+            float r0 = Vector512.Sum(s0), r1 = Vector512.Sum(s1), r2 = Vector512.Sum(s2), r3 = Vector512.Sum(s3);
+            for (; p < k; p++)
+            {
+                float x = a[p];
+                r0 = MathF.FusedMultiplyAdd(x, T.Load1(w0, p), r0);
+                r1 = MathF.FusedMultiplyAdd(x, T.Load1(w1, p), r1);
+                r2 = MathF.FusedMultiplyAdd(x, T.Load1(w2, p), r2);
+                r3 = MathF.FusedMultiplyAdd(x, T.Load1(w3, p), r3);
+            }
+            if (bias != null)
+            {
+                r0 += bias[0];
+                r1 += bias[1];
+                r2 += bias[2];
+                r3 += bias[3];
+            }
+            c[0] = r0;
+            c[1] = r1;
+            c[2] = r2;
+            c[3] = r3;
+        }
+    }
+}

@@ -1,0 +1,86 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace LlamaGuardSharp.Compute;
+
+/// <summary>
+/// Measures the machine's attainable float32 FMA rate: a register-only loop with 12 independent Vector512
+/// accumulators (enough to cover FMA latency × 2 ports) on every thread of the context at once. The GEMM benchmarks
+/// report their GFLOP/s as a fraction of this figure measured in the same run, which is robust to clock speed and
+/// to a noisy, shared machine.
+/// </summary>
+public static class PeakProbe
+{
+    /// <summary>Median GFLOP/s (wall clock) over <paramref name="runs"/> runs of about <paramref name="millisecondsPerRun"/> each.</summary>
+    public static double MeasureGflops(ComputeContext context, int runs = 5, int millisecondsPerRun = 100) =>
+        Measure(context, runs, millisecondsPerRun).WallGflops;
+
+    /// <summary>
+    /// Median wall-clock GFLOP/s and median GFLOP per CPU-second of this process. The second is what a core delivers while
+    /// it is actually scheduled, so on a machine shared with other work it is the stable denominator for efficiencies.
+    /// </summary>
+    public static PeakMeasurement Measure(ComputeContext context, int runs = 5, int millisecondsPerRun = 100)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(runs);
+        // Calibrate the iteration count on one thread so that a run lasts about millisecondsPerRun.
+        long iterations = 1 << 16;
+        Spin(iterations);
+        var sw = Stopwatch.StartNew();
+        Spin(iterations);
+        double secondsPerIteration = Math.Max(sw.Elapsed.TotalSeconds, 1e-6) / iterations;
+        iterations = Math.Max(1 << 16, (long)(millisecondsPerRun / 1000.0 / secondsPerIteration));
+        double[] wall = new double[runs], cpu = new double[runs];
+        float sink = 0;
+        using var process = Process.GetCurrentProcess();
+        for (int r = 0; r < runs; r++)
+        {
+            float[] sinks = new float[context.Threads];
+            process.Refresh();
+            TimeSpan cpu0 = process.TotalProcessorTime;
+            sw.Restart();
+            context.For(context.Threads, t => sinks[t] = Spin(iterations));
+            double seconds = sw.Elapsed.TotalSeconds;
+            process.Refresh();
+            double cpuSeconds = (process.TotalProcessorTime - cpu0).TotalSeconds;
+            sink += sinks.Sum();
+            double gflop = context.Threads * iterations * FlopsPerIteration / 1e9;
+            wall[r] = gflop / seconds;
+            cpu[r] = gflop / Math.Max(cpuSeconds, 1e-3);
+        }
+        GC.KeepAlive(sink);
+        Array.Sort(wall);
+        Array.Sort(cpu);
+        return new PeakMeasurement(wall[runs / 2], cpu[runs / 2]);
+    }
+
+    private const int FlopsPerIteration = 12 * 16 * 2;
+
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static float Spin(long iterations)
+    {
+        Vector512<float> m = Vector512.Create(0.999999f), x = Vector512.Create(1e-7f);
+        Vector512<float> a0 = Vector512.Create(1f), a1 = a0 + x, a2 = a1 + x, a3 = a2 + x, a4 = a3 + x, a5 = a4 + x;
+        Vector512<float> a6 = a5 + x, a7 = a6 + x, a8 = a7 + x, a9 = a8 + x, a10 = a9 + x, a11 = a10 + x;
+        for (long i = 0; i < iterations; i++)
+        {
+            a0 = Vector512.FusedMultiplyAdd(a0, m, x);
+            a1 = Vector512.FusedMultiplyAdd(a1, m, x);
+            a2 = Vector512.FusedMultiplyAdd(a2, m, x);
+            a3 = Vector512.FusedMultiplyAdd(a3, m, x);
+            a4 = Vector512.FusedMultiplyAdd(a4, m, x);
+            a5 = Vector512.FusedMultiplyAdd(a5, m, x);
+            a6 = Vector512.FusedMultiplyAdd(a6, m, x);
+            a7 = Vector512.FusedMultiplyAdd(a7, m, x);
+            a8 = Vector512.FusedMultiplyAdd(a8, m, x);
+            a9 = Vector512.FusedMultiplyAdd(a9, m, x);
+            a10 = Vector512.FusedMultiplyAdd(a10, m, x);
+            a11 = Vector512.FusedMultiplyAdd(a11, m, x);
+        }
+        return Vector512.Sum(a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11);
+    }
+}
+
+/// <summary>Peak probe result: wall-clock GFLOP/s with all threads, and GFLOP per CPU-second (per scheduled core).</summary>
+public sealed record PeakMeasurement(double WallGflops, double CpuGflops);

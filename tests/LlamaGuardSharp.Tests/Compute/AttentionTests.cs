@@ -1,0 +1,149 @@
+using LlamaGuardSharp.Compute;
+
+namespace LlamaGuardSharp.Tests.Compute;
+
+public class AttentionTests
+{
+    public static TheoryData<string, int, int, int, int, int> Cases() => new()
+    {
+        // mask, queries, keys, heads, kvHeads, headDim
+        { "none", 5, 7, 2, 2, 16 },
+        { "none", 30, 300, 4, 1, 80 },        // GQA 4:1, key tiles of 128 + a partial one
+        { "causal", 17, 17, 4, 2, 32 },       // prefill, several query panels
+        { "causal-offset", 3, 40, 8, 2, 128 }, // decode-like: KV cache ahead of the queries
+        { "causal-offset", 1, 129, 32, 8, 128 },
+        { "pad", 70, 70, 2, 2, 80 },          // vision-like, pad tail incl. fully padded key tiles
+        { "blocks", 9, 200, 4, 1, 64 },       // cross-attention with some rows seeing nothing
+        { "blocks", 20, 100, 2, 2, 48 },
+        { "none", 4, 9, 2, 1, 20 },           // headDim not a multiple of 16: portable path
+    };
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Compute_MatchesDoubleReference_AndIsThreadCountInvariant(string maskName, int queries, int keys, int heads, int kvHeads, int d)
+    {
+        var rng = new Random(HashCode.Combine(maskName, queries, keys, heads, d));
+        float[] q = GemmTests.RandomValues(rng, queries * heads * d);
+        float[] k = GemmTests.RandomValues(rng, keys * kvHeads * d);
+        float[] v = GemmTests.RandomValues(rng, keys * kvHeads * d);
+        for (int i = 0; i < q.Length; i++)
+        {
+            q[i] *= 3; // sharper softmax: exercises the running-max rescaling
+        }
+        AttentionMask mask = MakeMask(maskName, queries, keys, rng);
+        float scale = 1f / MathF.Sqrt(d);
+        float[] o1 = new float[q.Length], o2 = Enumerable.Repeat(float.NaN, q.Length).ToArray();
+        Attention.Compute(q, queries, heads, k, v, keys, kvHeads, d, scale, mask, o1, new ComputeContext(1));
+        Attention.Compute(q, queries, heads, k, v, keys, kvHeads, d, scale, mask, o2, new ComputeContext(2));
+        Assert.Equal(o1, o2);
+
+        double[] expected = DoubleReference(q, queries, heads, k, v, keys, kvHeads, d, scale, mask);
+        for (int i = 0; i < expected.Length; i++)
+        {
+            Assert.True(Math.Abs(o1[i] - expected[i]) <= 1e-4 + 1e-4 * Math.Abs(expected[i]), $"{maskName} [{i}] {o1[i]} vs {expected[i]}");
+        }
+
+        float[] reference = new float[q.Length];
+        AttentionReference.Compute(q, queries, heads, k, v, keys, kvHeads, d, scale, mask, reference, new ComputeContext(2));
+        for (int i = 0; i < expected.Length; i++)
+        {
+            Assert.True(Math.Abs(reference[i] - expected[i]) <= 1e-4 + 1e-4 * Math.Abs(expected[i]), $"reference {maskName} [{i}]");
+        }
+    }
+
+    [Fact]
+    public void Compute_FullyMaskedRows_AreZero()
+    {
+        const int queries = 3, keys = 40, heads = 2, d = 16;
+        var rng = new Random(3);
+        float[] q = GemmTests.RandomValues(rng, queries * heads * d), k = GemmTests.RandomValues(rng, keys * heads * d), v = GemmTests.RandomValues(rng, keys * heads * d);
+        // Query 1 sees nothing; queries 0 and 2 see one block each.
+        var mask = AttentionMask.KeyBlocks([true, false, false, false, false, true], blocks: 2, blockSize: 20);
+        float[] o = Enumerable.Repeat(float.NaN, q.Length).ToArray();
+        Attention.Compute(q, queries, heads, k, v, keys, heads, d, 0.25f, mask, o, new ComputeContext(2));
+        Assert.All(o.AsSpan(heads * d, heads * d).ToArray(), x => Assert.Equal(0f, x));
+        Assert.Contains(o.AsSpan(0, heads * d).ToArray(), x => x != 0f);
+    }
+
+    [Fact]
+    public void Compute_RejectsBadShapes()
+    {
+        var context = new ComputeContext(1);
+        Assert.Throws<ArgumentException>(() => Attention.Compute(new float[32], 1, 3, new float[32], new float[32], 1, 2, 16, 1f, AttentionMask.None, new float[48], context));
+        Assert.Throws<ArgumentException>(() => Attention.Compute(new float[16], 2, 1, new float[16], new float[16], 1, 1, 16, 1f, AttentionMask.None, new float[32], context));
+        Assert.Throws<ArgumentException>(() => Attention.Compute(new float[32], 2, 1, new float[32], new float[32], 2, 1, 16, 1f, AttentionMask.PadPairs([false]), new float[32], context));
+    }
+
+    private static AttentionMask MakeMask(string name, int queries, int keys, Random rng) => name switch
+    {
+        "none" => AttentionMask.None,
+        "causal" => AttentionMask.Causal(0),
+        "causal-offset" => AttentionMask.Causal(keys - queries),
+        "pad" => AttentionMask.PadPairs(Enumerable.Range(0, queries).Select(i => i >= queries - 35 || i % 11 == 10).ToArray()),
+        "blocks" => MakeBlocks(queries, keys, rng),
+        _ => throw new ArgumentException(name),
+    };
+
+    private static AttentionMask MakeBlocks(int queries, int keys, Random rng)
+    {
+        const int blockSize = 37; // not a multiple of the 32/128 key tiling
+        int blocks = (keys + blockSize - 1) / blockSize;
+        bool[] allowed = new bool[queries * blocks];
+        for (int i = 0; i < queries; i++)
+        {
+            for (int b = 0; b < blocks; b++)
+            {
+                allowed[i * blocks + b] = i % 4 != 3 && (i % 3 == 0 || rng.Next(2) == 0); // every 4th row sees nothing
+            }
+        }
+        return AttentionMask.KeyBlocks(allowed, blocks, blockSize);
+    }
+
+    private static double[] DoubleReference(float[] q, int queries, int heads, float[] k, float[] v, int keys, int kvHeads, int d, float scale, AttentionMask mask)
+    {
+        double[] output = new double[q.Length];
+        int group = heads / kvHeads;
+        double[] scores = new double[keys];
+        for (int i = 0; i < queries; i++)
+        {
+            for (int h = 0; h < heads; h++)
+            {
+                int g = h / group;
+                double max = double.NegativeInfinity;
+                for (int j = 0; j < keys; j++)
+                {
+                    if (!mask.IsVisible(i, j))
+                    {
+                        scores[j] = double.NegativeInfinity;
+                        continue;
+                    }
+                    double s = 0;
+                    for (int p = 0; p < d; p++)
+                    {
+                        s += (double)q[(i * heads + h) * d + p] * k[(j * kvHeads + g) * d + p];
+                    }
+                    scores[j] = s * scale;
+                    max = Math.Max(max, scores[j]);
+                }
+                if (double.IsNegativeInfinity(max))
+                {
+                    continue;
+                }
+                double sum = 0;
+                for (int j = 0; j < keys; j++)
+                {
+                    scores[j] = double.IsNegativeInfinity(scores[j]) ? 0 : Math.Exp(scores[j] - max);
+                    sum += scores[j];
+                }
+                for (int j = 0; j < keys; j++)
+                {
+                    for (int p = 0; p < d; p++)
+                    {
+                        output[(i * heads + h) * d + p] += scores[j] / sum * v[(j * kvHeads + g) * d + p];
+                    }
+                }
+            }
+        }
+        return output;
+    }
+}
