@@ -69,7 +69,7 @@ public sealed class TextDecoder
                 var v = new float[(long)n * KvDim];
                 Gemm.MatMulTransposed(crossAttentionStates, n, layer.Wk, default, k, _context);
                 Gemm.MatMulTransposed(crossAttentionStates, n, layer.Wv, default, v, _context);
-                ModelMath.RmsNorm(k, k, layer.KNorm, _eps);
+                Rms(k, k, layer.KNorm);
                 keys[i] = k;
                 values[i] = v;
             }
@@ -142,13 +142,13 @@ public sealed class TextDecoder
         if (trace is not null)
         {
             var normed = new float[n * d];
-            ModelMath.RmsNorm(h, normed, _w.FinalNorm, _eps);
+            Rms(h, normed, _w.FinalNorm);
             trace.HiddenStates.Add(normed);
         }
         var selected = new float[logitRows.Length * d];
         for (int r = 0; r < logitRows.Length; r++)
         {
-            ModelMath.RmsNorm(h.AsSpan(logitRows[r] * d, d), selected.AsSpan(r * d, d), _w.FinalNorm, _eps);
+            Rms(h.AsSpan(logitRows[r] * d, d), selected.AsSpan(r * d, d), _w.FinalNorm);
         }
         var logits = new float[(long)logitRows.Length * VocabSize];
         if (logitRows.Length > 0)
@@ -162,7 +162,7 @@ public sealed class TextDecoder
     {
         var c = Config;
         int hd = c.HeadDim, kvDim = KvDim;
-        ModelMath.RmsNorm(h, s.Normed, w.InputNorm, _eps);
+        Rms(h, s.Normed, w.InputNorm);
         Gemm.MatMulTransposed(s.Normed, n, w.Wq, default, s.Q, _context);
         var k = cacheK.AsSpan(start * kvDim, n * kvDim);
         var v = cacheV.AsSpan(start * kvDim, n * kvDim);
@@ -174,9 +174,9 @@ public sealed class TextDecoder
         Attention.Compute(s.Q, n, c.NumAttentionHeads, cacheK.AsSpan(0, keys * kvDim), cacheV.AsSpan(0, keys * kvDim), keys,
             c.NumKeyValueHeads, hd, 1f / MathF.Sqrt(hd), AttentionMask.Causal(start), s.Attended, _context);
         Gemm.MatMulTransposed(s.Attended, n, w.Wo, default, s.Out, _context);
-        ModelMath.AddScaled(h, s.Out, 1f);
+        Residual.AddScaled(h, s.Out, 1f, _context);
         Mlp(w.Mlp, h, n, s);
-        ModelMath.AddScaled(h, s.Out, 1f);
+        Residual.AddScaled(h, s.Out, 1f, _context);
     }
 
     private void CrossAttentionLayer(CrossAttentionLayerWeights w, float[] h, int n, int start, float[] keysC, float[] valuesC,
@@ -202,13 +202,13 @@ public sealed class TextDecoder
             // Meta: the row stays all-false, which the attention kernel answers with a zero output row.
         }
 
-        ModelMath.RmsNorm(h, s.Normed, w.InputNorm, _eps);
+        Rms(h, s.Normed, w.InputNorm);
         Gemm.MatMulTransposed(s.Normed, n, w.Wq, default, s.Q, _context);
-        ModelMath.RmsNorm(s.Q, s.Q, w.QNorm, _eps);
+        Rms(s.Q, s.Q, w.QNorm);
         Attention.Compute(s.Q, n, c.NumAttentionHeads, keysC, valuesC, memory.Keys, c.NumKeyValueHeads, hd, 1f / MathF.Sqrt(hd),
             AttentionMask.KeyBlocks(allowed, blocks, memory.TokensPerTile), s.Attended, _context);
         Gemm.MatMulTransposed(s.Attended, n, w.Wo, default, s.Out, _context);
-        ModelMath.AddScaled(h, s.Out, w.AttentionGate);
+        Residual.AddScaled(h, s.Out, w.AttentionGate, _context);
 
         Mlp(w.Mlp, h, n, s);
         for (int i = 0; i < n; i++)
@@ -218,16 +218,20 @@ public sealed class TextDecoder
                 s.Out.AsSpan(i * d, d).Clear(); // full_text_row_masked_out_mask (HF and Meta alike)
             }
         }
-        ModelMath.AddScaled(h, s.Out, w.MlpGate);
+        Residual.AddScaled(h, s.Out, w.MlpGate, _context);
     }
+
+    /// <summary>RMSNorm of every row of <paramref name="x"/> (rows of weight.Length values).</summary>
+    private void Rms(ReadOnlySpan<float> x, Span<float> y, float[] weight) =>
+        RmsNorm.Apply(x, x.Length / weight.Length, weight.Length, weight, _eps, y, _context);
 
     /// <summary>s.Out = down(SiLU(gate·b) ⊙ up·b) with b = RMS(h).</summary>
     private void Mlp(DecoderMlpWeights w, float[] h, int n, LayerScratch s)
     {
-        ModelMath.RmsNorm(h, s.Normed, w.Norm, _eps);
+        Rms(h, s.Normed, w.Norm);
         Gemm.MatMulTransposed(s.Normed, n, w.Gate, default, s.Gate, _context);
         Gemm.MatMulTransposed(s.Normed, n, w.Up, default, s.Up, _context);
-        ModelMath.SiluMultiply(s.Gate, s.Up);
+        SwiGlu.Apply(s.Gate, s.Up, s.Gate, _context);
         Gemm.MatMulTransposed(s.Gate, n, w.Down, default, s.Out, _context);
     }
 

@@ -85,7 +85,7 @@ public sealed class VisionEncoder
             trace.LocalEncoderOutput = (float[])x.Clone();
         }
 
-        ModelMath.LayerNorm(x, x, _w.LayerNormPostWeight, _w.LayerNormPostBias, LayerNormEps);
+        Norm(x, x, _w.LayerNormPostWeight, _w.LayerNormPostBias, LayerNormEps);
         AddTileEmbedding(x, _w.PostTileEmbedding, _w.PostTileGate, image.AspectRatioId, firstToken: 0, tokens: pp);
         foreach (var layer in _w.GlobalLayers)
         {
@@ -169,18 +169,18 @@ public sealed class VisionEncoder
         }
 
         var positional = new float[p * d];
-        ModelMath.AddScaled(positional, _w.PositionalEmbedding, 1f - _w.PositionalGate);
+        Residual.AddScaled(positional, _w.PositionalEmbedding, 1f - _w.PositionalGate, _context);
         var tileTable = new float[_w.TileEmbedding.Cols];
         _w.TileEmbedding.ReadRow(image.AspectRatioId, tileTable);
         var gatedTile = new float[p * d];
         for (int t = 0; t < tiles; t++)
         {
             var rows = x.AsSpan(t * pp * d, p * d);
-            ModelMath.AddScaled(rows, positional, 1f);
+            Residual.AddScaled(rows, positional, 1f, _context);
             gatedTile.AsSpan().Clear();
-            ModelMath.AddScaled(gatedTile, tileTable.AsSpan(t * p * d, p * d), _w.PositionalGate);
-            ModelMath.AddScaled(rows, gatedTile, 1f);
-            ModelMath.LayerNorm(rows, rows, _w.LayerNormPreWeight, _w.LayerNormPreBias, LayerNormEps);
+            Residual.AddScaled(gatedTile, tileTable.AsSpan(t * p * d, p * d), _w.PositionalGate, _context);
+            Residual.AddScaled(rows, gatedTile, 1f, _context);
+            Norm(rows, rows, _w.LayerNormPreWeight, _w.LayerNormPreBias, LayerNormEps);
         }
         return x;
     }
@@ -194,10 +194,10 @@ public sealed class VisionEncoder
         for (int t = 0; t < c.MaxNumTiles; t++)
         {
             gated.AsSpan().Clear();
-            ModelMath.AddScaled(gated, table.AsSpan((aspectRatioId * c.MaxNumTiles + t) * d, d), gate);
+            Residual.AddScaled(gated, table.AsSpan((aspectRatioId * c.MaxNumTiles + t) * d, d), gate, _context);
             for (int i = firstToken; i < firstToken + tokens; i++)
             {
-                ModelMath.AddScaled(x.AsSpan((t * pp + i) * d, d), gated, 1f);
+                Residual.AddScaled(x.AsSpan((t * pp + i) * d, d), gated, 1f, _context);
             }
         }
     }
@@ -207,20 +207,24 @@ public sealed class VisionEncoder
     {
         var c = Config;
         int n = s.Tokens, heads = c.AttentionHeads, hd = c.HeadDim;
-        ModelMath.LayerNorm(x, s.Normed, w.Norm1Weight, w.Norm1Bias, (float)c.NormEps);
+        Norm(x, s.Normed, w.Norm1Weight, w.Norm1Bias, (float)c.NormEps);
         Gemm.MatMulTransposed(s.Normed, n, w.Wq, default, s.Q, _context);
         Gemm.MatMulTransposed(s.Normed, n, w.Wk, default, s.K, _context);
         Gemm.MatMulTransposed(s.Normed, n, w.Wv, default, s.V, _context);
         Attention.Compute(s.Q, n, heads, s.K, s.V, n, heads, hd, 1f / MathF.Sqrt(hd), mask, s.Attended, _context);
         Gemm.MatMulTransposed(s.Attended, n, w.Wo, default, s.Out, _context);
-        ModelMath.AddScaled(x, s.Out, w.AttentionGate);
+        Residual.AddScaled(x, s.Out, w.AttentionGate, _context);
 
-        ModelMath.LayerNorm(x, s.Normed, w.Norm2Weight, w.Norm2Bias, (float)c.NormEps);
+        Norm(x, s.Normed, w.Norm2Weight, w.Norm2Bias, (float)c.NormEps);
         Gemm.MatMulTransposed(s.Normed, n, w.Fc1, w.Fc1Bias, s.Hidden, _context);
-        ModelMath.GeluErf(s.Hidden);
+        Gelu.Apply(s.Hidden, s.Hidden, _context);
         Gemm.MatMulTransposed(s.Hidden, n, w.Fc2, w.Fc2Bias, s.Out, _context);
-        ModelMath.AddScaled(x, s.Out, w.MlpGate);
+        Residual.AddScaled(x, s.Out, w.MlpGate, _context);
     }
+
+    /// <summary>LayerNorm of every row of <paramref name="x"/> (rows of weight.Length values).</summary>
+    private void Norm(ReadOnlySpan<float> x, Span<float> y, float[] weight, float[] bias, float eps) =>
+        LayerNorm.Apply(x, x.Length / weight.Length, weight.Length, weight, bias, eps, y, _context);
 
     /// <summary>Drops the padding slots: [tiles·Ppad, D] → [tiles, P, D].</summary>
     private static float[] Unpad(float[] x, int tiles, int pp, int p, int d)

@@ -1,6 +1,9 @@
 using System.Collections.Concurrent;
 using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
 using LlamaGuardSharp.Checkpoints;
+using LlamaGuardSharp.Imaging;
 using LlamaGuardSharp.Inference;
 using LlamaGuardSharp.Model;
 using LlamaGuardSharp.Tests.Infrastructure;
@@ -58,17 +61,39 @@ public sealed class MllamaGoldenFixture : IDisposable
         var ratioMask = golden.Int64("aspect_ratio_mask");
         var numTiles = golden.NumTiles;
         int images = ratioIds.Length, tiles = ratioMask.Length / images;
-        if (!golden.Has("pixel_values"))
-        {
-            throw new InvalidOperationException($"{golden.Model}/{golden.Name} needs pixel values recomputed by the image preprocessor.");
-        }
-        var pixels = golden.Singles("pixel_values");
+        var pixels = golden.Has("pixel_values") ? golden.Singles("pixel_values") : RecomputePixels(golden);
         int perImage = pixels.Length / images;
         return Enumerable.Range(0, images).Select(i => new VisionInput(
             pixels.AsSpan(i * perImage, perImage).ToArray(),
             checked((int)ratioIds[i]),
             ratioMask.AsSpan(i * tiles, tiles).ToArray().Select(v => v != 0).ToArray(),
             numTiles[i])).ToArray();
+    }
+
+    /// <summary>
+    /// The 560 cfg does not store its 15 MB pixel tensors: decode and preprocess the case images, checking every tile
+    /// against the golden tile hashes.
+    /// </summary>
+    private static float[] RecomputePixels(GoldenCase golden)
+    {
+        var preprocessor = new ImagePreprocessor(ImagePreprocessorOptions.FromModelDirectory(TestData.Golden("models", golden.Model)));
+        var decoder = new ImageDecoder();
+        var hashes = golden.Json.RootElement.GetProperty("pixel_values_tile_sha256_f32le");
+        var result = new List<float>();
+        string[] paths = golden.Images;
+        for (int i = 0; i < paths.Length; i++)
+        {
+            var image = preprocessor.Process(decoder.Decode(File.ReadAllBytes(TestData.Golden(paths[i]))));
+            var tileHashes = hashes[i].EnumerateArray().Select(e => e.GetString()).ToArray();
+            Assert.Equal(tileHashes.Length, image.MaxTiles);
+            for (int t = 0; t < image.MaxTiles; t++)
+            {
+                string hash = Convert.ToHexStringLower(SHA256.HashData(MemoryMarshal.AsBytes(image.Tile(t).Span)));
+                Assert.True(tileHashes[t] == hash, $"{golden.Model}/{golden.Name} image {i} tile {t}: pixel hash {hash}, golden {tileHashes[t]}");
+            }
+            result.AddRange(image.PixelValues);
+        }
+        return result.ToArray();
     }
 
     private GoldenCaseRun Compute(string modelName, string caseName)

@@ -1,0 +1,101 @@
+using System.CommandLine;
+using System.Text.Json;
+using LlamaGuardSharp.Checkpoints;
+using LlamaGuardSharp.Imaging;
+using LlamaGuardSharp.Inference;
+using LlamaGuardSharp.Model;
+using LlamaGuardSharp.Tokenization;
+
+namespace LlamaGuardSharp.Cli.Commands;
+
+/// <summary>
+/// <c>llamaguard generate</c>: greedy generation from a raw prompt (special-token strings recognised, no BOS added) and
+/// optional images, printing the prompt ids, the generated ids and the top logits of the last prompt position.
+/// </summary>
+public static class GenerateCommand
+{
+    private const int TopLogits = 16;
+
+    public static Command Create()
+    {
+        var model = new Option<DirectoryInfo>("--model") { Description = "Model folder (config.json + safetensors).", Required = true };
+        var promptFile = new Option<FileInfo>("--prompt-file") { Description = "Raw prompt text; special-token strings such as <|image|> are recognised; no BOS is added.", Required = true };
+        var images = new Option<FileInfo[]>("--image") { Description = "An image for each <|image|> token, in order (repeatable).", AllowMultipleArgumentsPerToken = false };
+        var tokenizer = new Option<FileInfo?>("--tokenizer") { Description = "tokenizer.json or tokenizer.model (default: found in the model folder)." };
+        var maxNewTokens = new Option<int>("--max-new-tokens") { Description = "Maximum tokens to generate.", DefaultValueFactory = _ => 20 };
+        var json = new Option<bool>("--json") { Description = "Print a JSON object (input_ids, output_ids, last_logits_top) instead of text." };
+        var threads = new Option<int>("--threads") { Description = "Compute threads (0 = all cores).", DefaultValueFactory = _ => 0 };
+
+        var command = new Command("generate", "Greedy generation from a raw prompt with optional images (debugging and parity checks).")
+        {
+            model, promptFile, images, tokenizer, maxNewTokens, json, threads,
+        };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var stdout = parse.InvocationConfiguration.Output;
+            var stderr = parse.InvocationConfiguration.Error;
+            try
+            {
+                int max = parse.GetValue(maxNewTokens);
+                if (max < 1)
+                {
+                    throw new ArgumentException("--max-new-tokens must be at least 1.");
+                }
+                string modelDir = MllamaCheckpoint.ResolveModelDirectory(parse.GetValue(model)!.FullName);
+                var tok = Llama3Tokenizer.Load(parse.GetValue(tokenizer)?.FullName ?? modelDir);
+                string prompt = await File.ReadAllTextAsync(parse.GetValue(promptFile)!.FullName, cancellationToken);
+                int[] ids = tok.Encode(prompt, recognizeSpecialTokens: true);
+
+                var inputs = new List<VisionInput>();
+                var imageFiles = parse.GetValue(images) ?? [];
+                if (imageFiles.Length > 0)
+                {
+                    var decoder = new ImageDecoder();
+                    var preprocessor = new ImagePreprocessor(ImagePreprocessorOptions.FromModelDirectory(modelDir));
+                    foreach (var file in imageFiles)
+                    {
+                        var rgb = await decoder.DecodeFileAsync(file.FullName, cancellationToken);
+                        inputs.Add(VisionInput.FromPreprocessed(preprocessor.Process(rgb)));
+                    }
+                }
+
+                using var checkpoint = MllamaCheckpoint.Open(modelDir);
+                var mllama = MllamaModel.Load(checkpoint, new ModelOptions(Compute: new Compute.ComputeContext(parse.GetValue(threads))));
+                var result = new Generator(mllama).Generate(ids, inputs, new GenerationOptions(max), cancellationToken);
+                stderr.WriteLine($"vision {result.Timings.Vision.TotalSeconds:F2} s, prefill {result.Timings.Prefill.TotalSeconds:F2} s ({ids.Length} tokens), " +
+                    $"decode {result.Timings.Decode.TotalSeconds:F2} s ({result.OutputIds.Count} tokens), stop: {result.StopReason}");
+
+                if (parse.GetValue(json))
+                {
+                    stdout.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
+                    {
+                        ["input_ids"] = ids,
+                        ["output_ids"] = result.OutputIds,
+                        ["last_logits_top"] = TopK(result.FirstStepLogits, TopLogits).Select(p => new object[] { p.Id, p.Logit }).ToArray(),
+                    }));
+                }
+                else
+                {
+                    stdout.WriteLine(tok.Decode(result.OutputIds.ToArray()));
+                }
+                return 0;
+            }
+            catch (OperationCanceledException)
+            {
+                stderr.WriteLine("Cancelled.");
+                return 130;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or InvalidDataException
+                or CheckpointFormatException or TokenizerFormatException or ImageDecodeException or ModelInputException)
+            {
+                stderr.WriteLine($"error: {e.Message}");
+                return 1;
+            }
+        });
+        return command;
+    }
+
+    /// <summary>The <paramref name="k"/> largest logits, descending (ties: lower id first).</summary>
+    internal static (int Id, float Logit)[] TopK(float[] logits, int k) =>
+        Enumerable.Range(0, logits.Length).OrderByDescending(i => logits[i]).ThenBy(i => i).Take(k).Select(i => (i, logits[i])).ToArray();
+}
