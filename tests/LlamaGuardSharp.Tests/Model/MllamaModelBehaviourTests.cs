@@ -1,0 +1,111 @@
+using System.Numerics.Tensors;
+using LlamaGuardSharp.Checkpoints;
+using LlamaGuardSharp.Inference;
+using LlamaGuardSharp.Model;
+using LlamaGuardSharp.Tests.Infrastructure;
+
+namespace LlamaGuardSharp.Tests.Model;
+
+/// <summary>Behaviour beyond the goldens: masking option, forced decoding, cancellation and input validation (56 cfg).</summary>
+public sealed class MllamaModelBehaviourTests(MllamaGoldenFixture fixture) : IClassFixture<MllamaGoldenFixture>
+{
+    private const string Tiny = "mllama_tiny_56";
+
+    private static (int[] Ids, IReadOnlyList<VisionInput> Images) Case(string name)
+    {
+        using var golden = GoldenCase.Open(Tiny, name);
+        return (golden.InputIds, MllamaGoldenFixture.LoadImages(golden));
+    }
+
+    [Fact]
+    public void Meta_masking_leaves_text_before_the_image_as_in_a_text_only_run_while_HF_leaks_vision_into_it()
+    {
+        var (ids, images) = Case("square_small");
+        int imagePos = Array.IndexOf(ids, 128256);
+        Assert.True(imagePos > 0);
+        int d = fixture.Model(Tiny).Config.Text.HiddenSize;
+
+        using var checkpoint = MllamaCheckpoint.Open(TestData.Golden("models", Tiny));
+        var meta = MllamaModel.Load(checkpoint, new ModelOptions(CrossAttentionMasking.Meta));
+        var metaTrace = new TextTrace();
+        new Generator(meta).ForwardAllPositions(ids, images, metaTrace);
+        var textOnlyTrace = new TextTrace();
+        new Generator(meta).ForwardAllPositions(ids[..imagePos], null, textOnlyTrace);
+        var hfTrace = new TextTrace();
+        new Generator(fixture.Model(Tiny)).ForwardAllPositions(ids, images, hfTrace);
+
+        var metaFinal = metaTrace.HiddenStates[^1].AsSpan(0, imagePos * d);
+        fixture.Tolerance.AssertClose("meta_prefix_vs_text_only", "Meta masking, rows before the image", metaFinal, textOnlyTrace.HiddenStates[^1]);
+        float leak = TensorPrimitives.MaxMagnitude(Subtract(hfTrace.HiddenStates[^1].AsSpan(0, imagePos * d), metaFinal));
+        Assert.True(leak > 1e-2f, $"HF and Meta masking should differ before the image (max difference {leak})");
+    }
+
+    [Fact]
+    public void Forced_tokens_through_the_session_give_the_logits_of_a_full_recomputation()
+    {
+        var (ids, images) = Case("wide_guard_prompt");
+        var model = fixture.Model(Tiny);
+        int[] forced = [39257, 198, 50];
+        var session = new GenerationSession(model, ids.Length + forced.Length);
+        session.Prefill(ids, images);
+        float[] logits = [];
+        foreach (int token in forced)
+        {
+            logits = session.Step(token);
+        }
+        Assert.Equal(ids.Length + forced.Length, session.Position);
+        Assert.Equal([.. ids, .. forced], session.Tokens);
+        var all = new Generator(model).ForwardAllPositions([.. ids, .. forced], images);
+        int vocab = model.Text.VocabSize;
+        fixture.Tolerance.AssertClose("forced_vs_recomputed_logits", "logits after forcing unsafe \\n S", logits, all.AsSpan(all.Length - vocab, vocab));
+        Assert.Throws<ModelInputException>(() => session.Step(16)); // capacity reached
+    }
+
+    [Fact]
+    public void Generation_stops_at_a_stop_token_and_reports_it()
+    {
+        var (ids, images) = Case("two_images");
+        var golden = GoldenCase.Open(Tiny, "two_images");
+        int[] greedy = golden.GreedyIds;
+        golden.Dispose();
+        // Declare the third greedy token a stop token: generation must end right after producing it.
+        var result = new Generator(fixture.Model(Tiny)).Generate(ids, images, new GenerationOptions(20, [greedy[2]]));
+        Assert.Equal(greedy[..3], result.OutputIds);
+        Assert.Equal(StopReason.StopToken, result.StopReason);
+        var capped = new Generator(fixture.Model(Tiny)).Generate(ids, images, new GenerationOptions(2, []));
+        Assert.Equal(greedy[..2], capped.OutputIds);
+        Assert.Equal(StopReason.MaxNewTokens, capped.StopReason);
+    }
+
+    [Fact]
+    public void Cancellation_is_honoured()
+    {
+        var (ids, images) = Case("square_small");
+        using var cts = new CancellationTokenSource();
+        cts.Cancel();
+        Assert.ThrowsAny<OperationCanceledException>(() => new Generator(fixture.Model(Tiny)).Generate(ids, images, null, cts.Token));
+    }
+
+    [Fact]
+    public void Inconsistent_inputs_are_rejected_with_a_clear_exception()
+    {
+        var model = fixture.Model(Tiny);
+        var (ids, images) = Case("square_small");
+        var generator = new Generator(model);
+        Assert.Contains("outside the embedding table", Assert.Throws<ModelInputException>(() => generator.Generate([1, 128264], null)).Message);
+        Assert.Contains("no image was given", Assert.Throws<ModelInputException>(() => generator.Generate(ids, null)).Message);
+        Assert.Contains("image tokens", Assert.Throws<ModelInputException>(() => generator.Generate(ids, [images[0], images[0]])).Message);
+        var truncated = images[0] with { PixelValues = images[0].PixelValues[..^1] };
+        Assert.Contains("Pixel values", Assert.Throws<ModelInputException>(() => generator.Generate(ids, [truncated])).Message);
+        var badRatio = images[0] with { AspectRatioId = 9 };
+        Assert.Contains("Aspect ratio id", Assert.Throws<ModelInputException>(() => generator.Generate(ids, [badRatio])).Message);
+        Assert.Throws<ModelInputException>(() => generator.Generate([], null));
+    }
+
+    private static float[] Subtract(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
+    {
+        var result = new float[a.Length];
+        TensorPrimitives.Subtract(a, b, result);
+        return result;
+    }
+}
