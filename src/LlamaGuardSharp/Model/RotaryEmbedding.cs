@@ -1,4 +1,5 @@
 using LlamaGuardSharp.Checkpoints;
+using LlamaGuardSharp.Compute;
 
 namespace LlamaGuardSharp.Model;
 
@@ -58,33 +59,31 @@ internal sealed class RotaryEmbedding
     }
 
     /// <summary>
-    /// Rotates every head of <paramref name="x"/> ([tokens, heads, HeadDim], token-major) in place; token t sits at
-    /// absolute position <paramref name="firstPosition"/> + t.
+    /// cos/sin tables for the positions firstPosition .. firstPosition + tokens − 1 (one row per token), built once per
+    /// forward call and shared by every layer.
     /// </summary>
-    public void Apply(Span<float> x, int tokens, int heads, int firstPosition)
+    public RopeTables Tables(int firstPosition, int tokens)
     {
-        int half = HeadDim / 2;
-        Span<float> cos = stackalloc float[half];
-        Span<float> sin = stackalloc float[half];
+        int half = _invFreq.Length;
+        var cos = new float[tokens * half];
+        var sin = new float[tokens * half];
         for (int t = 0; t < tokens; t++)
         {
             float pos = firstPosition + t;
             for (int i = 0; i < half; i++)
             {
-                float angle = pos * _invFreq[i];
-                cos[i] = MathF.Cos(angle);
-                sin[i] = MathF.Sin(angle);
-            }
-            for (int h = 0; h < heads; h++)
-            {
-                var v = x.Slice((t * heads + h) * HeadDim, HeadDim);
-                for (int i = 0; i < half; i++)
-                {
-                    float a = v[i], b = v[i + half];
-                    v[i] = a * cos[i] - b * sin[i];
-                    v[i + half] = b * cos[i] + a * sin[i];
-                }
+                float angle = pos * _invFreq[i]; // float32 angle, as torch forms freqs
+                cos[t * half + i] = (float)Math.Cos(angle);
+                sin[t * half + i] = (float)Math.Sin(angle);
             }
         }
+        return new RopeTables(cos, sin, tokens);
     }
+
+    /// <summary>Rotates every head of <paramref name="x"/> ([tables.Tokens, heads, HeadDim], token-major) in place.</summary>
+    public void Apply(Span<float> x, int heads, RopeTables tables) =>
+        Rope.Apply(x, tables.Tokens, heads, HeadDim, tables.Cos, tables.Sin, firstPosition: 0);
 }
+
+/// <summary>cos/sin rows [Tokens, headDim/2] for a run of consecutive positions.</summary>
+internal sealed record RopeTables(float[] Cos, float[] Sin, int Tokens);

@@ -121,6 +121,7 @@ public sealed class TextDecoder
         }
 
         var scratch = new LayerScratch(n, Config);
+        var rope = _rope.Tables(start, n);
         for (int layer = 0; layer < _w.Layers.Count; layer++)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -128,7 +129,7 @@ public sealed class TextDecoder
             switch (_w.Layers[layer])
             {
                 case SelfAttentionLayerWeights self:
-                    SelfAttentionLayer(self, h, n, start, cache.Keys(layer), cache.Values(layer), scratch);
+                    SelfAttentionLayer(self, h, n, start, rope, cache.Keys(layer), cache.Values(layer), scratch);
                     break;
                 case CrossAttentionLayerWeights cross when memory is not null:
                     CrossAttentionLayer(cross, h, n, start, memory.KeysOf(layer), memory.ValuesOf(layer), memory, mask!, scratch);
@@ -158,7 +159,7 @@ public sealed class TextDecoder
         return logits;
     }
 
-    private void SelfAttentionLayer(SelfAttentionLayerWeights w, float[] h, int n, int start, float[] cacheK, float[] cacheV, LayerScratch s)
+    private void SelfAttentionLayer(SelfAttentionLayerWeights w, float[] h, int n, int start, RopeTables rope, float[] cacheK, float[] cacheV, LayerScratch s)
     {
         var c = Config;
         int hd = c.HeadDim, kvDim = KvDim;
@@ -168,8 +169,8 @@ public sealed class TextDecoder
         var v = cacheV.AsSpan(start * kvDim, n * kvDim);
         Gemm.MatMulTransposed(s.Normed, n, w.Wk, default, k, _context);
         Gemm.MatMulTransposed(s.Normed, n, w.Wv, default, v, _context);
-        _rope.Apply(s.Q, n, c.NumAttentionHeads, start);
-        _rope.Apply(k, n, c.NumKeyValueHeads, start);
+        _rope.Apply(s.Q, c.NumAttentionHeads, rope);
+        _rope.Apply(k, c.NumKeyValueHeads, rope);
         int keys = start + n;
         Attention.Compute(s.Q, n, c.NumAttentionHeads, cacheK.AsSpan(0, keys * kvDim), cacheV.AsSpan(0, keys * kvDim), keys,
             c.NumKeyValueHeads, hd, 1f / MathF.Sqrt(hd), AttentionMask.Causal(start), s.Attended, _context);
