@@ -34,7 +34,7 @@ public sealed class GenerationSession
 
     public int Capacity => _cache.Capacity;
 
-    /// <summary>Time spent in the vision encoder and projector by <see cref="Prefill"/>.</summary>
+    /// <summary>Time the images took to encode (vision tower, projector, cross K/V); for images encoded beforehand, their encoding time.</summary>
     public TimeSpan VisionTime { get; private set; }
 
     /// <summary>Time spent in the text decoder by <see cref="Prefill"/>.</summary>
@@ -46,6 +46,43 @@ public sealed class GenerationSession
     /// </summary>
     public float[] Prefill(ReadOnlySpan<int> ids, IReadOnlyList<VisionInput>? images = null, CancellationToken cancellationToken = default)
     {
+        EnsureFresh(ids);
+        EncodedImages? encoded = null;
+        if (images is { Count: > 0 })
+        {
+            _model.BuildCrossAttentionMask(ids, images); // validate the prompt before the expensive vision work
+            encoded = _model.EncodeImages(images, cancellationToken);
+        }
+        return PrefillWithEncodedImages(ids, encoded, cancellationToken);
+    }
+
+    /// <summary>
+    /// Runs the prompt against images encoded beforehand by <see cref="MllamaModel.EncodeImages"/> (null: text only) and
+    /// returns the logits of its last position. Can be called once per session.
+    /// </summary>
+    public float[] PrefillWithEncodedImages(ReadOnlySpan<int> ids, EncodedImages? images, CancellationToken cancellationToken = default)
+    {
+        EnsureFresh(ids);
+        if (images is not null)
+        {
+            _mask = _model.BuildCrossAttentionMask(ids, images.NumTiles);
+            _memory = images.Memory;
+            VisionTime = images.EncodingTime;
+        }
+        else if (ids.Contains(_model.ImageTokenId))
+        {
+            throw new ModelInputException("The prompt has an image token but no image was given.");
+        }
+        var watch = Stopwatch.StartNew();
+        int[] lastRow = [ids.Length - 1];
+        var logits = _model.Text.Forward(ids, _cache, _memory, _mask, lastRow, null, cancellationToken);
+        PrefillTime = watch.Elapsed;
+        _tokens.AddRange(ids.ToArray());
+        return logits;
+    }
+
+    private void EnsureFresh(ReadOnlySpan<int> ids)
+    {
         if (_cache.Length != 0)
         {
             throw new InvalidOperationException("Prefill was already called on this session.");
@@ -54,26 +91,6 @@ public sealed class GenerationSession
         {
             throw new ModelInputException("The prompt has no tokens.");
         }
-        images ??= [];
-        var watch = Stopwatch.StartNew();
-        if (images.Count > 0)
-        {
-            var mask = _model.BuildCrossAttentionMask(ids, images);
-            var states = _model.ComputeCrossAttentionStates(images, cancellationToken);
-            _memory = _model.BuildCrossAttentionMemory(states, images.Count);
-            _mask = mask;
-        }
-        else if (ids.Contains(_model.ImageTokenId))
-        {
-            throw new ModelInputException("The prompt has an image token but no image was given.");
-        }
-        VisionTime = watch.Elapsed;
-        watch.Restart();
-        int[] lastRow = [ids.Length - 1];
-        var logits = _model.Text.Forward(ids, _cache, _memory, _mask, lastRow, null, cancellationToken);
-        PrefillTime = watch.Elapsed;
-        _tokens.AddRange(ids.ToArray());
-        return logits;
     }
 
     /// <summary>Appends <paramref name="tokenId"/> at the next position and returns the logits that follow it.</summary>

@@ -20,15 +20,37 @@ public sealed class Generator(MllamaModel model)
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(inputIds);
+        options = Validate(options);
+        var session = new GenerationSession(Model, inputIds.Count + options.MaxNewTokens);
+        var firstLogits = session.Prefill(inputIds.ToArray(), images, cancellationToken);
+        return Decode(session, firstLogits, options, cancellationToken);
+    }
+
+    /// <summary>As <c>Generate</c>, with images encoded beforehand.</summary>
+    public GenerationResult GenerateWithEncodedImages(IReadOnlyList<int> inputIds, EncodedImages? images, GenerationOptions? options = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(inputIds);
+        options = Validate(options);
+        var session = new GenerationSession(Model, inputIds.Count + options.MaxNewTokens);
+        var firstLogits = session.PrefillWithEncodedImages(inputIds.ToArray(), images, cancellationToken);
+        return Decode(session, firstLogits, options, cancellationToken);
+    }
+
+    private static GenerationOptions Validate(GenerationOptions? options)
+    {
         options ??= GenerationOptions.Default;
         if (options.MaxNewTokens < 1)
         {
             throw new ArgumentOutOfRangeException(nameof(options), "MaxNewTokens must be at least 1.");
         }
-        var stops = options.StopTokenIds ?? (Model.Config.Text.EosTokenIds.Count > 0 ? Model.Config.Text.EosTokenIds : GenerationOptions.DefaultStopTokenIds);
-        var session = new GenerationSession(Model, inputIds.Count + options.MaxNewTokens);
-        var firstLogits = session.Prefill(inputIds.ToArray(), images, cancellationToken);
+        return options;
+    }
 
+    /// <summary>The greedy loop after prefill: argmax, stop check, step.</summary>
+    private GenerationResult Decode(GenerationSession session, float[] firstLogits, GenerationOptions options, CancellationToken cancellationToken)
+    {
+        var stops = options.StopTokenIds ?? (Model.Config.Text.EosTokenIds.Count > 0 ? Model.Config.Text.EosTokenIds : GenerationOptions.DefaultStopTokenIds);
         var watch = Stopwatch.StartNew();
         var output = new List<int>();
         var logits = firstLogits;

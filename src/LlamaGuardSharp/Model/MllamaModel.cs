@@ -68,7 +68,24 @@ public sealed class MllamaModel
     public CrossAttentionMemory BuildCrossAttentionMemory(ReadOnlySpan<float> crossAttentionStates, int images) =>
         Text.BuildCrossAttentionMemory(crossAttentionStates, images, Config.Vision.MaxNumTiles, Config.Vision.TokensPerTile);
 
+    /// <summary>Runs the vision side once for <paramref name="images"/>; reusable by several prompts.</summary>
+    public EncodedImages EncodeImages(IReadOnlyList<VisionInput> images, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(images);
+        if (images.Count == 0)
+        {
+            throw new ModelInputException("No images to encode.");
+        }
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        var memory = BuildCrossAttentionMemory(ComputeCrossAttentionStates(images, cancellationToken), images.Count);
+        return new EncodedImages(memory, images.Select(i => i.NumTiles).ToArray(), watch.Elapsed);
+    }
+
     /// <summary>The cross-attention mask of a prompt, from its image tokens and the images' tile counts.</summary>
     public CrossAttentionMask BuildCrossAttentionMask(ReadOnlySpan<int> ids, IReadOnlyList<VisionInput> images) =>
-        CrossAttentionMask.FromTokenIds(ids, ImageTokenId, images.Select(i => i.NumTiles).ToArray(), Config.Vision.MaxNumTiles);
+        BuildCrossAttentionMask(ids, images.Select(i => i.NumTiles).ToArray());
+
+    /// <summary>The cross-attention mask of a prompt, from its image tokens and each image's real tile count.</summary>
+    public CrossAttentionMask BuildCrossAttentionMask(ReadOnlySpan<int> ids, IReadOnlyList<int> numTiles) =>
+        CrossAttentionMask.FromTokenIds(ids, ImageTokenId, numTiles, Config.Vision.MaxNumTiles);
 }

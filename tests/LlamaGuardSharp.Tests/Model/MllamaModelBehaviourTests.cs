@@ -78,6 +78,24 @@ public sealed class MllamaModelBehaviourTests(MllamaGoldenFixture fixture) : ICl
     }
 
     [Fact]
+    public void Images_encoded_once_serve_several_prompts_like_direct_generation()
+    {
+        var model = fixture.Model(Tiny);
+        var (wideIds, wideImages) = Case("wide_guard_prompt");
+        var (tallIds, _) = Case("tall_guard_response");
+        var encoded = model.EncodeImages(wideImages);
+        var generator = new Generator(model);
+        var options = new GenerationOptions(4, []);
+        var direct = generator.Generate(wideIds, wideImages, options);
+        var reused = generator.GenerateWithEncodedImages(wideIds, encoded, options);
+        Assert.Equal(direct.OutputIds, reused.OutputIds);
+        Assert.Equal(direct.FirstStepLogits, reused.FirstStepLogits);
+        // A second prompt with one image token reuses the same encoding.
+        var other = generator.GenerateWithEncodedImages(tallIds, encoded, options);
+        Assert.Equal(generator.Generate(tallIds, wideImages, options).FirstStepLogits, other.FirstStepLogits);
+    }
+
+    [Fact]
     public void Cancellation_is_honoured()
     {
         var (ids, images) = Case("square_small");
