@@ -66,7 +66,8 @@ public sealed class ImageDecoder
         if (format == EncodedImageFormat.Png)
         {
             png = PngHeader.TryRead(encoded)
-                ?? throw new ImageDecodeException(encoded.Length < 33 ? ImageDecodeFailure.Truncated : ImageDecodeFailure.Corrupt,
+                ?? throw new ImageDecodeException(
+                    encoded.Length < 33 || EncodedImageCompleteness.LooksTruncated(format, encoded) ? ImageDecodeFailure.Truncated : ImageDecodeFailure.Corrupt,
                     "The PNG header (IHDR chunk) is missing or malformed.");
             CheckDimensions(format, png.Width, png.Height);
             if (png.IsGray16)
@@ -96,19 +97,14 @@ public sealed class ImageDecoder
                 result = codec.GetPixels(info, (IntPtr)pixels, info.RowBytes, new SKCodecOptions(0));
             }
         }
-        switch (result)
+        if (result != SKCodecResult.Success)
         {
-            case SKCodecResult.Success:
-                break;
-            case SKCodecResult.IncompleteInput:
-                throw new ImageDecodeException(ImageDecodeFailure.Truncated,
-                    $"The {format} data ends before the {info.Width}×{info.Height} image is complete (truncated file).");
-            case SKCodecResult.ErrorInInput:
-                throw new ImageDecodeException(ImageDecodeFailure.Corrupt,
-                    $"The {format} pixel data of the {info.Width}×{info.Height} image is corrupt.");
-            default:
-                throw new ImageDecodeException(ImageDecodeFailure.Corrupt,
-                    $"The {format} image ({info.Width}×{info.Height}) could not be decoded: {result}.");
+            bool truncated = result == SKCodecResult.IncompleteInput || EncodedImageCompleteness.LooksTruncated(format, encoded);
+            throw truncated
+                ? new ImageDecodeException(ImageDecodeFailure.Truncated,
+                    $"The {format} data ends before the {info.Width}×{info.Height} image is complete (truncated file).")
+                : new ImageDecodeException(ImageDecodeFailure.Corrupt,
+                    $"The {format} pixel data of the {info.Width}×{info.Height} image is corrupt ({result}).");
         }
 
         var rgb = new byte[(long)info.Width * info.Height * 3];
@@ -150,18 +146,10 @@ public sealed class ImageDecoder
         }
     }
 
-    /// <summary>A codec that cannot even read the header: truncated if the data stops inside the fixed-size header, else corrupt.</summary>
+    /// <summary>A codec that cannot even read the header: truncated if the stream lacks its end (or stops inside the header), else corrupt.</summary>
     private static ImageDecodeFailure HeaderFailureReason(EncodedImageFormat format, ReadOnlySpan<byte> data)
     {
-        int minimumHeader = format switch
-        {
-            EncodedImageFormat.Gif => 13,
-            EncodedImageFormat.Bmp => 26,
-            EncodedImageFormat.WebP => 30,
-            EncodedImageFormat.Png => 33,
-            _ => 0,
-        };
-        if (data.Length < minimumHeader)
+        if (EncodedImageCompleteness.LooksTruncated(format, data))
         {
             return ImageDecodeFailure.Truncated;
         }
