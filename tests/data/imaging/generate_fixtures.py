@@ -148,5 +148,16 @@ def raw_png_adam7(w, h, color_type, depth, bpp, rows):
 emit("png_gray16_adam7.png", raw_png_adam7(W, H, 0, 16, 2, gray_rows16), "16-bit gray, Adam7 interlaced")
 emit("png_rgb8_interlaced.png", raw_png_adam7(W, H, 2, 8, 3, rgb_rows), "RGB 8-bit, Adam7 interlaced")
 
+# Pillow BILINEAR resizes of one noisy RGB source to awkward sizes: strong down/up scaling, one axis only, 1 pixel, near-identity.
+source = Image.new("RGB", (97, 61))
+source.putdata([tuple(rng.randrange(256) for _ in range(3)) for _ in range(97 * 61)])
+source.save(os.path.join(HERE, "resize_source.png"))
+resizes = []
+for w, h in [(13, 7), (1, 1), (200, 5), (97, 200), (50, 61), (300, 190), (3, 61), (96, 60), (97, 1), (1000, 2)]:
+    name = "resize_%dx%d.png" % (w, h)
+    source.resize((w, h), Image.Resampling.BILINEAR).save(os.path.join(HERE, name))
+    resizes.append({"size_wh": [w, h], "file": name})
+
 with open(os.path.join(HERE, "fixtures.json"), "w") as f:
-    json.dump({"generator": "generate_fixtures.py with python3-pil " + Image.__version__, "fixtures": fixtures}, f, indent=1, sort_keys=True)
+    json.dump({"generator": "generate_fixtures.py with python3-pil " + Image.__version__, "fixtures": fixtures,
+               "resize_source": "resize_source.png", "resizes": resizes}, f, indent=1, sort_keys=True)
