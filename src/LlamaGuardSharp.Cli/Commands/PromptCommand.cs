@@ -4,6 +4,7 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using LlamaGuardSharp.Prompting;
 using LlamaGuardSharp.Safety;
+using LlamaGuardSharp.Tokenization;
 
 namespace LlamaGuardSharp.Cli.Commands;
 
@@ -131,8 +132,8 @@ public static class PromptCommand
                         error.WriteLine("error: --ids needs --tokenizer PATH.");
                         return 2;
                     }
-                    error.WriteLine($"error: --ids is not available in this build (tokenizer missing); cannot read {tokenizerPath}.");
-                    return 2;
+                    var llamaTokenizer = await Llama3Tokenizer.LoadAsync(tokenizerPath, cancellationToken);
+                    tokenIds = PromptEncoder.Encode(rendered, llamaTokenizer);
                 }
 
                 if (parseResult.GetValue(json))
@@ -152,7 +153,8 @@ public static class PromptCommand
                 }
                 return 0;
             }
-            catch (Exception e) when (e is ConversationException or SafetyPolicyException or IOException or UnauthorizedAccessException)
+            catch (Exception e) when (e is ConversationException or SafetyPolicyException or TokenizerFormatException
+                                           or IOException or UnauthorizedAccessException)
             {
                 error.WriteLine("error: " + e.Message);
                 return 1;
