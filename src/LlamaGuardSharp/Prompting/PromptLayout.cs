@@ -14,7 +14,7 @@ public enum PromptLayout
     /// Meta's native layout (llama-models ChatFormat, as llama-stack sends it): <c>&lt;|image|&gt;</c> directly
     /// followed by "Task", no space before <c>&lt;|eot_id|&gt;</c>, and "\n\n" after the assistant header, so the
     /// first generated token is the verdict. The text between is the same as the HF layout's (role word "Agent",
-    /// texts stripped) — see docs/safety-policy.md for why.
+    /// texts stripped) — see docs/prompting.md for why.
     /// </summary>
     MetaNative,
 }

@@ -9,7 +9,7 @@ namespace LlamaGuardSharp.Safety;
 ///   safe
 ///   unsafe LF code ( "," code )*
 /// </code>
-/// Decisions (documented in docs/safety-policy.md):
+/// Decisions (documented in docs/prompting.md):
 /// <list type="bullet">
 /// <item>The leading "\n\n" the HF layout makes the model emit, and any other surrounding whitespace, is ignored.</item>
 /// <item>"safe"/"unsafe" compare case-insensitively (spec §7.3 lower-cases the first line); trailing spaces on a line are ignored; CRLF is accepted.</item>
