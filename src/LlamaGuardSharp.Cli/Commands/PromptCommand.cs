@@ -20,14 +20,12 @@ public static class PromptCommand
         {
             Description = "A user message (repeatable; turns are taken in command-line order).",
             HelpName = "TEXT",
-            Arity = ArgumentArity.ZeroOrMore,
             AllowMultipleArgumentsPerToken = false,
         };
         var agent = new Option<string[]>("--agent")
         {
             Description = "An agent (assistant) message (repeatable; turns are taken in command-line order).",
             HelpName = "TEXT",
-            Arity = ArgumentArity.ZeroOrMore,
             AllowMultipleArgumentsPerToken = false,
         };
         var image = new Option<string?>("--image")
@@ -181,6 +179,12 @@ public static class PromptCommand
             if (result is null)
             {
                 return;
+            }
+            if (result.IdentifierTokenCount != result.Tokens.Count)
+            {
+                // e.g. a trailing "--user" with no text: System.CommandLine accepts it silently, which would drop a turn.
+                throw new ConversationException(ConversationProblem.EmptyTurn,
+                    $"Each {result.Option.Name} needs exactly one TEXT value (use \"\" for an empty one).");
             }
             foreach (var token in result.Tokens)
             {

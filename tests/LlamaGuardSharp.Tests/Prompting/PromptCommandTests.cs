@@ -44,6 +44,17 @@ public class PromptCommandTests
         Assert.Equal(0, code);
         Assert.Contains("<BEGIN CONVERSATION>\n\nUser: one\n\nAgent: two\n\nUser: three\n\nAgent: four\n\n<END CONVERSATION>", output);
         Assert.Contains("ONLY THE LAST Agent message", output);
+        Assert.DoesNotContain("<|image|>", output);
+    }
+
+    [Fact]
+    public async Task OptionWithoutTextIsAnError()
+    {
+        var (code, output, error) = await RunAsync("--user", "a", "--agent", "b", "--user");
+
+        Assert.Equal(1, code);
+        Assert.Equal("", output);
+        Assert.Contains("--user", error);
     }
 
     [Fact]
