@@ -151,7 +151,7 @@ public static class PromptCommand
                 }
                 return 0;
             }
-            catch (Exception e) when (e is ConversationException or SafetyPolicyException or TokenizerFormatException
+            catch (Exception e) when (e is ConversationException or SafetyPolicyException or TokenizerFormatException or ArgumentException
                                            or IOException or UnauthorizedAccessException)
             {
                 error.WriteLine("error: " + e.Message);
