@@ -1,0 +1,187 @@
+using System.Runtime.InteropServices;
+using SkiaSharp;
+
+namespace LlamaGuardSharp.Imaging;
+
+/// <summary>
+/// Decodes JPEG, PNG (any bit depth and colour type), WebP, GIF (first frame) and BMP into 8-bit RGB exactly as the reference
+/// pipeline (Pillow 9.4 + transformers' <c>convert_to_rgb</c>) does: images Pillow opens as "RGB" pass through unchanged, everything
+/// else goes through RGBA and is alpha-composited over opaque white with Pillow's integer arithmetic.
+/// </summary>
+/// <remarks>
+/// Skia decodes to unpremultiplied RGBA8888 with no destination colour space, so no colour management is applied (Pillow ignores
+/// ICC profiles and gAMA too). Decoding is all-or-nothing: a truncated or damaged stream that Skia can only partly decode is an
+/// <see cref="ImageDecodeException"/>, never a half-grey image. Thread-safe: an instance holds only its immutable options.
+/// </remarks>
+public sealed class ImageDecoder
+{
+    public ImageDecoder(ImageDecoderOptions? options = null)
+    {
+        Options = options ?? new ImageDecoderOptions();
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(Options.MaxEncodedBytes, nameof(options));
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(Options.MaxPixels, nameof(options));
+    }
+
+    public ImageDecoderOptions Options { get; }
+
+    /// <summary>Reads and decodes a file; the size limit is checked before the file is read.</summary>
+    public async Task<RgbImage> DecodeFileAsync(string path, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        var info = new FileInfo(path);
+        if (!info.Exists)
+        {
+            throw new FileNotFoundException($"Image file not found: {path}", path);
+        }
+        if (info.Length > Options.MaxEncodedBytes)
+        {
+            throw new ImageDecodeException(ImageDecodeFailure.EncodedTooLarge,
+                $"Image file {path} has {info.Length} bytes, more than the limit of {Options.MaxEncodedBytes}.");
+        }
+        byte[] bytes = await File.ReadAllBytesAsync(path, cancellationToken).ConfigureAwait(false);
+        cancellationToken.ThrowIfCancellationRequested();
+        return Decode(bytes);
+    }
+
+    public RgbImage Decode(ReadOnlySpan<byte> encoded)
+    {
+        if (encoded.IsEmpty)
+        {
+            throw new ImageDecodeException(ImageDecodeFailure.Empty, "The image data is empty (0 bytes).");
+        }
+        if (encoded.Length > Options.MaxEncodedBytes)
+        {
+            throw new ImageDecodeException(ImageDecodeFailure.EncodedTooLarge,
+                $"The image data has {encoded.Length} bytes, more than the limit of {Options.MaxEncodedBytes}.");
+        }
+        EncodedImageFormat format = EncodedImageFormatSniffer.Sniff(encoded);
+        if (format == EncodedImageFormat.Unknown)
+        {
+            throw new ImageDecodeException(ImageDecodeFailure.UnsupportedFormat,
+                "The data is not a supported image format (expected JPEG, PNG, WebP, GIF or BMP signature bytes).");
+        }
+
+        PngHeader? png = null;
+        byte[]? relabelled = null;
+        if (format == EncodedImageFormat.Png)
+        {
+            png = PngHeader.TryRead(encoded)
+                ?? throw new ImageDecodeException(encoded.Length < 33 ? ImageDecodeFailure.Truncated : ImageDecodeFailure.Corrupt,
+                    "The PNG header (IHDR chunk) is missing or malformed.");
+            CheckDimensions(format, png.Width, png.Height);
+            if (png.IsGray16)
+            {
+                relabelled = PngHeader.RelabelGray16AsGrayAlpha8(encoded);
+            }
+        }
+
+        using SKData data = relabelled is null ? SKData.CreateCopy(encoded) : SKData.CreateCopy(relabelled);
+        using SKCodec? codec = SKCodec.Create(data);
+        if (codec is null)
+        {
+            throw new ImageDecodeException(HeaderFailureReason(format, encoded),
+                $"The {format} header could not be parsed (truncated or corrupt data).");
+        }
+        SKImageInfo encodedInfo = codec.Info;
+        CheckDimensions(format, encodedInfo.Width, encodedInfo.Height);
+
+        var info = new SKImageInfo(encodedInfo.Width, encodedInfo.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul, null);
+        var rgba = new byte[info.BytesSize64];
+        SKCodecResult result;
+        unsafe
+        {
+            fixed (byte* pixels = rgba)
+            {
+                // FrameIndex 0: the first GIF/WebP frame, which is what Pillow shows after Image.open.
+                result = codec.GetPixels(info, (IntPtr)pixels, info.RowBytes, new SKCodecOptions(0));
+            }
+        }
+        switch (result)
+        {
+            case SKCodecResult.Success:
+                break;
+            case SKCodecResult.IncompleteInput:
+                throw new ImageDecodeException(ImageDecodeFailure.Truncated,
+                    $"The {format} data ends before the {info.Width}×{info.Height} image is complete (truncated file).");
+            case SKCodecResult.ErrorInInput:
+                throw new ImageDecodeException(ImageDecodeFailure.Corrupt,
+                    $"The {format} pixel data of the {info.Width}×{info.Height} image is corrupt.");
+            default:
+                throw new ImageDecodeException(ImageDecodeFailure.Corrupt,
+                    $"The {format} image ({info.Width}×{info.Height}) could not be decoded: {result}.");
+        }
+
+        var rgb = new byte[(long)info.Width * info.Height * 3];
+        if (png is { IsGray16: true })
+        {
+            PillowRgbConversion.Gray16AsPillow(rgba, rgb, png.GrayTransparentValue);
+        }
+        else if (OpensAsPillowRgb(format, png))
+        {
+            PillowRgbConversion.DropAlpha(rgba, rgb);
+        }
+        else
+        {
+            PillowRgbConversion.CompositeRgbaOverWhite(rgba, rgb);
+        }
+
+        var image = new RgbImage(info.Width, info.Height, rgb);
+        return Options.ApplyExifOrientation ? ExifOrientation.Apply(image, codec.EncodedOrigin) : image;
+    }
+
+    /// <summary>
+    /// True where Pillow's mode is "RGB", so the reference skips compositing and ignores any transparency: truecolour PNG (a tRNS
+    /// colour key does not make Pillow add alpha) and JPEG (always opaque; grayscale JPEG decodes to equal R=G=B either way).
+    /// </summary>
+    private static bool OpensAsPillowRgb(EncodedImageFormat format, PngHeader? png) =>
+        format == EncodedImageFormat.Jpeg || (png is not null && png.ColorType == PngHeader.ColorTypeRgb);
+
+    private void CheckDimensions(EncodedImageFormat format, int width, int height)
+    {
+        if (width <= 0 || height <= 0)
+        {
+            throw new ImageDecodeException(ImageDecodeFailure.ZeroSize, $"The {format} header declares an empty image ({width}×{height}).");
+        }
+        long pixels = (long)width * height;
+        if (pixels > Options.MaxPixels)
+        {
+            throw new ImageDecodeException(ImageDecodeFailure.TooManyPixels,
+                $"The {format} header declares {width}×{height} = {pixels} pixels, more than the limit of {Options.MaxPixels}.");
+        }
+    }
+
+    /// <summary>A codec that cannot even read the header: truncated if the data stops inside the fixed-size header, else corrupt.</summary>
+    private static ImageDecodeFailure HeaderFailureReason(EncodedImageFormat format, ReadOnlySpan<byte> data)
+    {
+        int minimumHeader = format switch
+        {
+            EncodedImageFormat.Gif => 13,
+            EncodedImageFormat.Bmp => 26,
+            EncodedImageFormat.WebP => 30,
+            EncodedImageFormat.Png => 33,
+            _ => 0,
+        };
+        if (data.Length < minimumHeader)
+        {
+            return ImageDecodeFailure.Truncated;
+        }
+        if (format == EncodedImageFormat.Jpeg && !ContainsJpegFrameHeader(data))
+        {
+            return ImageDecodeFailure.Truncated;
+        }
+        return ImageDecodeFailure.Corrupt;
+    }
+
+    /// <summary>Whether a SOFn marker appears at all; without one, the JPEG stopped before its frame header.</summary>
+    private static bool ContainsJpegFrameHeader(ReadOnlySpan<byte> data)
+    {
+        for (int i = 2; i + 1 < data.Length; i++)
+        {
+            if (data[i] == 0xFF && data[i + 1] is >= 0xC0 and <= 0xCF and not 0xC4 and not 0xC8 and not 0xCC)
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+}
