@@ -1,0 +1,254 @@
+using System.Text.Json;
+
+namespace LlamaGuardSharp.Checkpoints;
+
+/// <summary>llama3 RoPE frequency scaling (spec §6.4).</summary>
+public sealed record RopeScaling(string RopeType, double Factor, double LowFreqFactor, double HighFreqFactor, int OriginalMaxPositionEmbeddings);
+
+/// <summary><c>vision_config</c> of an Mllama <c>config.json</c>.</summary>
+public sealed record MllamaVisionConfig(
+    int HiddenSize,
+    int AttentionHeads,
+    int IntermediateSize,
+    int NumHiddenLayers,
+    int NumGlobalLayers,
+    IReadOnlyList<int> IntermediateLayersIndices,
+    int VisionOutputDim,
+    int ImageSize,
+    int PatchSize,
+    int NumChannels,
+    int MaxNumTiles,
+    IReadOnlyList<(int TilesHigh, int TilesWide)> SupportedAspectRatios,
+    double NormEps)
+{
+    public int HeadDim => HiddenSize / AttentionHeads;
+
+    /// <summary>Patches per side of a tile (40 for 560/14).</summary>
+    public int PatchesPerSide => ImageSize / PatchSize;
+
+    /// <summary>Tokens per tile: patches + CLS (1601 for the real model).</summary>
+    public int TokensPerTile => PatchesPerSide * PatchesPerSide + 1;
+
+    /// <summary>Tokens per tile padded to a multiple of 8 (1608), as the encoder runs it.</summary>
+    public int PaddedTokensPerTile => TokensPerTile + (8 - TokensPerTile % 8) % 8;
+
+    /// <summary>Largest aspect-ratio id (ids are 1-based; row 0 of the tile embeddings is unused).</summary>
+    public int MaxAspectRatioId => SupportedAspectRatios.Count;
+}
+
+/// <summary><c>text_config</c> of an Mllama <c>config.json</c>.</summary>
+public sealed record MllamaTextConfig(
+    int VocabSize,
+    int HiddenSize,
+    int IntermediateSize,
+    int NumHiddenLayers,
+    IReadOnlyList<int> CrossAttentionLayers,
+    int NumAttentionHeads,
+    int NumKeyValueHeads,
+    double RmsNormEps,
+    double RopeTheta,
+    RopeScaling? RopeScaling,
+    int MaxPositionEmbeddings,
+    int BosTokenId,
+    IReadOnlyList<int> EosTokenIds,
+    int? PadTokenId,
+    bool TieWordEmbeddings)
+{
+    public int HeadDim => HiddenSize / NumAttentionHeads;
+
+    public bool IsCrossAttentionLayer(int layer) => CrossAttentionLayers.Contains(layer);
+}
+
+/// <summary>
+/// An Mllama <c>config.json</c> (as transformers writes it). Accepts both spellings of the vision head count
+/// (<c>attention_heads</c>, written by transformers, and <c>num_attention_heads</c>, the constructor argument).
+/// </summary>
+public sealed record MllamaConfig(MllamaVisionConfig Vision, MllamaTextConfig Text, int ImageTokenIndex)
+{
+    /// <summary>Reads and validates <paramref name="path"/> (a config.json).</summary>
+    public static MllamaConfig Load(string path)
+    {
+        string text;
+        try
+        {
+            text = File.ReadAllText(path);
+        }
+        catch (IOException e)
+        {
+            throw new CheckpointFormatException(path, null, $"cannot read config ({e.Message})", e);
+        }
+        return Parse(text, path);
+    }
+
+    /// <summary>Parses config JSON; <paramref name="source"/> names the file in error messages.</summary>
+    public static MllamaConfig Parse(string json, string source = "config.json")
+    {
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(json);
+        }
+        catch (JsonException e)
+        {
+            throw new CheckpointFormatException(source, null, $"config is not valid JSON ({e.Message})", e);
+        }
+        using (document)
+        {
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                throw new CheckpointFormatException(source, null, "config is not a JSON object");
+            }
+            var reader = new ConfigReader(source);
+            string? modelType = reader.OptionalString(root, "model_type");
+            if (modelType is not null && modelType != "mllama")
+            {
+                throw new CheckpointFormatException(source, null, $"model_type is '{modelType}', expected 'mllama'");
+            }
+            var vision = ParseVision(reader, reader.Object(root, "vision_config"));
+            var textConfig = ParseText(reader, reader.Object(root, "text_config"));
+            int imageToken = reader.OptionalInt(root, "image_token_index") ?? 128256;
+            return new MllamaConfig(vision, textConfig, imageToken);
+        }
+    }
+
+    private static MllamaVisionConfig ParseVision(ConfigReader r, JsonElement v)
+    {
+        int hidden = r.Int(v, "hidden_size");
+        int heads = r.OptionalInt(v, "attention_heads") ?? r.OptionalInt(v, "num_attention_heads")
+            ?? throw r.Error("vision_config has neither 'attention_heads' nor 'num_attention_heads'");
+        var indices = r.IntArray(v, "intermediate_layers_indices");
+        var ratios = r.OptionalArray(v, "supported_aspect_ratios")?.Select(pair =>
+        {
+            if (pair.ValueKind != JsonValueKind.Array || pair.GetArrayLength() != 2)
+            {
+                throw r.Error("supported_aspect_ratios entries must be [tiles_high, tiles_wide] pairs");
+            }
+            var items = pair.EnumerateArray().Select(e => e.GetInt32()).ToArray();
+            return (items[0], items[1]);
+        }).ToList() ?? [(1, 1), (1, 2), (1, 3), (1, 4), (2, 1), (2, 2), (3, 1), (4, 1)];
+        var config = new MllamaVisionConfig(
+            hidden, heads,
+            r.Int(v, "intermediate_size"),
+            r.Int(v, "num_hidden_layers"),
+            r.Int(v, "num_global_layers"),
+            indices,
+            r.OptionalInt(v, "vision_output_dim") ?? hidden * (indices.Count + 1),
+            r.Int(v, "image_size"),
+            r.Int(v, "patch_size"),
+            r.OptionalInt(v, "num_channels") ?? 3,
+            r.OptionalInt(v, "max_num_tiles") ?? 4,
+            ratios,
+            r.OptionalDouble(v, "norm_eps") ?? 1e-5);
+        if (hidden <= 0 || heads <= 0 || hidden % heads != 0)
+        {
+            throw r.Error($"vision hidden_size {hidden} is not a positive multiple of {heads} heads");
+        }
+        if (config.PatchSize <= 0 || config.ImageSize % config.PatchSize != 0)
+        {
+            throw r.Error($"vision image_size {config.ImageSize} is not a multiple of patch_size {config.PatchSize}");
+        }
+        if (config.VisionOutputDim != hidden * (indices.Count + 1))
+        {
+            throw r.Error($"vision_output_dim {config.VisionOutputDim} != hidden_size × (1 + {indices.Count} intermediate layers)");
+        }
+        if (indices.Any(i => i < 0 || i >= config.NumHiddenLayers))
+        {
+            throw r.Error("intermediate_layers_indices has an index outside the local layers");
+        }
+        if (ratios.Any(p => p.Item1 <= 0 || p.Item2 <= 0 || p.Item1 * p.Item2 > config.MaxNumTiles))
+        {
+            throw r.Error("supported_aspect_ratios has a pair with more tiles than max_num_tiles");
+        }
+        return config;
+    }
+
+    private static MllamaTextConfig ParseText(ConfigReader r, JsonElement t)
+    {
+        int hidden = r.Int(t, "hidden_size");
+        int heads = r.Int(t, "num_attention_heads");
+        int kvHeads = r.OptionalInt(t, "num_key_value_heads") ?? heads;
+        int layers = r.Int(t, "num_hidden_layers");
+        var cross = r.IntArray(t, "cross_attention_layers");
+        RopeScaling? scaling = null;
+        if (t.TryGetProperty("rope_scaling", out var rs) && rs.ValueKind == JsonValueKind.Object)
+        {
+            string type = r.OptionalString(rs, "rope_type") ?? r.OptionalString(rs, "type") ?? "default";
+            scaling = new RopeScaling(type,
+                r.OptionalDouble(rs, "factor") ?? 1,
+                r.OptionalDouble(rs, "low_freq_factor") ?? 1,
+                r.OptionalDouble(rs, "high_freq_factor") ?? 1,
+                r.OptionalInt(rs, "original_max_position_embeddings") ?? 8192);
+            if (type is not ("llama3" or "default"))
+            {
+                throw r.Error($"rope_scaling type '{type}' is not supported (expected 'llama3')");
+            }
+        }
+        IReadOnlyList<int> eos = t.TryGetProperty("eos_token_id", out var e) ? e.ValueKind switch
+        {
+            JsonValueKind.Number => [e.GetInt32()],
+            JsonValueKind.Array => e.EnumerateArray().Select(x => x.GetInt32()).ToArray(),
+            _ => [],
+        } : [];
+        if (hidden <= 0 || heads <= 0 || hidden % heads != 0 || kvHeads <= 0 || heads % kvHeads != 0)
+        {
+            throw r.Error($"text hidden_size {hidden}, {heads} heads and {kvHeads} KV heads are inconsistent");
+        }
+        if (cross.Any(i => i < 0 || i >= layers) || cross.Distinct().Count() != cross.Count)
+        {
+            throw r.Error("cross_attention_layers has a duplicate or an index outside num_hidden_layers");
+        }
+        return new MllamaTextConfig(
+            r.Int(t, "vocab_size"), hidden, r.Int(t, "intermediate_size"), layers, cross, heads, kvHeads,
+            r.OptionalDouble(t, "rms_norm_eps") ?? 1e-5,
+            r.OptionalDouble(t, "rope_theta") ?? 500000,
+            scaling,
+            r.OptionalInt(t, "max_position_embeddings") ?? 131072,
+            r.OptionalInt(t, "bos_token_id") ?? 128000,
+            eos,
+            r.OptionalInt(t, "pad_token_id"),
+            t.TryGetProperty("tie_word_embeddings", out var tie) && tie.ValueKind == JsonValueKind.True);
+    }
+
+    /// <summary>Typed access to config keys with errors that name the file and key.</summary>
+    private sealed class ConfigReader(string source)
+    {
+        public CheckpointFormatException Error(string problem) => new(source, null, problem);
+
+        public JsonElement Object(JsonElement parent, string key) =>
+            parent.TryGetProperty(key, out var v) && v.ValueKind == JsonValueKind.Object ? v : throw Error($"missing object '{key}'");
+
+        public int Int(JsonElement parent, string key) =>
+            OptionalInt(parent, key) ?? throw Error($"missing integer '{key}'");
+
+        public int? OptionalInt(JsonElement parent, string key)
+        {
+            if (!parent.TryGetProperty(key, out var v) || v.ValueKind == JsonValueKind.Null)
+            {
+                return null;
+            }
+            return v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out int i) ? i : throw Error($"'{key}' is not an integer");
+        }
+
+        public double? OptionalDouble(JsonElement parent, string key)
+        {
+            if (!parent.TryGetProperty(key, out var v) || v.ValueKind == JsonValueKind.Null)
+            {
+                return null;
+            }
+            return v.ValueKind == JsonValueKind.Number ? v.GetDouble() : throw Error($"'{key}' is not a number");
+        }
+
+        public string? OptionalString(JsonElement parent, string key) =>
+            parent.TryGetProperty(key, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+
+        public JsonElement[]? OptionalArray(JsonElement parent, string key) =>
+            parent.TryGetProperty(key, out var v) && v.ValueKind == JsonValueKind.Array ? v.EnumerateArray().ToArray() : null;
+
+        public IReadOnlyList<int> IntArray(JsonElement parent, string key)
+        {
+            var items = OptionalArray(parent, key) ?? throw Error($"missing array '{key}'");
+            return items.Select(x => x.ValueKind == JsonValueKind.Number && x.TryGetInt32(out int i) ? i : throw Error($"'{key}' must hold integers")).ToArray();
+        }
+    }
+}

@@ -1,0 +1,33 @@
+namespace LlamaGuardSharp.Inference;
+
+/// <summary>Greedy decoding settings.</summary>
+/// <param name="MaxNewTokens">Upper bound on generated tokens (stop tokens included).</param>
+/// <param name="StopTokenIds">Tokens that end generation; null = the model config's eos ids, else 128001, 128008, 128009.</param>
+public sealed record GenerationOptions(int MaxNewTokens = 20, IReadOnlyList<int>? StopTokenIds = null)
+{
+    public static GenerationOptions Default { get; } = new();
+
+    /// <summary>Llama 3 end-of-text, end-of-message and end-of-turn.</summary>
+    public static IReadOnlyList<int> DefaultStopTokenIds { get; } = [128001, 128008, 128009];
+}
+
+/// <summary>Why generation ended.</summary>
+public enum StopReason
+{
+    /// <summary>A stop token was generated (it is the last output id).</summary>
+    StopToken,
+
+    /// <summary><see cref="GenerationOptions.MaxNewTokens"/> tokens were generated.</summary>
+    MaxNewTokens,
+}
+
+/// <summary>Wall-clock time spent per stage.</summary>
+public sealed record GenerationTimings(TimeSpan Vision, TimeSpan Prefill, TimeSpan Decode)
+{
+    public TimeSpan Total => Vision + Prefill + Decode;
+}
+
+/// <summary>The outcome of <see cref="Generator.Generate"/>.</summary>
+/// <param name="OutputIds">Generated tokens, the stop token included when one ended generation.</param>
+/// <param name="FirstStepLogits">Logits (full vocabulary) of the last prompt position, from which the first token was chosen.</param>
+public sealed record GenerationResult(IReadOnlyList<int> OutputIds, StopReason StopReason, float[] FirstStepLogits, GenerationTimings Timings);

@@ -1,0 +1,91 @@
+using System.Diagnostics;
+using LlamaGuardSharp.Model;
+
+namespace LlamaGuardSharp.Inference;
+
+/// <summary>
+/// One sequence being decoded: <see cref="Prefill"/> runs the vision tower (once) and the prompt, then each
+/// <see cref="Step"/> appends one token and returns the next-token logits. Any token can be fed to <see cref="Step"/>,
+/// so callers can force tokens (e.g. <c>unsafe</c>, <c>\n</c>, <c>S</c>) and read the distribution that follows.
+/// Holds its own KV cache and cross-attention memory; not thread-safe (use one session per thread — the model itself
+/// is shared safely).
+/// </summary>
+public sealed class GenerationSession
+{
+    private readonly MllamaModel _model;
+    private readonly KvCache _cache;
+    private readonly List<int> _tokens = [];
+    private CrossAttentionMemory? _memory;
+    private CrossAttentionMask? _mask;
+
+    /// <param name="capacity">Maximum tokens (prompt + generated) this session will hold.</param>
+    public GenerationSession(MllamaModel model, int capacity)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        _model = model;
+        _cache = model.Text.CreateCache(capacity);
+    }
+
+    /// <summary>Every token processed so far (prompt, then stepped tokens).</summary>
+    public IReadOnlyList<int> Tokens => _tokens;
+
+    /// <summary>Number of tokens processed (the position of the next one).</summary>
+    public int Position => _cache.Length;
+
+    public int Capacity => _cache.Capacity;
+
+    /// <summary>Time spent in the vision encoder and projector by <see cref="Prefill"/>.</summary>
+    public TimeSpan VisionTime { get; private set; }
+
+    /// <summary>Time spent in the text decoder by <see cref="Prefill"/>.</summary>
+    public TimeSpan PrefillTime { get; private set; }
+
+    /// <summary>
+    /// Runs the prompt <paramref name="ids"/> (with one <c>&lt;|image|&gt;</c> token per image, in order) and returns
+    /// the logits of its last position. Can be called once per session.
+    /// </summary>
+    public float[] Prefill(ReadOnlySpan<int> ids, IReadOnlyList<VisionInput>? images = null, CancellationToken cancellationToken = default)
+    {
+        if (_cache.Length != 0)
+        {
+            throw new InvalidOperationException("Prefill was already called on this session.");
+        }
+        if (ids.IsEmpty)
+        {
+            throw new ModelInputException("The prompt has no tokens.");
+        }
+        images ??= [];
+        var watch = Stopwatch.StartNew();
+        if (images.Count > 0)
+        {
+            var mask = _model.BuildCrossAttentionMask(ids, images);
+            var states = _model.ComputeCrossAttentionStates(images, cancellationToken);
+            _memory = _model.BuildCrossAttentionMemory(states, images.Count);
+            _mask = mask;
+        }
+        else if (ids.Contains(_model.ImageTokenId))
+        {
+            throw new ModelInputException("The prompt has an image token but no image was given.");
+        }
+        VisionTime = watch.Elapsed;
+        watch.Restart();
+        int[] lastRow = [ids.Length - 1];
+        var logits = _model.Text.Forward(ids, _cache, _memory, _mask, lastRow, null, cancellationToken);
+        PrefillTime = watch.Elapsed;
+        _tokens.AddRange(ids.ToArray());
+        return logits;
+    }
+
+    /// <summary>Appends <paramref name="tokenId"/> at the next position and returns the logits that follow it.</summary>
+    public float[] Step(int tokenId, CancellationToken cancellationToken = default)
+    {
+        if (_cache.Length == 0)
+        {
+            throw new InvalidOperationException("Call Prefill before Step.");
+        }
+        int[] lastRow = [0];
+        var logits = _model.Text.Forward([tokenId], _cache, _memory, _mask, lastRow, null, cancellationToken);
+        _tokens.Add(tokenId);
+        return logits;
+    }
+}

@@ -1,0 +1,74 @@
+using System.Diagnostics;
+using System.Numerics.Tensors;
+using LlamaGuardSharp.Model;
+
+namespace LlamaGuardSharp.Inference;
+
+/// <summary>
+/// Greedy generation (argmax at every step, spec §7.1) over a shared <see cref="MllamaModel"/>. Thread-safe: every call
+/// uses its own <see cref="GenerationSession"/>.
+/// </summary>
+public sealed class Generator(MllamaModel model)
+{
+    public MllamaModel Model { get; } = model ?? throw new ArgumentNullException(nameof(model));
+
+    /// <summary>
+    /// Prefills <paramref name="inputIds"/> (with its images) and decodes greedily until a stop token or
+    /// <see cref="GenerationOptions.MaxNewTokens"/>.
+    /// </summary>
+    public GenerationResult Generate(IReadOnlyList<int> inputIds, IReadOnlyList<VisionInput>? images, GenerationOptions? options = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(inputIds);
+        options ??= GenerationOptions.Default;
+        if (options.MaxNewTokens < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), "MaxNewTokens must be at least 1.");
+        }
+        var stops = options.StopTokenIds ?? (Model.Config.Text.EosTokenIds.Count > 0 ? Model.Config.Text.EosTokenIds : GenerationOptions.DefaultStopTokenIds);
+        var session = new GenerationSession(Model, inputIds.Count + options.MaxNewTokens);
+        var firstLogits = session.Prefill(inputIds.ToArray(), images, cancellationToken);
+
+        var watch = Stopwatch.StartNew();
+        var output = new List<int>();
+        var logits = firstLogits;
+        var reason = StopReason.MaxNewTokens;
+        while (true)
+        {
+            int next = TensorPrimitives.IndexOfMax(logits);
+            output.Add(next);
+            if (stops.Contains(next))
+            {
+                reason = StopReason.StopToken;
+                break;
+            }
+            if (output.Count == options.MaxNewTokens)
+            {
+                break;
+            }
+            cancellationToken.ThrowIfCancellationRequested();
+            logits = session.Step(next, cancellationToken);
+        }
+        return new GenerationResult(output, reason, firstLogits, new GenerationTimings(session.VisionTime, session.PrefillTime, watch.Elapsed));
+    }
+
+    /// <summary>
+    /// Debug/verification path: one no-cache forward over <paramref name="inputIds"/> returning the logits of every
+    /// position, [inputIds.Count, vocab], and the hidden states when <paramref name="trace"/> is given.
+    /// </summary>
+    public float[] ForwardAllPositions(IReadOnlyList<int> inputIds, IReadOnlyList<VisionInput>? images, TextTrace? trace = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(inputIds);
+        int[] ids = inputIds.ToArray();
+        CrossAttentionMemory? memory = null;
+        CrossAttentionMask? mask = null;
+        if (images is { Count: > 0 })
+        {
+            mask = Model.BuildCrossAttentionMask(ids, images);
+            memory = Model.BuildCrossAttentionMemory(Model.ComputeCrossAttentionStates(images, cancellationToken), images.Count);
+        }
+        var cache = Model.Text.CreateCache(ids.Length);
+        return Model.Text.Forward(ids, cache, memory, mask, Enumerable.Range(0, ids.Length).ToArray(), trace, cancellationToken);
+    }
+}

@@ -1,0 +1,35 @@
+namespace LlamaGuardSharp.Model;
+
+/// <summary>
+/// The cross-attention keys (after k_norm) and values of every cross-attention layer, computed once per request
+/// from the projected vision states and reused by every prompt and decode token. Layout per layer:
+/// [visionTokens, kvHeads, headDim], vision tokens ordered image, tile, token. Immutable once built.
+/// </summary>
+public sealed class CrossAttentionMemory
+{
+    private readonly float[]?[] _keys;
+    private readonly float[]?[] _values;
+
+    internal CrossAttentionMemory(float[]?[] keys, float[]?[] values, int images, int tilesPerImage, int tokensPerTile)
+    {
+        _keys = keys;
+        _values = values;
+        Images = images;
+        TilesPerImage = tilesPerImage;
+        TokensPerTile = tokensPerTile;
+    }
+
+    public int Images { get; }
+
+    public int TilesPerImage { get; }
+
+    /// <summary>Vision tokens per tile (the block size of the cross-attention mask).</summary>
+    public int TokensPerTile { get; }
+
+    /// <summary>Total keys: images · tiles · tokens per tile.</summary>
+    public int Keys => Images * TilesPerImage * TokensPerTile;
+
+    internal float[] KeysOf(int layer) => _keys[layer] ?? throw new InvalidOperationException($"Layer {layer} is not a cross-attention layer.");
+
+    internal float[] ValuesOf(int layer) => _values[layer] ?? throw new InvalidOperationException($"Layer {layer} is not a cross-attention layer.");
+}

@@ -1,0 +1,62 @@
+namespace LlamaGuardSharp.Model;
+
+/// <summary>
+/// Keys (after RoPE) and values of every self-attention layer for the tokens processed so far, preallocated for
+/// <see cref="Capacity"/> tokens so decoding never reallocates. Layout per layer: [position, kvHeads, headDim].
+/// Cross-attention layers have no entry here (their keys/values come from <see cref="CrossAttentionMemory"/>).
+/// Not thread-safe: one cache belongs to one generation session.
+/// </summary>
+public sealed class KvCache
+{
+    private readonly float[]?[] _keys;
+    private readonly float[]?[] _values;
+
+    /// <param name="layerHasCache">Per decoder layer, whether it is a self-attention layer that needs a cache.</param>
+    /// <param name="capacity">Maximum number of tokens (prompt + generated).</param>
+    /// <param name="kvDim">kvHeads · headDim.</param>
+    public KvCache(IReadOnlyList<bool> layerHasCache, int capacity, int kvDim)
+    {
+        ArgumentNullException.ThrowIfNull(layerHasCache);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(capacity);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(kvDim);
+        Capacity = capacity;
+        KvDim = kvDim;
+        _keys = new float[]?[layerHasCache.Count];
+        _values = new float[]?[layerHasCache.Count];
+        for (int i = 0; i < layerHasCache.Count; i++)
+        {
+            if (layerHasCache[i])
+            {
+                _keys[i] = new float[(long)capacity * kvDim];
+                _values[i] = new float[(long)capacity * kvDim];
+            }
+        }
+    }
+
+    public int Capacity { get; }
+
+    public int KvDim { get; }
+
+    /// <summary>Number of positions filled (the position of the next token).</summary>
+    public int Length { get; private set; }
+
+    /// <summary>The whole key buffer of <paramref name="layer"/> (valid rows: 0..Length+pending).</summary>
+    internal float[] Keys(int layer) => _keys[layer] ?? throw new InvalidOperationException($"Layer {layer} has no KV cache.");
+
+    internal float[] Values(int layer) => _values[layer] ?? throw new InvalidOperationException($"Layer {layer} has no KV cache.");
+
+    /// <summary>Checks that <paramref name="tokens"/> more positions fit.</summary>
+    internal void EnsureRoom(int tokens)
+    {
+        if (Length + tokens > Capacity)
+        {
+            throw new ModelInputException($"The sequence would reach {Length + tokens} tokens, over the cache capacity of {Capacity}.");
+        }
+    }
+
+    /// <summary>Marks <paramref name="tokens"/> positions, written by every layer, as filled.</summary>
+    internal void Advance(int tokens) => Length += tokens;
+
+    /// <summary>Forgets every position (the buffers are kept).</summary>
+    public void Clear() => Length = 0;
+}

@@ -1,0 +1,74 @@
+using LlamaGuardSharp.Checkpoints;
+using LlamaGuardSharp.Compute;
+
+namespace LlamaGuardSharp.Model;
+
+/// <summary>
+/// A loaded Mllama (Llama 3.2 Vision / Llama Guard 3 Vision) model: vision encoder, projector and text decoder over the
+/// weights of an open <see cref="MllamaCheckpoint"/> (used in place; keep the checkpoint open while the model is used).
+/// All members are thread-safe: per-request state lives in <see cref="KvCache"/> / <see cref="CrossAttentionMemory"/>
+/// objects owned by the caller (see <c>Inference.GenerationSession</c>).
+/// </summary>
+public sealed class MllamaModel
+{
+    private MllamaModel(MllamaConfig config, ModelOptions options, VisionEncoder vision, MultiModalProjector projector, TextDecoder text)
+    {
+        Config = config;
+        Options = options;
+        Vision = vision;
+        Projector = projector;
+        Text = text;
+    }
+
+    public MllamaConfig Config { get; }
+
+    public ModelOptions Options { get; }
+
+    public VisionEncoder Vision { get; }
+
+    public MultiModalProjector Projector { get; }
+
+    public TextDecoder Text { get; }
+
+    /// <summary>Id of the <c>&lt;|image|&gt;</c> token.</summary>
+    public int ImageTokenId => Config.ImageTokenIndex;
+
+    /// <summary>Binds the model to the checkpoint's tensors (validating every shape); no weight is copied except small vectors.</summary>
+    public static MllamaModel Load(MllamaCheckpoint checkpoint, ModelOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(checkpoint);
+        options ??= ModelOptions.Default;
+        var context = options.Compute ?? new ComputeContext();
+        var weights = MllamaWeights.Load(checkpoint);
+        var config = checkpoint.Config;
+        return new MllamaModel(config, options,
+            new VisionEncoder(config.Vision, weights.Vision, context),
+            new MultiModalProjector(weights.ProjectorWeight, weights.ProjectorBias, context),
+            new TextDecoder(config.Text, weights.Text, context, options.CrossAttentionMasking));
+    }
+
+    /// <summary>
+    /// Encodes and projects every image: the cross-attention states [images · tiles · tokensPerTile, D], image-major.
+    /// </summary>
+    public float[] ComputeCrossAttentionStates(IReadOnlyList<VisionInput> images, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(images);
+        int perImage = Config.Vision.MaxNumTiles * Config.Vision.TokensPerTile * Config.Text.HiddenSize;
+        var states = new float[(long)images.Count * perImage];
+        for (int i = 0; i < images.Count; i++)
+        {
+            var features = Vision.Encode(images[i], cancellationToken);
+            cancellationToken.ThrowIfCancellationRequested();
+            Projector.Project(features).CopyTo(states.AsSpan(i * perImage, perImage));
+        }
+        return states;
+    }
+
+    /// <summary>Cross-attention keys/values for every cross layer from states made by <see cref="ComputeCrossAttentionStates"/>.</summary>
+    public CrossAttentionMemory BuildCrossAttentionMemory(ReadOnlySpan<float> crossAttentionStates, int images) =>
+        Text.BuildCrossAttentionMemory(crossAttentionStates, images, Config.Vision.MaxNumTiles, Config.Vision.TokensPerTile);
+
+    /// <summary>The cross-attention mask of a prompt, from its image tokens and the images' tile counts.</summary>
+    public CrossAttentionMask BuildCrossAttentionMask(ReadOnlySpan<int> ids, IReadOnlyList<VisionInput> images) =>
+        CrossAttentionMask.FromTokenIds(ids, ImageTokenId, images.Select(i => i.NumTiles).ToArray(), Config.Vision.MaxNumTiles);
+}

@@ -1,0 +1,38 @@
+using LlamaGuardSharp.Compute;
+
+namespace LlamaGuardSharp.Model;
+
+/// <summary>
+/// The linear map from vision features to the text model's width (spec §6.2): Y = V·Wᵀ + b, applied to every vision
+/// token. Its output is the cross-attention memory. Stateless apart from its weights: thread-safe.
+/// </summary>
+public sealed class MultiModalProjector
+{
+    private readonly WeightMatrix _weight;
+    private readonly float[] _bias;
+    private readonly ComputeContext _context;
+
+    internal MultiModalProjector(WeightMatrix weight, float[] bias, ComputeContext context)
+    {
+        _weight = weight;
+        _bias = bias;
+        _context = context;
+    }
+
+    public int InputDim => _weight.Cols;
+
+    public int OutputDim => _weight.Rows;
+
+    /// <summary>Projects <paramref name="features"/> (rows of <see cref="InputDim"/>) to rows of <see cref="OutputDim"/>.</summary>
+    public float[] Project(ReadOnlySpan<float> features)
+    {
+        if (features.Length % InputDim != 0)
+        {
+            throw new ModelInputException($"Vision features hold {features.Length} values, not a multiple of {InputDim}.");
+        }
+        int rows = features.Length / InputDim;
+        var result = new float[(long)rows * OutputDim];
+        Gemm.MatMulTransposed(features, rows, _weight, _bias, result, _context);
+        return result;
+    }
+}

@@ -1,0 +1,244 @@
+using LlamaGuardSharp.Checkpoints;
+using LlamaGuardSharp.Compute;
+
+namespace LlamaGuardSharp.Model;
+
+/// <summary>Hidden states of a decoder forward, filled when passed in (golden tests, debugging).</summary>
+public sealed class TextTrace
+{
+    /// <summary>Entry i &lt; layers: the input of layer i, [tokens, D]; last entry: after the final RMSNorm.</summary>
+    public List<float[]> HiddenStates { get; } = [];
+}
+
+/// <summary>
+/// The Mllama text decoder (spec §6.3): Llama 3 self-attention layers with llama3-scaled RoPE and GQA, interleaved with
+/// gated cross-attention layers over the vision memory; cross-attention layers are skipped when there is no image.
+/// Stateless apart from its weights (per-request state lives in <see cref="KvCache"/> and
+/// <see cref="CrossAttentionMemory"/>): thread-safe.
+/// </summary>
+public sealed class TextDecoder
+{
+    private readonly TextWeights _w;
+    private readonly ComputeContext _context;
+    private readonly RotaryEmbedding _rope;
+    private readonly CrossAttentionMasking _masking;
+    private readonly float _eps;
+
+    internal TextDecoder(MllamaTextConfig config, TextWeights weights, ComputeContext context, CrossAttentionMasking masking)
+    {
+        Config = config;
+        _w = weights;
+        _context = context;
+        _masking = masking;
+        _rope = new RotaryEmbedding(config.HeadDim, config.RopeTheta, config.RopeScaling);
+        _eps = (float)config.RmsNormEps;
+    }
+
+    public MllamaTextConfig Config { get; }
+
+    /// <summary>Rows of the output head (logits per position).</summary>
+    public int VocabSize => _w.LmHead.Rows;
+
+    /// <summary>Rows of the embedding table (valid input ids are 0..EmbeddingRows−1).</summary>
+    public int EmbeddingRows => _w.Embedding.Rows;
+
+    private int KvDim => Config.NumKeyValueHeads * Config.HeadDim;
+
+    /// <summary>A KV cache sized for <paramref name="capacity"/> tokens.</summary>
+    public KvCache CreateCache(int capacity) =>
+        new(Enumerable.Range(0, Config.NumHiddenLayers).Select(i => !Config.IsCrossAttentionLayer(i)).ToArray(), capacity, KvDim);
+
+    /// <summary>
+    /// Computes every cross-attention layer's keys (k_proj then per-head k_norm) and values from the projected vision
+    /// states [images · tiles · tokensPerTile, D].
+    /// </summary>
+    public CrossAttentionMemory BuildCrossAttentionMemory(ReadOnlySpan<float> crossAttentionStates, int images, int tilesPerImage, int tokensPerTile)
+    {
+        int d = Config.HiddenSize, hd = Config.HeadDim, n = images * tilesPerImage * tokensPerTile;
+        if (crossAttentionStates.Length != (long)n * d)
+        {
+            throw new ModelInputException($"Cross-attention states hold {crossAttentionStates.Length} values, expected {n}×{d}.");
+        }
+        var keys = new float[]?[Config.NumHiddenLayers];
+        var values = new float[]?[Config.NumHiddenLayers];
+        for (int i = 0; i < _w.Layers.Count; i++)
+        {
+            if (_w.Layers[i] is CrossAttentionLayerWeights layer)
+            {
+                var k = new float[(long)n * KvDim];
+                var v = new float[(long)n * KvDim];
+                Gemm.MatMulTransposed(crossAttentionStates, n, layer.Wk, default, k, _context);
+                Gemm.MatMulTransposed(crossAttentionStates, n, layer.Wv, default, v, _context);
+                ModelMath.RmsNorm(k, k, layer.KNorm, _eps);
+                keys[i] = k;
+                values[i] = v;
+            }
+        }
+        return new CrossAttentionMemory(keys, values, images, tilesPerImage, tokensPerTile);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="ids"/> (the tokens at positions cache.Length, cache.Length+1, …) through the decoder,
+    /// appending their keys/values to <paramref name="cache"/>, and returns the logits of the rows listed in
+    /// <paramref name="logitRows"/> (indices into <paramref name="ids"/>), [logitRows.Length, VocabSize].
+    /// Cross-attention uses <paramref name="memory"/> with mask row min(position, mask.Rows − 1): positions past the
+    /// prompt repeat its last row, as HF does while decoding. Without memory the cross layers are skipped.
+    /// </summary>
+    public float[] Forward(ReadOnlySpan<int> ids, KvCache cache, CrossAttentionMemory? memory, CrossAttentionMask? mask,
+        ReadOnlySpan<int> logitRows, TextTrace? trace = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(cache);
+        int n = ids.Length, d = Config.HiddenSize, start = cache.Length;
+        if (n == 0)
+        {
+            throw new ModelInputException("No tokens to run.");
+        }
+        if ((memory is null) != (mask is null))
+        {
+            throw new ArgumentException("Cross-attention memory and mask must be given together.");
+        }
+        if (memory is not null && (mask!.Images != memory.Images || mask.TilesPerImage != memory.TilesPerImage))
+        {
+            throw new ModelInputException($"The cross-attention mask covers {mask.Images} images × {mask.TilesPerImage} tiles, the vision memory {memory.Images} × {memory.TilesPerImage}.");
+        }
+        foreach (int row in logitRows)
+        {
+            if (row < 0 || row >= n)
+            {
+                throw new ArgumentOutOfRangeException(nameof(logitRows), $"Logit row {row} is outside 0..{n - 1}.");
+            }
+        }
+        cache.EnsureRoom(n);
+
+        var h = new float[n * d];
+        for (int i = 0; i < n; i++)
+        {
+            if (ids[i] < 0 || ids[i] >= _w.Embedding.Rows)
+            {
+                throw new ModelInputException($"Token id {ids[i]} at index {i} is outside the embedding table (0..{_w.Embedding.Rows - 1}).");
+            }
+            _w.Embedding.ReadRow(ids[i], h.AsSpan(i * d, d));
+        }
+
+        var scratch = new LayerScratch(n, Config);
+        for (int layer = 0; layer < _w.Layers.Count; layer++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            trace?.HiddenStates.Add((float[])h.Clone());
+            switch (_w.Layers[layer])
+            {
+                case SelfAttentionLayerWeights self:
+                    SelfAttentionLayer(self, h, n, start, cache.Keys(layer), cache.Values(layer), scratch);
+                    break;
+                case CrossAttentionLayerWeights cross when memory is not null:
+                    CrossAttentionLayer(cross, h, n, start, memory.KeysOf(layer), memory.ValuesOf(layer), memory, mask!, scratch);
+                    break;
+                default:
+                    break; // text-only: cross-attention layers are the identity
+            }
+        }
+        cache.Advance(n);
+
+        if (trace is not null)
+        {
+            var normed = new float[n * d];
+            ModelMath.RmsNorm(h, normed, _w.FinalNorm, _eps);
+            trace.HiddenStates.Add(normed);
+        }
+        var selected = new float[logitRows.Length * d];
+        for (int r = 0; r < logitRows.Length; r++)
+        {
+            ModelMath.RmsNorm(h.AsSpan(logitRows[r] * d, d), selected.AsSpan(r * d, d), _w.FinalNorm, _eps);
+        }
+        var logits = new float[(long)logitRows.Length * VocabSize];
+        if (logitRows.Length > 0)
+        {
+            Gemm.MatMulTransposed(selected, logitRows.Length, _w.LmHead, default, logits, _context);
+        }
+        return logits;
+    }
+
+    private void SelfAttentionLayer(SelfAttentionLayerWeights w, float[] h, int n, int start, float[] cacheK, float[] cacheV, LayerScratch s)
+    {
+        var c = Config;
+        int hd = c.HeadDim, kvDim = KvDim;
+        ModelMath.RmsNorm(h, s.Normed, w.InputNorm, _eps);
+        Gemm.MatMulTransposed(s.Normed, n, w.Wq, default, s.Q, _context);
+        var k = cacheK.AsSpan(start * kvDim, n * kvDim);
+        var v = cacheV.AsSpan(start * kvDim, n * kvDim);
+        Gemm.MatMulTransposed(s.Normed, n, w.Wk, default, k, _context);
+        Gemm.MatMulTransposed(s.Normed, n, w.Wv, default, v, _context);
+        _rope.Apply(s.Q, n, c.NumAttentionHeads, start);
+        _rope.Apply(k, n, c.NumKeyValueHeads, start);
+        int keys = start + n;
+        Attention.Compute(s.Q, n, c.NumAttentionHeads, cacheK.AsSpan(0, keys * kvDim), cacheV.AsSpan(0, keys * kvDim), keys,
+            c.NumKeyValueHeads, hd, 1f / MathF.Sqrt(hd), AttentionMask.Causal(start), s.Attended, _context);
+        Gemm.MatMulTransposed(s.Attended, n, w.Wo, default, s.Out, _context);
+        ModelMath.AddScaled(h, s.Out, 1f);
+        Mlp(w.Mlp, h, n, s);
+        ModelMath.AddScaled(h, s.Out, 1f);
+    }
+
+    private void CrossAttentionLayer(CrossAttentionLayerWeights w, float[] h, int n, int start, float[] keysC, float[] valuesC,
+        CrossAttentionMemory memory, CrossAttentionMask mask, LayerScratch s)
+    {
+        var c = Config;
+        int hd = c.HeadDim, d = c.HiddenSize, blocks = mask.BlocksPerRow;
+        var allowed = new bool[n * blocks];
+        var seesImage = new bool[n];
+        for (int i = 0; i < n; i++)
+        {
+            int row = Math.Min(start + i, mask.Rows - 1);
+            seesImage[i] = mask.RowSeesImage(row);
+            var dst = allowed.AsSpan(i * blocks, blocks);
+            if (seesImage[i])
+            {
+                mask.Row(row).CopyTo(dst);
+            }
+            else if (_masking == CrossAttentionMasking.HuggingFace)
+            {
+                dst.Fill(true); // HF turns an all-masked row into an all-zero bias: the row attends to every vision token
+            }
+            // Meta: the row stays all-false, which the attention kernel answers with a zero output row.
+        }
+
+        ModelMath.RmsNorm(h, s.Normed, w.InputNorm, _eps);
+        Gemm.MatMulTransposed(s.Normed, n, w.Wq, default, s.Q, _context);
+        ModelMath.RmsNorm(s.Q, s.Q, w.QNorm, _eps);
+        Attention.Compute(s.Q, n, c.NumAttentionHeads, keysC, valuesC, memory.Keys, c.NumKeyValueHeads, hd, 1f / MathF.Sqrt(hd),
+            AttentionMask.KeyBlocks(allowed, blocks, memory.TokensPerTile), s.Attended, _context);
+        Gemm.MatMulTransposed(s.Attended, n, w.Wo, default, s.Out, _context);
+        ModelMath.AddScaled(h, s.Out, w.AttentionGate);
+
+        Mlp(w.Mlp, h, n, s);
+        for (int i = 0; i < n; i++)
+        {
+            if (!seesImage[i])
+            {
+                s.Out.AsSpan(i * d, d).Clear(); // full_text_row_masked_out_mask (HF and Meta alike)
+            }
+        }
+        ModelMath.AddScaled(h, s.Out, w.MlpGate);
+    }
+
+    /// <summary>s.Out = down(SiLU(gate·b) ⊙ up·b) with b = RMS(h).</summary>
+    private void Mlp(DecoderMlpWeights w, float[] h, int n, LayerScratch s)
+    {
+        ModelMath.RmsNorm(h, s.Normed, w.Norm, _eps);
+        Gemm.MatMulTransposed(s.Normed, n, w.Gate, default, s.Gate, _context);
+        Gemm.MatMulTransposed(s.Normed, n, w.Up, default, s.Up, _context);
+        ModelMath.SiluMultiply(s.Gate, s.Up);
+        Gemm.MatMulTransposed(s.Gate, n, w.Down, default, s.Out, _context);
+    }
+
+    /// <summary>Activation buffers for one forward call, reused by every layer.</summary>
+    private sealed class LayerScratch(int n, MllamaTextConfig c)
+    {
+        public float[] Normed { get; } = new float[n * c.HiddenSize];
+        public float[] Q { get; } = new float[n * c.NumAttentionHeads * c.HeadDim];
+        public float[] Attended { get; } = new float[n * c.NumAttentionHeads * c.HeadDim];
+        public float[] Out { get; } = new float[n * c.HiddenSize];
+        public float[] Gate { get; } = new float[n * c.IntermediateSize];
+        public float[] Up { get; } = new float[n * c.IntermediateSize];
+    }
+}

@@ -1,0 +1,10 @@
+namespace LlamaGuardSharp.Model;
+
+/// <summary>
+/// One preprocessed image as the vision encoder takes it (the processor's outputs for one image, spec §5.7).
+/// </summary>
+/// <param name="PixelValues">Normalised tiles [MaxTiles, channels, tileSize, tileSize], channel-first, padded tiles zero.</param>
+/// <param name="AspectRatioId">1-based index of the tile arrangement in <c>supported_aspect_ratios</c>.</param>
+/// <param name="AspectRatioMask">One entry per tile slot: true for the real tiles.</param>
+/// <param name="NumTiles">Number of real tiles (what the cross-attention mask exposes to text).</param>
+public sealed record VisionInput(float[] PixelValues, int AspectRatioId, bool[] AspectRatioMask, int NumTiles);

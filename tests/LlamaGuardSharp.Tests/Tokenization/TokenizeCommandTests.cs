@@ -1,0 +1,72 @@
+using System.CommandLine;
+using LlamaGuardSharp.Cli;
+using LlamaGuardSharp.Cli.Commands;
+
+namespace LlamaGuardSharp.Tests.Tokenization;
+
+public sealed class TokenizeCommandTests
+{
+    private static (int ExitCode, string Output, string Error) Run(string stdin, params string[] args)
+    {
+        var root = new RootCommand { TokenizeCommand.Create(() => new StringReader(stdin)) };
+        var output = new StringWriter();
+        var error = new StringWriter();
+        int exitCode = root.Parse(["tokenize", .. args]).Invoke(new InvocationConfiguration { Output = output, Error = error });
+        return (exitCode, output.ToString(), error.ToString());
+    }
+
+    [Fact]
+    public void WholeStdinModePrintsOneArrayWithoutBos()
+    {
+        TokenizerGoldenCase c = TokenizerGoldens.Case("special_inline");
+        var (exit, output, _) = Run(c.Text, "--tokenizer", TokenizerGoldens.TokenizerJsonPath);
+        Assert.Equal(0, exit);
+        Assert.Equal("[" + string.Join(",", c.IdsPlain) + "]", output.Trim());
+        (exit, output, _) = Run(c.Text, "--tokenizer", TokenizerGoldens.TokenizerJsonPath, "--special");
+        Assert.Equal(0, exit);
+        Assert.Equal("[" + string.Join(",", c.IdsWithSpecial) + "]", output.Trim());
+    }
+
+    [Fact]
+    public void JsonLinesModeWritesOneLinePerInputInOrder()
+    {
+        TokenizerGoldenCase[] cases = [.. TokenizerGoldens.Cases.Take(12)];
+        string stdin = string.Join("\n", cases.Select(c => System.Text.Json.JsonSerializer.Serialize(new { text = c.Text }))) + "\n\n";
+        var (exit, output, error) = Run(stdin, "--tokenizer", Path.GetDirectoryName(TokenizerGoldens.TokenizerJsonPath)!, "--jsonl", "--special");
+        Assert.True(exit == 0, error);
+        string[] lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(cases.Select(c => "{\"ids\":[" + string.Join(",", c.IdsWithSpecial) + "]}"), lines);
+    }
+
+    [Fact]
+    public void MalformedJsonLineNamesTheLineNumber()
+    {
+        var (exit, output, error) = Run("{\"text\": \"ok\"}\n{\"txt\": 1}\n", "--tokenizer", TokenizerGoldens.TokenizerJsonPath, "--jsonl");
+        Assert.Equal(1, exit);
+        Assert.Contains("line 2", error);
+        Assert.Equal("{\"ids\":[564]}", output.Trim());
+        (exit, _, error) = Run("not json\n", "--tokenizer", TokenizerGoldens.TokenizerJsonPath, "--jsonl");
+        Assert.Equal(1, exit);
+        Assert.Contains("line 1", error);
+    }
+
+    [Fact]
+    public void LoneSurrogateInJsonLineIsAnError()
+    {
+        var (exit, _, error) = Run("{\"text\": \"a\\ud800b\"}\n", "--tokenizer", TokenizerGoldens.TokenizerJsonPath, "--jsonl");
+        Assert.Equal(1, exit);
+        Assert.Contains("line 1", error);
+    }
+
+    [Fact]
+    public void MissingTokenizerFailsThroughTheRealRootCommand()
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        int exit = Program.BuildRootCommand().Parse(["tokenize", "--tokenizer", "/nonexistent/tokenizer.json"])
+            .Invoke(new InvocationConfiguration { Output = output, Error = error });
+        Assert.NotEqual(0, exit);
+        Assert.Contains("file not found", error.ToString());
+        Assert.Equal("", output.ToString());
+    }
+}
