@@ -14,6 +14,7 @@ public static class Program
         // One line per command, kept in this order: classify, generate, prompt, tokenize, preprocess, synth, bench.
         root.Subcommands.Add(PromptCommand.Create());
         root.Subcommands.Add(TokenizeCommand.Create());
+        root.Subcommands.Add(PreprocessCommand.Create());
         root.Subcommands.Add(VersionCommand.Create());
         return root;
     }
