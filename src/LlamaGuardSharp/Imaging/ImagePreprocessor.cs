@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace LlamaGuardSharp.Imaging;
 
 /// <summary>
@@ -68,6 +70,7 @@ public sealed class ImagePreprocessor
     }
 
     /// <summary>Pads, normalises and tiles an image that already has the plan's resized size.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public PreprocessedImage Normalise(RgbImage resized, PreprocessingPlan plan)
     {
         ArgumentNullException.ThrowIfNull(resized);
@@ -101,10 +104,10 @@ public sealed class ImagePreprocessor
                         Span<float> row = plane.Slice(y * s, s);
                         int sourceRow = r * s + y;
                         int columns = sourceRow < resized.Height ? validColumns : 0;
-                        int offset = (sourceRow * width + x0) * 3 + ch;
-                        for (int x = 0; x < columns; x++, offset += 3)
+                        ReadOnlySpan<byte> sourcePixels = columns > 0 ? src.AsSpan((sourceRow * width + x0) * 3 + ch, columns * 3 - 2) : default;
+                        for (int x = 0; x < columns; x++)
                         {
-                            row[x] = lut[src[offset]];
+                            row[x] = lut[sourcePixels[3 * x]];
                         }
                         row[columns..].Fill(padding);
                     }
