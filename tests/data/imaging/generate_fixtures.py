@@ -114,6 +114,20 @@ emit("gif_animated.gif", save(frames[0], "GIF", save_all=True, append_images=fra
 emit("bmp_rgb24.bmp", save(base, "BMP"), "BMP 24-bit")
 emit("bmp_p8.bmp", save(base.quantize(64), "BMP"), "BMP 8-bit palette")
 emit("bmp_gray8.bmp", save(gray, "BMP"), "BMP 8-bit grayscale palette")
+emit("bmp_rgba32.bmp", save(Image.merge("RGBA", (*base.split(), alpha_ramp())), "BMP"), "BMP 32-bit written from RGBA")
+
+
+def bmp32_bi_rgb(im, fourth):
+    """32-bit BI_RGB BMP (BITMAPINFOHEADER) whose unused fourth byte is `fourth`: Pillow reads it as RGB (BGRX)."""
+    w, h = im.size
+    rows = b"".join(b"".join(bytes((b, g, r, fourth(x, y))) for x, (r, g, b) in enumerate(im.crop((0, y, w, y + 1)).getdata()))
+                    for y in range(h - 1, -1, -1))
+    header = struct.pack("<IiiHHIIiiII", 40, w, h, 1, 32, 0, len(rows), 2835, 2835, 0, 0)
+    return b"BM" + struct.pack("<IHHI", 14 + len(header) + len(rows), 0, 0, 14 + len(header)) + header + rows
+
+
+emit("bmp_bgrx32_zero.bmp", bmp32_bi_rgb(base, lambda x, y: 0), "32-bit BI_RGB, fourth byte 0")
+emit("bmp_bgrx32_mixed.bmp", bmp32_bi_rgb(base, lambda x, y: (x * 7) % 256), "32-bit BI_RGB, fourth byte varies (Pillow ignores it)")
 
 # WebP.
 emit("webp_lossless_rgba.webp", save(Image.merge("RGBA", (*base.split(), alpha_ramp())), "WEBP", lossless=True), "WebP lossless RGBA")
