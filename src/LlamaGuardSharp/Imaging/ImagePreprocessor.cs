@@ -12,10 +12,14 @@ public sealed class ImagePreprocessor
     /// <summary>Per channel: the normalised float for every uint8 value (256 entries per channel).</summary>
     private readonly float[][] _normalised;
 
+    /// <summary>The candidate grids, fixed at construction.</summary>
+    private readonly IReadOnlyList<TileGrid> _grids;
+
     public ImagePreprocessor(ImagePreprocessorOptions? options = null)
     {
         Options = options ?? new ImagePreprocessorOptions();
         Validate(Options);
+        _grids = [.. Options.SupportedAspectRatios];
         _normalised = new float[3][];
         for (int c = 0; c < 3; c++)
         {
@@ -40,8 +44,8 @@ public sealed class ImagePreprocessor
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(width);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(height);
         int tile = Options.TileSize;
-        int index = CanvasPlanner.ChooseGrid(height, width, tile, Options.SupportedAspectRatios);
-        TileGrid grid = Options.SupportedAspectRatios[index];
+        int index = CanvasPlanner.ChooseGrid(height, width, tile, _grids);
+        TileGrid grid = _grids[index];
         int canvasHeight = grid.TilesHigh * tile;
         int canvasWidth = grid.TilesWide * tile;
         (int resizedHeight, int resizedWidth) = CanvasPlanner.FitToCanvas(height, width, canvasHeight, canvasWidth, tile);

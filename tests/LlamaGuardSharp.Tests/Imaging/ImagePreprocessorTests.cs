@@ -183,6 +183,20 @@ public sealed class ImagePreprocessorTests
     }
 
     [Fact]
+    public void AspectRatios_FollowMaxTilesUnlessSet()
+    {
+        var options = new ImagePreprocessorOptions() with { MaxTiles = 2 };
+        Assert.Equal([new(1, 1), new(1, 2), new(2, 1)], options.SupportedAspectRatios);
+        PreprocessedImage result = new ImagePreprocessor(options).Process(new RgbImage(1200, 600, new byte[1200 * 600 * 3]));
+        Assert.Equal((1, 2, 2), (result.TilesHigh, result.TilesWide, result.AspectRatioId));
+        Assert.Equal(2, result.AspectRatioMask.Length);
+
+        var custom = new ImagePreprocessorOptions { SupportedAspectRatios = [new TileGrid(2, 2)] };
+        PreprocessedImage square = new ImagePreprocessor(custom).Process(new RgbImage(10, 10, new byte[300]));
+        Assert.Equal((2, 2, 1, 4), (square.TilesHigh, square.TilesWide, square.AspectRatioId, square.NumTiles));
+    }
+
+    [Fact]
     public void InvalidOptions_AreRejected()
     {
         Assert.Throws<ArgumentException>(() => new ImagePreprocessor(new ImagePreprocessorOptions { SupportedAspectRatios = [new TileGrid(2, 3)] }));
