@@ -121,6 +121,11 @@ public sealed class ImageDecoder
             PillowRgbConversion.CompositeRgbaOverWhite(rgba, rgb);
         }
 
+        if (format == EncodedImageFormat.Gif && codec.FrameCount > 0)
+        {
+            FillOutsideFirstFrame(rgb, info.Width, info.Height, codec.FrameInfo[0].FrameRect, encoded);
+        }
+
         var image = new RgbImage(info.Width, info.Height, rgb);
         return Options.ApplyExifOrientation ? ExifOrientation.Apply(image, codec.EncodedOrigin) : image;
     }
@@ -131,6 +136,37 @@ public sealed class ImageDecoder
     /// </summary>
     private static bool OpensAsPillowRgb(EncodedImageFormat format, PngHeader? png) =>
         format == EncodedImageFormat.Jpeg || (png is not null && png.ColorType == PngHeader.ColorTypeRgb);
+
+    /// <summary>Pixels outside a GIF's first frame take Pillow's fill colour (see <see cref="GifFirstFrame"/>).</summary>
+    private static void FillOutsideFirstFrame(byte[] rgb, int width, int height, SKRectI frame, ReadOnlySpan<byte> encoded)
+    {
+        int left = Math.Clamp(frame.Left, 0, width);
+        int top = Math.Clamp(frame.Top, 0, height);
+        int right = Math.Clamp(frame.Right, left, width);
+        int bottom = Math.Clamp(frame.Bottom, top, height);
+        if (left == 0 && top == 0 && right == width && bottom == height)
+        {
+            return;
+        }
+        if (GifFirstFrame.OpaqueBackground(encoded) is not (byte r, byte g, byte b))
+        {
+            return;
+        }
+        for (int y = 0; y < height; y++)
+        {
+            bool rowInside = y >= top && y < bottom;
+            for (int x = 0; x < width; x++)
+            {
+                if (!rowInside || x < left || x >= right)
+                {
+                    int i = (y * width + x) * 3;
+                    rgb[i] = r;
+                    rgb[i + 1] = g;
+                    rgb[i + 2] = b;
+                }
+            }
+        }
+    }
 
     private void CheckDimensions(EncodedImageFormat format, int width, int height)
     {

@@ -110,6 +110,25 @@ emit("gif_transparent.gif", save(g1, "GIF", transparency=3), "GIF with transpare
 frames = [base.quantize(32), base.transpose(Image.Transpose.FLIP_LEFT_RIGHT).quantize(32)]
 emit("gif_animated.gif", save(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=100, loop=0), "2 frames: first is used")
 
+
+
+def partial_first_frame_gif(transparency):
+    """A GIF whose first frame (4x3 at (2,1)) is smaller than its 8x6 logical screen, background index 1: Pillow fills the rest
+    with the transparent index if any, else index 0 (not the background colour)."""
+    im = Image.new("P", (4, 3))
+    im.putpalette([255, 0, 0, 0, 255, 0, 0, 0, 255, 9, 9, 9] + [0] * (252 * 3))
+    im.putdata([0, 1, 2, 3, 1, 2, 3, 0, 2, 3, 0, 1])
+    data = bytearray(save(im, "GIF", **({} if transparency is None else {"transparency": transparency})))
+    data[6:10] = struct.pack("<HH", 8, 6)
+    data[11] = 1
+    i = data.index(b"\x2c")
+    data[i + 1:i + 5] = struct.pack("<HH", 2, 1)
+    return bytes(data)
+
+
+emit("gif_partial_frame.gif", partial_first_frame_gif(None), "first frame smaller than the screen, no transparency")
+emit("gif_partial_frame_transparent.gif", partial_first_frame_gif(3), "first frame smaller than the screen, transparent index 3")
+
 # BMP.
 emit("bmp_rgb24.bmp", save(base, "BMP"), "BMP 24-bit")
 emit("bmp_p8.bmp", save(base.quantize(64), "BMP"), "BMP 8-bit palette")
