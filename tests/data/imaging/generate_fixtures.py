@@ -152,6 +152,8 @@ emit("bmp_bgrx32_mixed.bmp", bmp32_bi_rgb(base, lambda x, y: (x * 7) % 256), "32
 emit("webp_lossless_rgba.webp", save(Image.merge("RGBA", (*base.split(), alpha_ramp())), "WEBP", lossless=True), "WebP lossless RGBA")
 emit("webp_lossless_rgb.webp", save(base, "WEBP", lossless=True), "WebP lossless RGB")
 emit("webp_lossy_rgb.webp", save(base, "WEBP", quality=80), "WebP lossy RGB (decoder YUV conversion may differ)")
+emit("webp_animated.webp", save(frames[0].convert("RGB"), "WEBP", save_all=True, append_images=[f.convert("RGB") for f in frames[1:]],
+                                lossless=True, duration=100, loop=0), "animated WebP, 2 frames: first is used")
 
 # JPEG variants.
 emit("jpeg_420.jpg", save(base, "JPEG", quality=90, subsampling=2), "baseline 4:2:0")
