@@ -124,7 +124,8 @@ public sealed record MllamaConfig(MllamaVisionConfig Vision, MllamaTextConfig Te
             {
                 throw r.Error("supported_aspect_ratios entries must be [tiles_high, tiles_wide] pairs");
             }
-            var items = pair.EnumerateArray().Select(e => e.GetInt32()).ToArray();
+            var items = pair.EnumerateArray().Select(e => e.ValueKind == JsonValueKind.Number && e.TryGetInt32(out int n) ? n
+                : throw r.Error("supported_aspect_ratios entries must hold integers")).ToArray();
             return (items[0], items[1]);
         }).ToList() ?? [(1, 1), (1, 2), (1, 3), (1, 4), (2, 1), (2, 2), (3, 1), (4, 1)];
         var config = new MllamaVisionConfig(
@@ -143,6 +144,11 @@ public sealed record MllamaConfig(MllamaVisionConfig Vision, MllamaTextConfig Te
         if (hidden <= 0 || heads <= 0 || hidden % heads != 0)
         {
             throw r.Error($"vision hidden_size {hidden} is not a positive multiple of {heads} heads");
+        }
+        if (config.IntermediateSize <= 0 || config.NumHiddenLayers < 0 || config.NumGlobalLayers < 0 || config.NumChannels <= 0
+            || config.MaxNumTiles <= 0 || config.ImageSize <= 0 || ratios.Count == 0)
+        {
+            throw r.Error("vision_config has a non-positive size, layer count, channel count, tile count or no aspect ratios");
         }
         if (config.PatchSize <= 0 || config.ImageSize % config.PatchSize != 0)
         {
@@ -186,13 +192,17 @@ public sealed record MllamaConfig(MllamaVisionConfig Vision, MllamaTextConfig Te
         }
         IReadOnlyList<int> eos = t.TryGetProperty("eos_token_id", out var e) ? e.ValueKind switch
         {
-            JsonValueKind.Number => [e.GetInt32()],
-            JsonValueKind.Array => e.EnumerateArray().Select(x => x.GetInt32()).ToArray(),
+            JsonValueKind.Number => [TokenId(r, e)],
+            JsonValueKind.Array => e.EnumerateArray().Select(x => TokenId(r, x)).ToArray(),
             _ => [],
         } : [];
         if (hidden <= 0 || heads <= 0 || hidden % heads != 0 || kvHeads <= 0 || heads % kvHeads != 0)
         {
             throw r.Error($"text hidden_size {hidden}, {heads} heads and {kvHeads} KV heads are inconsistent");
+        }
+        if (layers < 0 || r.Int(t, "vocab_size") <= 0 || r.Int(t, "intermediate_size") <= 0)
+        {
+            throw r.Error("text_config has a negative layer count or a non-positive vocab_size or intermediate_size");
         }
         if (cross.Any(i => i < 0 || i >= layers) || cross.Distinct().Count() != cross.Count)
         {
@@ -209,6 +219,9 @@ public sealed record MllamaConfig(MllamaVisionConfig Vision, MllamaTextConfig Te
             r.OptionalInt(t, "pad_token_id"),
             t.TryGetProperty("tie_word_embeddings", out var tie) && tie.ValueKind == JsonValueKind.True);
     }
+
+    private static int TokenId(ConfigReader r, JsonElement e) =>
+        e.ValueKind == JsonValueKind.Number && e.TryGetInt32(out int id) ? id : throw r.Error("eos_token_id must hold integers");
 
     /// <summary>Typed access to config keys with errors that name the file and key.</summary>
     private sealed class ConfigReader(string source)
@@ -236,7 +249,7 @@ public sealed record MllamaConfig(MllamaVisionConfig Vision, MllamaTextConfig Te
             {
                 return null;
             }
-            return v.ValueKind == JsonValueKind.Number ? v.GetDouble() : throw Error($"'{key}' is not a number");
+            return v.ValueKind == JsonValueKind.Number && v.TryGetDouble(out double d) && double.IsFinite(d) ? d : throw Error($"'{key}' is not a finite number");
         }
 
         public string? OptionalString(JsonElement parent, string key) =>

@@ -200,7 +200,9 @@ public sealed unsafe class SafeTensorsFile : IDisposable
             throw new CheckpointFormatException(file, name, "missing 'data_offsets' [begin, end]");
         }
         var pair = offsets.EnumerateArray().ToArray();
-        if (!pair[0].TryGetInt64(out long begin) || !pair[1].TryGetInt64(out long end) || begin < 0 || end < begin)
+        // TryGetInt64 throws on non-numbers, so check the kind first.
+        if (pair[0].ValueKind != JsonValueKind.Number || pair[1].ValueKind != JsonValueKind.Number
+            || !pair[0].TryGetInt64(out long begin) || !pair[1].TryGetInt64(out long end) || begin < 0 || end < begin)
         {
             throw new CheckpointFormatException(file, name, "data_offsets must be integers with 0 <= begin <= end");
         }
