@@ -110,6 +110,12 @@ public sealed unsafe class SafeTensorsFile : IDisposable
         long dataStart = 8 + (long)headerLength;
         long dataLength = fileLength - dataStart;
         ReadOnlySpan<byte> headerBytes = prefix.Slice(8, (int)headerLength);
+        // System.Text.Json accepts invalid UTF-8 inside strings at parse time and only fails (InvalidOperationException)
+        // when a name is read, so check the encoding up front.
+        if (!System.Text.Unicode.Utf8.IsValid(headerBytes))
+        {
+            throw new CheckpointFormatException(file, null, "header is not valid UTF-8");
+        }
 
         JsonDocument document;
         try

@@ -208,7 +208,7 @@ public static class SyntheticCheckpointWriter
             stream.Write(MemoryMarshal.AsBytes(buffer.AsSpan(0, length)));
             Interlocked.Add(ref _written, 2L * length);
             long now = stopwatch.ElapsedTicks;
-            if (now - Interlocked.Read(ref _lastReportTicks) > Stopwatch.Frequency / 2)
+            if (now - Interlocked.Read(ref _lastReportTicks) > Stopwatch.Frequency * 2)
             {
                 Interlocked.Exchange(ref _lastReportTicks, now);
                 Report();
