@@ -93,6 +93,27 @@ public class SyntheticCheckpointTests
                 Assert.Equal(SyntheticWeights.ToBf16(SyntheticWeights.Value(tensor, config.Vision, seed, start + i)), buffer[i]);
             }
         }
+        // Both vector widths, whichever FillBf16 picked on this machine.
+        var rule = SyntheticWeights.RuleFor(tensor);
+        var widths = new List<Func<ushort[], int>>();
+        if (System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated)
+        {
+            widths.Add(b => SyntheticWeights.FillNormalVector256(rule, seed, 77, b));
+        }
+        if (System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)
+        {
+            widths.Add(b => SyntheticWeights.FillNormalVector512(rule, seed, 77, b));
+        }
+        foreach (var fill in widths)
+        {
+            var buffer = new ushort[1000];
+            int filled = fill(buffer);
+            Assert.InRange(filled, 968, 1000);
+            for (int i = 0; i < filled; i++)
+            {
+                Assert.Equal(SyntheticWeights.ToBf16(SyntheticWeights.Value(tensor, config.Vision, seed, 77 + i)), buffer[i]);
+            }
+        }
     }
 
     [Fact]
