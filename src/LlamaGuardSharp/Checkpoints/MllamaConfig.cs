@@ -65,6 +65,12 @@ public sealed record MllamaTextConfig(
 /// </summary>
 public sealed record MllamaConfig(MllamaVisionConfig Vision, MllamaTextConfig Text, int ImageTokenIndex)
 {
+    /// <summary>
+    /// Largest layer count accepted per stack (the real model has 40 text and 32 + 8 vision layers): a hostile config
+    /// must not make the tensor inventory, which has one entry per layer weight, allocate without bound.
+    /// </summary>
+    public const int MaxLayers = 1024;
+
     /// <summary>Reads and validates <paramref name="path"/> (a config.json).</summary>
     public static MllamaConfig Load(string path)
     {
@@ -145,6 +151,10 @@ public sealed record MllamaConfig(MllamaVisionConfig Vision, MllamaTextConfig Te
         {
             throw r.Error($"vision hidden_size {hidden} is not a positive multiple of {heads} heads");
         }
+        if (config.NumHiddenLayers > MaxLayers || config.NumGlobalLayers > MaxLayers)
+        {
+            throw r.Error($"vision_config has more than {MaxLayers} layers");
+        }
         if (config.IntermediateSize <= 0 || config.NumHiddenLayers < 0 || config.NumGlobalLayers < 0 || config.NumChannels <= 0
             || config.MaxNumTiles <= 0 || config.ImageSize <= 0 || ratios.Count == 0)
         {
@@ -200,9 +210,9 @@ public sealed record MllamaConfig(MllamaVisionConfig Vision, MllamaTextConfig Te
         {
             throw r.Error($"text hidden_size {hidden}, {heads} heads and {kvHeads} KV heads are inconsistent");
         }
-        if (layers < 0 || r.Int(t, "vocab_size") <= 0 || r.Int(t, "intermediate_size") <= 0)
+        if (layers < 0 || layers > MaxLayers || r.Int(t, "vocab_size") <= 0 || r.Int(t, "intermediate_size") <= 0)
         {
-            throw r.Error("text_config has a negative layer count or a non-positive vocab_size or intermediate_size");
+            throw r.Error($"text_config has a layer count outside 0..{MaxLayers} or a non-positive vocab_size or intermediate_size");
         }
         if (cross.Any(i => i < 0 || i >= layers) || cross.Distinct().Count() != cross.Count)
         {

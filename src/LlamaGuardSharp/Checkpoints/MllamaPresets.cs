@@ -35,6 +35,13 @@ public static class MllamaPresets
         ArgumentNullException.ThrowIfNull(config);
         var v = config.Vision;
         var t = config.Text;
+        foreach (int? count in new[] { visionLayers, globalLayers, textLayers })
+        {
+            if (count > MllamaConfig.MaxLayers)
+            {
+                throw new ArgumentOutOfRangeException(nameof(config), count, $"at most {MllamaConfig.MaxLayers} layers per stack");
+            }
+        }
         if (visionLayers is int vl && vl != v.NumHiddenLayers)
         {
             int taps = v.IntermediateLayersIndices.Count;

@@ -249,6 +249,46 @@ public class CheckpointMutationTests
     }
 
     [Fact]
+    public void Config_byte_edits_never_escape_as_other_exceptions()
+    {
+        using var temp = new TempDirectory("config-mutation");
+        byte[] original = File.ReadAllBytes(Path.Combine(CheckpointFixtures.GoldenModel(Model), "config.json"));
+        File.CreateSymbolicLink(temp.File("model.safetensors"), Path.Combine(CheckpointFixtures.GoldenModel(Model), "model.safetensors"));
+        var random = new Random(4096);
+        var failures = new List<string>();
+        int opened = 0;
+        for (int iteration = 0; iteration < 500; iteration++)
+        {
+            byte[] config = (byte[])original.Clone();
+            var described = new StringBuilder();
+            for (int e = 1 + random.Next(3); e > 0; e--)
+            {
+                int at = random.Next(config.Length);
+                // Digits most often: they change sizes, layer counts and indices while the JSON stays valid.
+                byte value = random.Next(3) == 0 ? (byte)random.Next(256) : (byte)"0123456789-"[random.Next(11)];
+                described.Append($"[{at}]={value:x2} ");
+                config[at] = value;
+            }
+            File.WriteAllBytes(temp.File("config.json"), config);
+            try
+            {
+                using var checkpoint = MllamaCheckpoint.Open(temp.Path);
+                opened++;
+            }
+            catch (CheckpointFormatException)
+            {
+            }
+            catch (Exception e)
+            {
+                failures.Add($"iteration {iteration} edits {described}: {e}");
+            }
+        }
+        Assert.True(failures.Count == 0, string.Join("\n", failures.Take(5)));
+        // Edits in keys the loader ignores (generic PretrainedConfig keys) leave a loadable folder.
+        Assert.InRange(opened, 1, 499);
+    }
+
+    [Fact]
     public void Unaligned_offsets_are_legal()
     {
         using var f = new Fixture();

@@ -102,6 +102,8 @@ public class CheckpointValidationTests
         { "huge number", "\"rms_norm_eps\": 1e-05", "\"rms_norm_eps\": 1e999" },
         { "negative size", "\"intermediate_size\": 96", "\"intermediate_size\": -96" },
         { "patch does not divide", "\"patch_size\": 8", "\"patch_size\": 9" },
+        { "absurd text depth", "\"num_hidden_layers\": 10", "\"num_hidden_layers\": 2000000000" },
+        { "absurd vision depth", "\"num_global_layers\": 3", "\"num_global_layers\": 2000000000" },
         { "unsupported rope", "\"rope_type\": \"llama3\"", "\"rope_type\": \"yarn\"" },
         { "array root", "{\n  \"architectures\"", "[{\n  \"architectures\"" },
     };
