@@ -15,6 +15,7 @@ public static class Program
         root.Subcommands.Add(ClassifyCommand.Create());
         root.Subcommands.Add(PromptCommand.Create());
         root.Subcommands.Add(TokenizeCommand.Create());
+        root.Subcommands.Add(SynthCommand.Create());
         root.Subcommands.Add(VersionCommand.Create());
         return root;
     }
