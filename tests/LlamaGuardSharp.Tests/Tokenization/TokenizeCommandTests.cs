@@ -4,8 +4,12 @@ using LlamaGuardSharp.Cli.Commands;
 
 namespace LlamaGuardSharp.Tests.Tokenization;
 
-public sealed class TokenizeCommandTests
+public sealed class TokenizeCommandTests : IDisposable
 {
+    private readonly string _directory = Directory.CreateTempSubdirectory("llamaguard-tokenize-cli-").FullName;
+
+    public void Dispose() => Directory.Delete(_directory, recursive: true);
+
     private static (int ExitCode, string Output, string Error) Run(string stdin, params string[] args)
     {
         var root = new RootCommand { TokenizeCommand.Create(() => new StringReader(stdin)) };
@@ -38,14 +42,18 @@ public sealed class TokenizeCommandTests
         Assert.Equal(cases.Select(c => "{\"ids\":[" + string.Join(",", c.IdsWithSpecial) + "]}"), lines);
     }
 
+    /// <summary>The tiny tokenizer keeps the error-path tests from loading the 8 MB golden file.</summary>
+    private string TinyTokenizer() => TinyTokenizerFiles.WriteTokenizerJson(_directory);
+
     [Fact]
     public void MalformedJsonLineNamesTheLineNumber()
     {
-        var (exit, output, error) = Run("{\"text\": \"ok\"}\n{\"txt\": 1}\n", "--tokenizer", TokenizerGoldens.TokenizerJsonPath, "--jsonl");
+        string tokenizer = TinyTokenizer();
+        var (exit, output, error) = Run("{\"text\": \"abc\"}\n{\"txt\": 1}\n", "--tokenizer", tokenizer, "--jsonl");
         Assert.Equal(1, exit);
         Assert.Contains("line 2", error);
-        Assert.Equal("{\"ids\":[564]}", output.Trim());
-        (exit, _, error) = Run("not json\n", "--tokenizer", TokenizerGoldens.TokenizerJsonPath, "--jsonl");
+        Assert.Equal("{\"ids\":[257]}", output.Trim());
+        (exit, _, error) = Run("not json\n", "--tokenizer", tokenizer, "--jsonl");
         Assert.Equal(1, exit);
         Assert.Contains("line 1", error);
     }
@@ -53,7 +61,7 @@ public sealed class TokenizeCommandTests
     [Fact]
     public void LoneSurrogateInJsonLineIsAnError()
     {
-        var (exit, _, error) = Run("{\"text\": \"a\\ud800b\"}\n", "--tokenizer", TokenizerGoldens.TokenizerJsonPath, "--jsonl");
+        var (exit, _, error) = Run("{\"text\": \"a\\ud800b\"}\n", "--tokenizer", TinyTokenizer(), "--jsonl");
         Assert.Equal(1, exit);
         Assert.Contains("line 1", error);
     }
