@@ -190,7 +190,10 @@ public sealed class Llama3Tokenizer
         Span<byte> buffer = maxBytes <= stackBuffer.Length ? stackBuffer : (rented = ArrayPool<byte>.Shared.Rent(maxBytes));
         try
         {
-            int byteCount = Encoding.UTF8.GetBytes(preToken, buffer);
+            // Most pre-tokens are ASCII; Ascii.FromUtf16 is a cheaper call than the general UTF-8 encoder.
+            int byteCount = System.Text.Ascii.FromUtf16(preToken, buffer, out int written) == System.Buffers.OperationStatus.Done
+                ? written
+                : Encoding.UTF8.GetBytes(preToken, buffer);
             ReadOnlySpan<byte> bytes = buffer[..byteCount];
             // Whole pre-token in the vocabulary: emit it (tiktoken's and HF's ignore_merges rule).
             int whole = _vocabulary.Find(bytes);
