@@ -34,7 +34,11 @@ public sealed class Llama3Tokenizer
         _specialBytesById = new Dictionary<int, byte[]>();
         foreach (SpecialToken s in definition.SpecialTokens)
         {
-            if (!_specialBytesById.TryAdd(s.Id, Encoding.UTF8.GetBytes(s.Content)) || _vocabulary.Contains(s.Id))
+            byte[] bytes = Encoding.UTF8.GetBytes(s.Content);
+            // An added token may repeat an ordinary vocab entry with the same text (some tokenizer.json files do); any other
+            // reuse of an id would make decoding ambiguous.
+            bool sameAsVocabulary = _vocabulary.Contains(s.Id) && _vocabulary.GetBytes(s.Id).SequenceEqual(bytes);
+            if (!_specialBytesById.TryAdd(s.Id, bytes) || (_vocabulary.Contains(s.Id) && !sameAsVocabulary))
             {
                 throw new TokenizerFormatException(definition.SourcePath, $"special token id {s.Id} ('{s.Content}') is already used");
             }

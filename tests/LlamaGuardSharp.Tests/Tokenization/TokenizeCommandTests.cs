@@ -10,9 +10,12 @@ public sealed class TokenizeCommandTests : IDisposable
 
     public void Dispose() => Directory.Delete(_directory, recursive: true);
 
-    private static (int ExitCode, string Output, string Error) Run(string stdin, params string[] args)
+    private static (int ExitCode, string Output, string Error) Run(string stdin, params string[] args) =>
+        Run(System.Text.Encoding.UTF8.GetBytes(stdin), args);
+
+    private static (int ExitCode, string Output, string Error) Run(byte[] stdin, params string[] args)
     {
-        var root = new RootCommand { TokenizeCommand.Create(() => new StringReader(stdin)) };
+        var root = new RootCommand { TokenizeCommand.Create(() => new MemoryStream(stdin)) };
         var output = new StringWriter();
         var error = new StringWriter();
         int exitCode = root.Parse(["tokenize", .. args]).Invoke(new InvocationConfiguration { Output = output, Error = error });
@@ -56,6 +59,25 @@ public sealed class TokenizeCommandTests : IDisposable
         (exit, _, error) = Run("not json\n", "--tokenizer", tokenizer, "--jsonl");
         Assert.Equal(1, exit);
         Assert.Contains("line 1", error);
+    }
+
+    [Fact]
+    public void LeadingByteOrderMarkIsTokenizedNotStripped()
+    {
+        TokenizerGoldenCase c = TokenizerGoldens.Case("bom_inside");
+        Assert.Equal('\uFEFF', c.Text[0]);
+        var (exit, output, error) = Run(c.Text, "--tokenizer", TokenizerGoldens.TokenizerJsonPath);
+        Assert.True(exit == 0, error);
+        Assert.Equal("[" + string.Join(",", c.IdsPlain) + "]", output.Trim());
+    }
+
+    [Fact]
+    public void InvalidUtf8OnStdinIsAnError()
+    {
+        var (exit, output, error) = Run([(byte)'a', 0xFF, (byte)'b'], "--tokenizer", TinyTokenizer());
+        Assert.Equal(1, exit);
+        Assert.Contains("not valid UTF-8", error);
+        Assert.Equal("", output);
     }
 
     [Fact]

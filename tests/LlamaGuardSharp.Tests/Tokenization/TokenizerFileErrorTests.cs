@@ -104,6 +104,16 @@ public sealed class TokenizerFileErrorTests : IDisposable
     }
 
     [Fact]
+    public void JsonAddedTokenRepeatingItsVocabEntryIsAccepted()
+    {
+        JsonObject json = TinyTokenizerFiles.TokenizerJson();
+        json["added_tokens"]!.AsArray().Add(new JsonObject { ["id"] = 256, ["content"] = "ab" });
+        Llama3Tokenizer tokenizer = Llama3Tokenizer.Load(TinyTokenizerFiles.WriteTokenizerJson(_directory, json));
+        Assert.Equal([(byte)'x', 256, (byte)'y'], tokenizer.Encode("xaby", recognizeSpecialTokens: true));
+        Assert.Equal("ab", tokenizer.Decode([256]));
+    }
+
+    [Fact]
     public void BadBase64Line()
     {
         var e = AssertFails(Write("tokenizer.model", TinyTiktoken("@@not*base64 257")), "line 258");
