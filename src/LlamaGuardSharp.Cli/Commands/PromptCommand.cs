@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.CommandLine.Parsing;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using LlamaGuardSharp.Prompting;
@@ -16,42 +15,8 @@ public static class PromptCommand
 {
     public static Command Create()
     {
-        var user = new Option<string[]>("--user")
-        {
-            Description = "A user message (repeatable; turns are taken in command-line order).",
-            HelpName = "TEXT",
-            AllowMultipleArgumentsPerToken = false,
-        };
-        var agent = new Option<string[]>("--agent")
-        {
-            Description = "An agent (assistant) message (repeatable; turns are taken in command-line order).",
-            HelpName = "TEXT",
-            AllowMultipleArgumentsPerToken = false,
-        };
-        var image = new Option<string?>("--image")
-        {
-            Description = "The first user turn carries the image. Optionally give the image file (it is read and checked to be non-empty).",
-            Arity = ArgumentArity.ZeroOrOne,
-            HelpName = "FILE",
-        };
-        var exclude = new Option<string[]>("--exclude")
-        {
-            Description = "Comma-separated category codes to leave out of the prompt, e.g. S1,S2 (codes are not renumbered).",
-            HelpName = "CODES",
-            Arity = ArgumentArity.ZeroOrMore,
-            AllowMultipleArgumentsPerToken = false,
-        };
-        var categories = new Option<string?>("--categories")
-        {
-            Description = "JSON file with a custom category table (see docs/safety-policy.md); replaces S1-S13.",
-            HelpName = "FILE",
-        };
-        var layout = new Option<string>("--layout")
-        {
-            Description = "Prompt layout: hf (byte-exact HF chat template) or meta (Meta-native, verdict is the first generated token).",
-            DefaultValueFactory = _ => "hf",
-        };
-        layout.AcceptOnlyFromAmong("hf", "meta");
+        var conversationOptions = new ConversationOptions(imageIsOptionalFile: true);
+        var layout = ConversationOptions.CreateLayoutOption();
         var ids = new Option<bool>("--ids")
         {
             Description = "Also print the token ids (JSON array); needs --tokenizer.",
@@ -66,10 +31,12 @@ public static class PromptCommand
             Description = "Print one JSON object {layout, task, has_image, prompt, ids?} instead of the raw prompt.",
         };
 
-        var command = new Command("prompt", "Render the Llama Guard 3 Vision prompt for a conversation (no model needed).")
-        {
-            user, agent, image, exclude, categories, layout, ids, tokenizer, json,
-        };
+        var command = new Command("prompt", "Render the Llama Guard 3 Vision prompt for a conversation (no model needed).");
+        conversationOptions.AddTo(command);
+        command.Options.Add(layout);
+        command.Options.Add(ids);
+        command.Options.Add(tokenizer);
+        command.Options.Add(json);
 
         command.SetAction(async (parseResult, cancellationToken) =>
         {
@@ -77,48 +44,8 @@ public static class PromptCommand
             var error = parseResult.InvocationConfiguration.Error;
             try
             {
-                var turns = TurnsInCommandLineOrder(parseResult, user, agent);
-                bool withImage = parseResult.GetResult(image) is not null;
-                if (turns.Count == 0)
-                {
-                    throw new ConversationException(ConversationProblem.Empty, "Give at least one --user message.");
-                }
-
-                ConversationImage? picture = null;
-                if (withImage)
-                {
-                    string? imagePath = parseResult.GetValue(image);
-                    picture = string.IsNullOrEmpty(imagePath)
-                        ? ConversationImage.Placeholder()
-                        : await ConversationImage.FromFileAsync(imagePath, cancellationToken);
-                }
-
-                var builder = Conversation.Create();
-                bool imagePlaced = false;
-                foreach (var (role, text) in turns)
-                {
-                    if (role == Role.User)
-                    {
-                        builder = builder.User(text, imagePlaced ? null : picture);
-                        imagePlaced = true;
-                    }
-                    else
-                    {
-                        builder = builder.Agent(text);
-                    }
-                }
-                var conversation = builder.Build();
-
-                string? categoriesPath = parseResult.GetValue(categories);
-                var policy = categoriesPath is null
-                    ? SafetyPolicy.Default
-                    : await SafetyPolicy.LoadAsync(categoriesPath, cancellationToken);
-                var excluded = (parseResult.GetValue(exclude) ?? [])
-                    .SelectMany(v => v.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
-                    .ToArray();
-                policy = policy.Exclude(excluded);
-
-                var promptLayout = parseResult.GetValue(layout) == "meta" ? PromptLayout.MetaNative : PromptLayout.HuggingFace;
+                var (conversation, policy) = await conversationOptions.BindAsync(parseResult, cancellationToken);
+                var promptLayout = ConversationOptions.ParseLayout(parseResult.GetValue(layout));
                 var rendered = PromptRenderer.RenderSegments(conversation, policy, promptLayout);
 
                 int[]? tokenIds = null;
@@ -159,55 +86,6 @@ public static class PromptCommand
             }
         });
         return command;
-    }
-
-    /// <summary>
-    /// The --user/--agent values in the order they appear on the command line. System.CommandLine groups values per
-    /// option, so the interleaving is recovered from the positions of the value tokens in the full token list.
-    /// </summary>
-    internal static List<(Role Role, string Text)> TurnsInCommandLineOrder(ParseResult parseResult, Option<string[]> user, Option<string[]> agent)
-    {
-        var positions = new List<(int Index, Role Role, string Text)>();
-        var all = parseResult.Tokens;
-        Collect(parseResult.GetResult(user), Role.User);
-        Collect(parseResult.GetResult(agent), Role.Agent);
-        positions.Sort((a, b) => a.Index.CompareTo(b.Index));
-        return positions.Select(p => (p.Role, p.Text)).ToList();
-
-        void Collect(OptionResult? result, Role role)
-        {
-            if (result is null)
-            {
-                return;
-            }
-            if (result.IdentifierTokenCount != result.Tokens.Count)
-            {
-                // e.g. a trailing "--user" with no text: System.CommandLine accepts it silently, which would drop a turn.
-                throw new ConversationException(ConversationProblem.EmptyTurn,
-                    $"Each {result.Option.Name} needs exactly one TEXT value (use \"\" for an empty one).");
-            }
-            foreach (var token in result.Tokens)
-            {
-                int index = IndexOfInstance(all, token);
-                if (index < 0)
-                {
-                    throw new InvalidOperationException($"Cannot locate the {role} message '{token.Value}' on the command line.");
-                }
-                positions.Add((index, role, token.Value));
-            }
-        }
-    }
-
-    private static int IndexOfInstance(IReadOnlyList<Token> tokens, Token token)
-    {
-        for (int i = 0; i < tokens.Count; i++)
-        {
-            if (ReferenceEquals(tokens[i], token))
-            {
-                return i;
-            }
-        }
-        return -1;
     }
 
     private static string ToJson(RenderedPrompt rendered, int[]? tokenIds)

@@ -11,10 +11,10 @@ namespace LlamaGuardSharp.Cli.Commands;
 /// </summary>
 public static class TokenizeCommand
 {
-    public static Command Create() => Create(() => new StreamReader(Console.OpenStandardInput(), new UTF8Encoding(false, true)));
+    public static Command Create() => Create(Console.OpenStandardInput);
 
-    /// <summary>Builds the command reading its input from <paramref name="openInput"/> (tests pass a <see cref="StringReader"/>).</summary>
-    public static Command Create(Func<TextReader> openInput)
+    /// <summary>Builds the command reading its input from <paramref name="openInput"/> (tests pass a <see cref="MemoryStream"/>).</summary>
+    public static Command Create(Func<Stream> openInput)
     {
         var tokenizerOption = new Option<string>("--tokenizer")
         {
@@ -43,7 +43,8 @@ public static class TokenizeCommand
             try
             {
                 Llama3Tokenizer tokenizer = Llama3Tokenizer.Load(parseResult.GetValue(tokenizerOption)!);
-                using TextReader input = openInput();
+                // Strict UTF-8 and no BOM stripping: a leading U+FEFF is text and gets tokenized like any other character.
+                using var input = new StreamReader(openInput(), new UTF8Encoding(false, true), detectEncodingFromByteOrderMarks: false);
                 return Task.FromResult(parseResult.GetValue(jsonlOption)
                     ? TokenizeJsonLines(tokenizer, input, special, output, error, ct)
                     : TokenizeWholeInput(tokenizer, input, special, output, error));

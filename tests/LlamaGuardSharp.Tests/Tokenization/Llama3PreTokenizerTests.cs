@@ -33,6 +33,10 @@ public sealed class Llama3PreTokenizerTests
     [InlineData("\u3000x", new[] { "\u3000x" })]                                // non-ASCII whitespace can prefix letters
     [InlineData("\nx", new[] { "\n", "x" })]                                   // ... but CR/LF cannot
     [InlineData("12345", new[] { "123", "45" })]
+    // Cases where .NET Regex (UTF-16 code units: astral letters/digits are "other") splits differently; these change ids.
+    [InlineData("!b \U0001D7CF'", new[] { "!b", " ", "\U0001D7CF", "'" })]
+    [InlineData("a\U0001D400'\U00020000'b", new[] { "a\U0001D400", "'\U00020000", "'b" })]
+    [InlineData("  \U0001D7CE\U0001D400\u4E2D1", new[] { " ", " ", "\U0001D7CE", "\U0001D400\u4E2D", "1" })]
     public void SplitsLikeThePythonRegexModule(string text, string[] expected) => Assert.Equal(expected, Split(text));
 
     [Fact]

@@ -50,13 +50,11 @@ public sealed class Llama3TokenizerApiTests
     [Fact]
     public void PartialUtf8DecodesToReplacementCharacter()
     {
-        int[] ids = Tokenizer.Encode("中", recognizeSpecialTokens: false); // several byte-level tokens or one; take its bytes
-        byte[] bytes = Tokenizer.DecodeToBytes(ids);
-        Assert.Equal([0xE4, 0xB8, 0xAD], bytes);
-        int firstByteToken = Tokenizer.Encode("\u00e4", false).Length; // sanity: encoding works for 2-byte chars
-        Assert.True(firstByteToken >= 1);
+        int[] ids = Tokenizer.Encode("中", recognizeSpecialTokens: false);
+        Assert.Equal([0xE4, 0xB8, 0xAD], Tokenizer.DecodeToBytes(ids));
         // A token holding only the lead byte 0xE4 decodes to U+FFFD.
-        int lead = Enumerable.Range(0, 128_000).First(id => Tokenizer.DecodeToBytes([id]) is [0xE4]);
+        int lead = Tokenizer.MergeTablesForTests.Vocabulary.Find([0xE4]);
+        Assert.True(lead >= 0);
         Assert.Equal("\uFFFD", Tokenizer.Decode([lead]));
         Assert.Equal("\uFFFD", Tokenizer.GetTokenText(lead));
     }

@@ -53,19 +53,45 @@ public sealed class TokenizerFileErrorTests : IDisposable
     public void JsonWithoutModel() => AssertFails(Write("tokenizer.json", "{\"added_tokens\": []}"), "missing object 'model'");
 
     [Fact]
+    public void TinyTokenizerJsonLoadsAndMerges()
+    {
+        // Positive control for the JSON error tests: the unmodified tiny file loads and applies both merge formats.
+        Llama3Tokenizer tokenizer = Llama3Tokenizer.Load(TinyTokenizerFiles.WriteTokenizerJson(_directory));
+        Assert.Equal([257, 256, (byte)'d'], tokenizer.Encode("abcabd", recognizeSpecialTokens: false));
+        Assert.Equal([256, 259], tokenizer.Encode("ab<|eot_id|>", recognizeSpecialTokens: true));
+        Assert.Equal(260, tokenizer.VocabularySize);
+    }
+
+    [Fact]
     public void JsonWithAnotherPreTokenizer()
     {
-        JsonObject json = JsonNode.Parse(File.ReadAllText(TokenizerGoldens.TokenizerJsonPath))!.AsObject();
+        JsonObject json = TinyTokenizerFiles.TokenizerJson();
         json["pre_tokenizer"] = JsonNode.Parse("{\"type\": \"ByteLevel\", \"add_prefix_space\": false, \"use_regex\": true}");
-        AssertFails(Write("tokenizer.json", json.ToJsonString()), "unsupported pre-tokenizer");
+        AssertFails(TinyTokenizerFiles.WriteTokenizerJson(_directory, json), "unsupported pre-tokenizer");
     }
 
     [Fact]
     public void JsonMergeWithUnknownToken()
     {
-        JsonObject json = JsonNode.Parse(File.ReadAllText(TokenizerGoldens.TokenizerJsonPath))!.AsObject();
-        json["model"]!["merges"]!.AsArray().Insert(0, JsonNode.Parse("[\"Ġ\", \"zzzz_not_a_token\"]"));
-        AssertFails(Write("tokenizer.json", json.ToJsonString()), "model.merges[0]");
+        JsonObject json = TinyTokenizerFiles.TokenizerJson();
+        json["model"]!["merges"]!.AsArray().Insert(0, JsonNode.Parse("[\"a\", \"zzzz_not_a_token\"]"));
+        AssertFails(TinyTokenizerFiles.WriteTokenizerJson(_directory, json), "model.merges[0]");
+    }
+
+    [Fact]
+    public void JsonVocabOutsideTheByteLevelAlphabet()
+    {
+        JsonObject json = TinyTokenizerFiles.TokenizerJson();
+        json["model"]!["vocab"]!["\u4E2D"] = 300;
+        AssertFails(TinyTokenizerFiles.WriteTokenizerJson(_directory, json), "not in the byte-level alphabet");
+    }
+
+    [Fact]
+    public void JsonSpecialIdCollidesWithVocab()
+    {
+        JsonObject json = TinyTokenizerFiles.TokenizerJson();
+        json["added_tokens"]!.AsArray().Add(new JsonObject { ["id"] = 256, ["content"] = "<|x|>" });
+        AssertFails(TinyTokenizerFiles.WriteTokenizerJson(_directory, json), "special token id 256");
     }
 
     [Fact]
@@ -75,6 +101,16 @@ public sealed class TokenizerFileErrorTests : IDisposable
         Llama3Tokenizer tokenizer = Llama3Tokenizer.Load(Write("tokenizer.model", TinyTiktoken()));
         Assert.Equal([256, (byte)'c'], tokenizer.Encode("abc", recognizeSpecialTokens: false));
         Assert.Equal([257 + 9], tokenizer.Encode("<|eot_id|>", recognizeSpecialTokens: true));
+    }
+
+    [Fact]
+    public void JsonAddedTokenRepeatingItsVocabEntryIsAccepted()
+    {
+        JsonObject json = TinyTokenizerFiles.TokenizerJson();
+        json["added_tokens"]!.AsArray().Add(new JsonObject { ["id"] = 256, ["content"] = "ab" });
+        Llama3Tokenizer tokenizer = Llama3Tokenizer.Load(TinyTokenizerFiles.WriteTokenizerJson(_directory, json));
+        Assert.Equal([(byte)'x', 256, (byte)'y'], tokenizer.Encode("xaby", recognizeSpecialTokens: true));
+        Assert.Equal("ab", tokenizer.Decode([256]));
     }
 
     [Fact]
