@@ -97,8 +97,7 @@ public static class PreprocessCommand
                 }
                 return 0;
             }
-            catch (Exception e) when (e is ImageDecodeException or FileNotFoundException or DirectoryNotFoundException
-                                          or InvalidDataException or UnauthorizedAccessException or IOException)
+            catch (Exception e) when (CliErrors.IsUserError(e) || e is InvalidDataException)
             {
                 error.WriteLine($"error: {e.Message}");
                 return 1;
