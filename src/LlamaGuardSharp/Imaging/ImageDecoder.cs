@@ -175,10 +175,11 @@ public sealed class ImageDecoder
             throw new ImageDecodeException(ImageDecodeFailure.ZeroSize, $"The {format} header declares an empty image ({width}×{height}).");
         }
         long pixels = (long)width * height;
-        if (pixels > Options.MaxPixels)
+        // The RGBA staging buffer must also fit one .NET array, whatever limit the caller configured.
+        if (pixels > Options.MaxPixels || pixels * 4 > Array.MaxLength)
         {
             throw new ImageDecodeException(ImageDecodeFailure.TooManyPixels,
-                $"The {format} header declares {width}×{height} = {pixels} pixels, more than the limit of {Options.MaxPixels}.");
+                $"The {format} header declares {width}×{height} = {pixels} pixels, more than the limit of {Math.Min(Options.MaxPixels, Array.MaxLength / 4)}.");
         }
     }
 

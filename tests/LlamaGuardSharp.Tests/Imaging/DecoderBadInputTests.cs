@@ -96,6 +96,13 @@ public sealed class DecoderBadInputTests
     }
 
     [Fact]
+    public void UnlimitedPixels_StillRejectsImagesBeyondOneArray()
+    {
+        var unlimited = new ImageDecoder(new ImageDecoderOptions { MaxPixels = long.MaxValue });
+        Fails(EncodedImageEdits.WithPngSize(Golden("p_tiny_5x4.png"), 100_000, 100_000), ImageDecodeFailure.TooManyPixels, unlimited);
+    }
+
+    [Fact]
     public void PixelLimit_AppliesToOrdinaryImages()
     {
         var limited = new ImageDecoder(new ImageDecoderOptions { MaxPixels = 640 * 427 - 1 });
