@@ -12,7 +12,12 @@ public static class Program
     {
         var root = new RootCommand("LlamaGuardSharp: Llama Guard 3 Vision content-safety classification on the CPU.");
         // One line per command, kept in this order: classify, generate, prompt, tokenize, preprocess, synth, bench.
+        root.Subcommands.Add(ClassifyCommand.Create());
         root.Subcommands.Add(GenerateCommand.Create());
+        root.Subcommands.Add(PromptCommand.Create());
+        root.Subcommands.Add(TokenizeCommand.Create());
+        root.Subcommands.Add(PreprocessCommand.Create());
+        root.Subcommands.Add(SynthCommand.Create());
         root.Subcommands.Add(VersionCommand.Create());
         return root;
     }

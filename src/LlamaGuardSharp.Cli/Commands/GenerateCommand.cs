@@ -85,8 +85,7 @@ public static class GenerateCommand
                 stderr.WriteLine("Cancelled.");
                 return 130;
             }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or InvalidDataException
-                or CheckpointFormatException or TokenizerFormatException or ImageDecodeException or ModelInputException)
+            catch (Exception e) when (CliErrors.IsUserError(e) || e is InvalidDataException)
             {
                 stderr.WriteLine($"error: {e.Message}");
                 return 1;

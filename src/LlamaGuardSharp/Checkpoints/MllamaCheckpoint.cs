@@ -39,8 +39,76 @@ public sealed class MllamaCheckpoint : IDisposable
     /// <summary>Total bytes of tensor data.</summary>
     public long TotalTensorBytes => _tensors.Values.Sum(t => t.Info.ByteLength);
 
-    /// <summary>Opens a model folder or hub-cache folder and validates every file header.</summary>
-    public static MllamaCheckpoint Open(string path)
+    /// <summary>Opens a model folder or hub-cache folder, validates every file header and the tensor inventory (<see cref="Validate"/>).</summary>
+    public static MllamaCheckpoint Open(string path) => Open(path, validate: true);
+
+    /// <summary>
+    /// Opens a model folder or hub-cache folder and validates every file header; with <paramref name="validate"/> also checks
+    /// the tensors against the config (<see cref="Validate"/>). Skipping that is for tools that inspect partial checkpoints.
+    /// </summary>
+    public static MllamaCheckpoint Open(string path, bool validate)
+    {
+        var checkpoint = OpenUnvalidated(path);
+        if (validate)
+        {
+            try
+            {
+                checkpoint.Validate();
+            }
+            catch
+            {
+                checkpoint.Dispose();
+                throw;
+            }
+        }
+        return checkpoint;
+    }
+
+    /// <summary>
+    /// Checks that the checkpoint holds exactly the tensors <see cref="MllamaTensorInventory"/> derives from the config:
+    /// none missing, none unexpected, every shape as the config says, every dtype BF16, F16 or F32.
+    /// Throws <see cref="CheckpointFormatException"/> naming the file and the (stored) tensor name of the first problem.
+    /// </summary>
+    public void Validate()
+    {
+        IReadOnlyList<ExpectedTensor> expected;
+        try
+        {
+            expected = MllamaTensorInventory.For(Config);
+        }
+        catch (OverflowException)
+        {
+            throw new CheckpointFormatException(Path.Combine(Directory, "config.json"), null, "config sizes are so large that tensor shapes overflow");
+        }
+        var expectedNames = new HashSet<string>(expected.Select(e => e.Name), StringComparer.Ordinal);
+        foreach (var (name, (file, _)) in _tensors.OrderBy(t => t.Key, StringComparer.Ordinal))
+        {
+            if (!expectedNames.Contains(name))
+            {
+                throw new CheckpointFormatException(file.FilePath, _tensors[name].Info.Name,
+                    "unexpected tensor: the config does not describe it (wrong model or mismatched config.json?)");
+            }
+        }
+        foreach (var e in expected)
+        {
+            if (!_tensors.TryGetValue(e.Name, out var entry))
+            {
+                throw new CheckpointFormatException(Directory, TensorNameMapping.ToStored(e.Name, Naming),
+                    $"tensor is missing from the checkpoint (expected shape {e.ShapeText})");
+            }
+            var (file, info) = entry;
+            if (!info.Shape.AsSpan().SequenceEqual(e.Shape))
+            {
+                throw new CheckpointFormatException(file.FilePath, info.Name, $"shape {info.ShapeText} disagrees with config.json, which implies {e.ShapeText}");
+            }
+            if (info.DType is not (SafeTensorDType.BF16 or SafeTensorDType.F16 or SafeTensorDType.F32))
+            {
+                throw new CheckpointFormatException(file.FilePath, info.Name, $"dtype {info.DType} is not supported for weights (BF16, F16 or F32)");
+            }
+        }
+    }
+
+    private static MllamaCheckpoint OpenUnvalidated(string path)
     {
         string directory = ResolveModelDirectory(path);
         var config = MllamaConfig.Load(Path.Combine(directory, "config.json"));
@@ -117,11 +185,17 @@ public sealed class MllamaCheckpoint : IDisposable
             var weightMap = ReadWeightMap(index);
             foreach (string shard in weightMap.Values.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal))
             {
-                if (shard.Contains('/') || shard.Contains('\\') || shard.Contains(".."))
+                if (shard.Length == 0 || shard.Contains('/') || shard.Contains('\\') || shard.Contains("..") || shard.Contains('\0'))
                 {
                     throw new CheckpointFormatException(index, null, $"shard name '{shard}' is not a plain file name");
                 }
-                files.Add(SafeTensorsFile.Open(Path.Combine(directory, shard)));
+                string shardPath = Path.Combine(directory, shard);
+                if (!File.Exists(shardPath))
+                {
+                    throw new CheckpointFormatException(index, null, $"shard '{shard}' listed in weight_map does not exist ({shardPath})",
+                        new FileNotFoundException("Shard not found", shardPath));
+                }
+                files.Add(SafeTensorsFile.Open(shardPath));
             }
             var byName = files.ToDictionary(f => Path.GetFileName(f.FilePath), StringComparer.Ordinal);
             foreach (var (tensor, shard) in weightMap)
@@ -164,7 +238,11 @@ public sealed class MllamaCheckpoint : IDisposable
     {
         try
         {
-            using var document = JsonDocument.Parse(File.ReadAllText(indexPath));
+            using var document = JsonDocument.Parse(File.ReadAllBytes(indexPath));
+            if (document.RootElement.ValueKind != JsonValueKind.Object)
+            {
+                throw new CheckpointFormatException(indexPath, null, "index is not a JSON object");
+            }
             if (!document.RootElement.TryGetProperty("weight_map", out var map) || map.ValueKind != JsonValueKind.Object)
             {
                 throw new CheckpointFormatException(indexPath, null, "missing object 'weight_map'");
@@ -176,7 +254,10 @@ public sealed class MllamaCheckpoint : IDisposable
                 {
                     throw new CheckpointFormatException(indexPath, entry.Name, "weight_map value is not a file name");
                 }
-                result[entry.Name] = entry.Value.GetString()!;
+                if (!result.TryAdd(entry.Name, entry.Value.GetString()!))
+                {
+                    throw new CheckpointFormatException(indexPath, entry.Name, "weight_map lists the tensor twice");
+                }
             }
             if (result.Count == 0)
             {

@@ -65,6 +65,12 @@ public sealed record MllamaTextConfig(
 /// </summary>
 public sealed record MllamaConfig(MllamaVisionConfig Vision, MllamaTextConfig Text, int ImageTokenIndex)
 {
+    /// <summary>
+    /// Largest layer count accepted per stack (the real model has 40 text and 32 + 8 vision layers): a hostile config
+    /// must not make the tensor inventory, which has one entry per layer weight, allocate without bound.
+    /// </summary>
+    public const int MaxLayers = 1024;
+
     /// <summary>Reads and validates <paramref name="path"/> (a config.json).</summary>
     public static MllamaConfig Load(string path)
     {
@@ -124,7 +130,8 @@ public sealed record MllamaConfig(MllamaVisionConfig Vision, MllamaTextConfig Te
             {
                 throw r.Error("supported_aspect_ratios entries must be [tiles_high, tiles_wide] pairs");
             }
-            var items = pair.EnumerateArray().Select(e => e.GetInt32()).ToArray();
+            var items = pair.EnumerateArray().Select(e => e.ValueKind == JsonValueKind.Number && e.TryGetInt32(out int n) ? n
+                : throw r.Error("supported_aspect_ratios entries must hold integers")).ToArray();
             return (items[0], items[1]);
         }).ToList() ?? [(1, 1), (1, 2), (1, 3), (1, 4), (2, 1), (2, 2), (3, 1), (4, 1)];
         var config = new MllamaVisionConfig(
@@ -143,6 +150,15 @@ public sealed record MllamaConfig(MllamaVisionConfig Vision, MllamaTextConfig Te
         if (hidden <= 0 || heads <= 0 || hidden % heads != 0)
         {
             throw r.Error($"vision hidden_size {hidden} is not a positive multiple of {heads} heads");
+        }
+        if (config.NumHiddenLayers > MaxLayers || config.NumGlobalLayers > MaxLayers)
+        {
+            throw r.Error($"vision_config has more than {MaxLayers} layers");
+        }
+        if (config.IntermediateSize <= 0 || config.NumHiddenLayers < 0 || config.NumGlobalLayers < 0 || config.NumChannels <= 0
+            || config.MaxNumTiles <= 0 || config.ImageSize <= 0 || ratios.Count == 0)
+        {
+            throw r.Error("vision_config has a non-positive size, layer count, channel count, tile count or no aspect ratios");
         }
         if (config.PatchSize <= 0 || config.ImageSize % config.PatchSize != 0)
         {
@@ -186,13 +202,17 @@ public sealed record MllamaConfig(MllamaVisionConfig Vision, MllamaTextConfig Te
         }
         IReadOnlyList<int> eos = t.TryGetProperty("eos_token_id", out var e) ? e.ValueKind switch
         {
-            JsonValueKind.Number => [e.GetInt32()],
-            JsonValueKind.Array => e.EnumerateArray().Select(x => x.GetInt32()).ToArray(),
+            JsonValueKind.Number => [TokenId(r, e)],
+            JsonValueKind.Array => e.EnumerateArray().Select(x => TokenId(r, x)).ToArray(),
             _ => [],
         } : [];
         if (hidden <= 0 || heads <= 0 || hidden % heads != 0 || kvHeads <= 0 || heads % kvHeads != 0)
         {
             throw r.Error($"text hidden_size {hidden}, {heads} heads and {kvHeads} KV heads are inconsistent");
+        }
+        if (layers < 0 || layers > MaxLayers || r.Int(t, "vocab_size") <= 0 || r.Int(t, "intermediate_size") <= 0)
+        {
+            throw r.Error($"text_config has a layer count outside 0..{MaxLayers} or a non-positive vocab_size or intermediate_size");
         }
         if (cross.Any(i => i < 0 || i >= layers) || cross.Distinct().Count() != cross.Count)
         {
@@ -209,6 +229,9 @@ public sealed record MllamaConfig(MllamaVisionConfig Vision, MllamaTextConfig Te
             r.OptionalInt(t, "pad_token_id"),
             t.TryGetProperty("tie_word_embeddings", out var tie) && tie.ValueKind == JsonValueKind.True);
     }
+
+    private static int TokenId(ConfigReader r, JsonElement e) =>
+        e.ValueKind == JsonValueKind.Number && e.TryGetInt32(out int id) ? id : throw r.Error("eos_token_id must hold integers");
 
     /// <summary>Typed access to config keys with errors that name the file and key.</summary>
     private sealed class ConfigReader(string source)
@@ -236,7 +259,7 @@ public sealed record MllamaConfig(MllamaVisionConfig Vision, MllamaTextConfig Te
             {
                 return null;
             }
-            return v.ValueKind == JsonValueKind.Number ? v.GetDouble() : throw Error($"'{key}' is not a number");
+            return v.ValueKind == JsonValueKind.Number && v.TryGetDouble(out double d) && double.IsFinite(d) ? d : throw Error($"'{key}' is not a finite number");
         }
 
         public string? OptionalString(JsonElement parent, string key) =>

@@ -110,6 +110,12 @@ public sealed unsafe class SafeTensorsFile : IDisposable
         long dataStart = 8 + (long)headerLength;
         long dataLength = fileLength - dataStart;
         ReadOnlySpan<byte> headerBytes = prefix.Slice(8, (int)headerLength);
+        // System.Text.Json accepts invalid UTF-8 inside strings at parse time and only fails (InvalidOperationException)
+        // when a name is read, so check the encoding up front.
+        if (!System.Text.Unicode.Utf8.IsValid(headerBytes))
+        {
+            throw new CheckpointFormatException(file, null, "header is not valid UTF-8");
+        }
 
         JsonDocument document;
         try
@@ -200,7 +206,9 @@ public sealed unsafe class SafeTensorsFile : IDisposable
             throw new CheckpointFormatException(file, name, "missing 'data_offsets' [begin, end]");
         }
         var pair = offsets.EnumerateArray().ToArray();
-        if (!pair[0].TryGetInt64(out long begin) || !pair[1].TryGetInt64(out long end) || begin < 0 || end < begin)
+        // TryGetInt64 throws on non-numbers, so check the kind first.
+        if (pair[0].ValueKind != JsonValueKind.Number || pair[1].ValueKind != JsonValueKind.Number
+            || !pair[0].TryGetInt64(out long begin) || !pair[1].TryGetInt64(out long end) || begin < 0 || end < begin)
         {
             throw new CheckpointFormatException(file, name, "data_offsets must be integers with 0 <= begin <= end");
         }

@@ -37,7 +37,16 @@ public static class SafeTensorsWriter
         ArgumentNullException.ThrowIfNull(specs);
         ArgumentNullException.ThrowIfNull(writeData);
         byte[] header = BuildHeader(specs, metadata);
-        using var stream = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20);
+        long total = 8 + header.Length + specs.Sum(s => s.ByteLength);
+        // Preallocating (fallocate) lets the file system lay the multi-gigabyte shard out in one go.
+        using var stream = new FileStream(path, new FileStreamOptions
+        {
+            Mode = FileMode.Create,
+            Access = FileAccess.Write,
+            Share = FileShare.None,
+            BufferSize = 1 << 20,
+            PreallocationSize = total,
+        });
         stream.Write(BitConverter.GetBytes((ulong)header.Length));
         stream.Write(header);
         foreach (var spec in specs)

@@ -20,7 +20,8 @@ internal static class EncodedImageFormatSniffer
         {
             return EncodedImageFormat.Png;
         }
-        if (data.Length >= 3 && data[0] == 0xFF && data[1] == 0xD8 && data[2] == 0xFF)
+        // SOI followed by a marker; two bytes alone are a JPEG cut right after SOI.
+        if (data.Length >= 2 && data[0] == 0xFF && data[1] == 0xD8 && (data.Length == 2 || data[2] == 0xFF))
         {
             return EncodedImageFormat.Jpeg;
         }

@@ -66,7 +66,8 @@ public sealed class ImageDecoder
         if (format == EncodedImageFormat.Png)
         {
             png = PngHeader.TryRead(encoded)
-                ?? throw new ImageDecodeException(encoded.Length < 33 ? ImageDecodeFailure.Truncated : ImageDecodeFailure.Corrupt,
+                ?? throw new ImageDecodeException(
+                    encoded.Length < 33 || EncodedImageCompleteness.LooksTruncated(format, encoded) ? ImageDecodeFailure.Truncated : ImageDecodeFailure.Corrupt,
                     "The PNG header (IHDR chunk) is missing or malformed.");
             CheckDimensions(format, png.Width, png.Height);
             if (png.IsGray16)
@@ -96,19 +97,14 @@ public sealed class ImageDecoder
                 result = codec.GetPixels(info, (IntPtr)pixels, info.RowBytes, new SKCodecOptions(0));
             }
         }
-        switch (result)
+        if (result != SKCodecResult.Success)
         {
-            case SKCodecResult.Success:
-                break;
-            case SKCodecResult.IncompleteInput:
-                throw new ImageDecodeException(ImageDecodeFailure.Truncated,
-                    $"The {format} data ends before the {info.Width}×{info.Height} image is complete (truncated file).");
-            case SKCodecResult.ErrorInInput:
-                throw new ImageDecodeException(ImageDecodeFailure.Corrupt,
-                    $"The {format} pixel data of the {info.Width}×{info.Height} image is corrupt.");
-            default:
-                throw new ImageDecodeException(ImageDecodeFailure.Corrupt,
-                    $"The {format} image ({info.Width}×{info.Height}) could not be decoded: {result}.");
+            bool truncated = result == SKCodecResult.IncompleteInput || EncodedImageCompleteness.LooksTruncated(format, encoded);
+            throw truncated
+                ? new ImageDecodeException(ImageDecodeFailure.Truncated,
+                    $"The {format} data ends before the {info.Width}×{info.Height} image is complete (truncated file).")
+                : new ImageDecodeException(ImageDecodeFailure.Corrupt,
+                    $"The {format} pixel data of the {info.Width}×{info.Height} image is corrupt ({result}).");
         }
 
         var rgb = new byte[(long)info.Width * info.Height * 3];
@@ -125,6 +121,11 @@ public sealed class ImageDecoder
             PillowRgbConversion.CompositeRgbaOverWhite(rgba, rgb);
         }
 
+        if (format == EncodedImageFormat.Gif && codec.FrameCount > 0)
+        {
+            FillOutsideFirstFrame(rgb, info.Width, info.Height, codec.FrameInfo[0].FrameRect, encoded);
+        }
+
         var image = new RgbImage(info.Width, info.Height, rgb);
         return Options.ApplyExifOrientation ? ExifOrientation.Apply(image, codec.EncodedOrigin) : image;
     }
@@ -136,6 +137,37 @@ public sealed class ImageDecoder
     private static bool OpensAsPillowRgb(EncodedImageFormat format, PngHeader? png) =>
         format == EncodedImageFormat.Jpeg || (png is not null && png.ColorType == PngHeader.ColorTypeRgb);
 
+    /// <summary>Pixels outside a GIF's first frame take Pillow's fill colour (see <see cref="GifFirstFrame"/>).</summary>
+    private static void FillOutsideFirstFrame(byte[] rgb, int width, int height, SKRectI frame, ReadOnlySpan<byte> encoded)
+    {
+        int left = Math.Clamp(frame.Left, 0, width);
+        int top = Math.Clamp(frame.Top, 0, height);
+        int right = Math.Clamp(frame.Right, left, width);
+        int bottom = Math.Clamp(frame.Bottom, top, height);
+        if (left == 0 && top == 0 && right == width && bottom == height)
+        {
+            return;
+        }
+        if (GifFirstFrame.OpaqueBackground(encoded) is not (byte r, byte g, byte b))
+        {
+            return;
+        }
+        for (int y = 0; y < height; y++)
+        {
+            bool rowInside = y >= top && y < bottom;
+            for (int x = 0; x < width; x++)
+            {
+                if (!rowInside || x < left || x >= right)
+                {
+                    int i = (y * width + x) * 3;
+                    rgb[i] = r;
+                    rgb[i + 1] = g;
+                    rgb[i + 2] = b;
+                }
+            }
+        }
+    }
+
     private void CheckDimensions(EncodedImageFormat format, int width, int height)
     {
         if (width <= 0 || height <= 0)
@@ -143,25 +175,18 @@ public sealed class ImageDecoder
             throw new ImageDecodeException(ImageDecodeFailure.ZeroSize, $"The {format} header declares an empty image ({width}×{height}).");
         }
         long pixels = (long)width * height;
-        if (pixels > Options.MaxPixels)
+        // The RGBA staging buffer must also fit one .NET array, whatever limit the caller configured.
+        if (pixels > Options.MaxPixels || pixels * 4 > Array.MaxLength)
         {
             throw new ImageDecodeException(ImageDecodeFailure.TooManyPixels,
-                $"The {format} header declares {width}×{height} = {pixels} pixels, more than the limit of {Options.MaxPixels}.");
+                $"The {format} header declares {width}×{height} = {pixels} pixels, more than the limit of {Math.Min(Options.MaxPixels, Array.MaxLength / 4)}.");
         }
     }
 
-    /// <summary>A codec that cannot even read the header: truncated if the data stops inside the fixed-size header, else corrupt.</summary>
+    /// <summary>A codec that cannot even read the header: truncated if the stream lacks its end (or stops inside the header), else corrupt.</summary>
     private static ImageDecodeFailure HeaderFailureReason(EncodedImageFormat format, ReadOnlySpan<byte> data)
     {
-        int minimumHeader = format switch
-        {
-            EncodedImageFormat.Gif => 13,
-            EncodedImageFormat.Bmp => 26,
-            EncodedImageFormat.WebP => 30,
-            EncodedImageFormat.Png => 33,
-            _ => 0,
-        };
-        if (data.Length < minimumHeader)
+        if (EncodedImageCompleteness.LooksTruncated(format, data))
         {
             return ImageDecodeFailure.Truncated;
         }

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace LlamaGuardSharp.Imaging;
 
 /// <summary>
@@ -10,10 +12,14 @@ public sealed class ImagePreprocessor
     /// <summary>Per channel: the normalised float for every uint8 value (256 entries per channel).</summary>
     private readonly float[][] _normalised;
 
+    /// <summary>The candidate grids, fixed at construction.</summary>
+    private readonly IReadOnlyList<TileGrid> _grids;
+
     public ImagePreprocessor(ImagePreprocessorOptions? options = null)
     {
         Options = options ?? new ImagePreprocessorOptions();
         Validate(Options);
+        _grids = [.. Options.SupportedAspectRatios];
         _normalised = new float[3][];
         for (int c = 0; c < 3; c++)
         {
@@ -38,8 +44,8 @@ public sealed class ImagePreprocessor
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(width);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(height);
         int tile = Options.TileSize;
-        int index = CanvasPlanner.ChooseGrid(height, width, tile, Options.SupportedAspectRatios);
-        TileGrid grid = Options.SupportedAspectRatios[index];
+        int index = CanvasPlanner.ChooseGrid(height, width, tile, _grids);
+        TileGrid grid = _grids[index];
         int canvasHeight = grid.TilesHigh * tile;
         int canvasWidth = grid.TilesWide * tile;
         (int resizedHeight, int resizedWidth) = CanvasPlanner.FitToCanvas(height, width, canvasHeight, canvasWidth, tile);
@@ -68,6 +74,7 @@ public sealed class ImagePreprocessor
     }
 
     /// <summary>Pads, normalises and tiles an image that already has the plan's resized size.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public PreprocessedImage Normalise(RgbImage resized, PreprocessingPlan plan)
     {
         ArgumentNullException.ThrowIfNull(resized);
@@ -101,10 +108,10 @@ public sealed class ImagePreprocessor
                         Span<float> row = plane.Slice(y * s, s);
                         int sourceRow = r * s + y;
                         int columns = sourceRow < resized.Height ? validColumns : 0;
-                        int offset = (sourceRow * width + x0) * 3 + ch;
-                        for (int x = 0; x < columns; x++, offset += 3)
+                        ReadOnlySpan<byte> sourcePixels = columns > 0 ? src.AsSpan((sourceRow * width + x0) * 3 + ch, columns * 3 - 2) : default;
+                        for (int x = 0; x < columns; x++)
                         {
-                            row[x] = lut[src[offset]];
+                            row[x] = lut[sourcePixels[3 * x]];
                         }
                         row[columns..].Fill(padding);
                     }

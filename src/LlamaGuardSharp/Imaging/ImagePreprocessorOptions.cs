@@ -21,8 +21,9 @@ public sealed record ImagePreprocessorOptions
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxTiles);
         TileSize = tileSize;
         MaxTiles = maxTiles;
-        SupportedAspectRatios = TileGrid.AllUpTo(maxTiles);
     }
+
+    private readonly IReadOnlyList<TileGrid>? _supportedAspectRatios;
 
     /// <summary>Side of a square tile in pixels (the vision encoder's image_size).</summary>
     public int TileSize { get; init; }
@@ -39,8 +40,16 @@ public sealed record ImagePreprocessorOptions
     /// <summary>Factor from uint8 to [0, 1], applied in double precision then rounded to float32.</summary>
     public double RescaleFactor { get; init; } = 1.0 / 255.0;
 
-    /// <summary>Candidate tile grids in id order (<c>aspect_ratio_id</c> = index + 1). Each must have at most <see cref="MaxTiles"/> tiles.</summary>
-    public IReadOnlyList<TileGrid> SupportedAspectRatios { get; init; }
+    /// <summary>
+    /// Candidate tile grids in id order (<c>aspect_ratio_id</c> = index + 1). Each must have at most <see cref="MaxTiles"/> tiles.
+    /// Unless set explicitly, <see cref="TileGrid.AllUpTo"/>(<see cref="MaxTiles"/>), as transformers derives them (also after a
+    /// <c>with { MaxTiles = … }</c>).
+    /// </summary>
+    public IReadOnlyList<TileGrid> SupportedAspectRatios
+    {
+        get => _supportedAspectRatios ?? TileGrid.AllUpTo(MaxTiles);
+        init => _supportedAspectRatios = value;
+    }
 
     /// <summary>
     /// Reads a Hugging Face model folder: <c>preprocessor_config.json</c> when present (<c>size.height</c>, <c>max_image_tiles</c>,

@@ -96,7 +96,7 @@ internal sealed record PngHeader(int Width, int Height, int BitDepth, int ColorT
     }
 
     /// <summary>PNG's CRC-32 (ISO 3309, reflected polynomial 0xEDB88320), needed because libpng rejects a critical chunk with a bad CRC.</summary>
-    private static uint Crc32(ReadOnlySpan<byte> data)
+    internal static uint Crc32(ReadOnlySpan<byte> data)
     {
         uint crc = 0xFFFFFFFFu;
         foreach (byte b in data)

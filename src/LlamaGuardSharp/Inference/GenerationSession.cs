@@ -105,4 +105,16 @@ public sealed class GenerationSession
         _tokens.Add(tokenId);
         return logits;
     }
+
+    /// <summary>
+    /// Goes back to <paramref name="position"/> (≥ 1, ≤ <see cref="Position"/>): later tokens are forgotten and the next
+    /// <see cref="Step"/> continues from there. The image memory is kept, so branching costs only the steps taken.
+    /// </summary>
+    public void Rewind(int position)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(position, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(position, _cache.Length);
+        _cache.Truncate(position);
+        _tokens.RemoveRange(position, _tokens.Count - position);
+    }
 }

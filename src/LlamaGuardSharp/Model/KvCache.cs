@@ -57,6 +57,17 @@ public sealed class KvCache
     /// <summary>Marks <paramref name="tokens"/> positions, written by every layer, as filled.</summary>
     internal void Advance(int tokens) => Length += tokens;
 
+    /// <summary>
+    /// Forgets the positions from <paramref name="length"/> on, so decoding can branch from an earlier point
+    /// (e.g. to force other tokens after the answer position) without recomputing the prompt.
+    /// </summary>
+    public void Truncate(int length)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(length);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(length, Length);
+        Length = length;
+    }
+
     /// <summary>Forgets every position (the buffers are kept).</summary>
     public void Clear() => Length = 0;
 }

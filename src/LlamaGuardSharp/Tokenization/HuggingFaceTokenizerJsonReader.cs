@@ -38,7 +38,7 @@ internal static class HuggingFaceTokenizerJsonReader
             CheckPreTokenizer(path, root);
 
             int[] charToByte = ByteLevelAlphabet.CreateCharToByte();
-            var idsByText = ReadVocabulary(path, model, charToByte, out List<byte[]?> tokens);
+            List<byte[]?> tokens = ReadVocabulary(path, model, charToByte);
             List<SpecialToken> specials = ReadAddedTokens(path, root);
             int vocabularySize = Math.Max(tokens.Count, specials.Count == 0 ? 0 : specials.Max(s => s.Id) + 1);
 
@@ -51,7 +51,7 @@ internal static class HuggingFaceTokenizerJsonReader
                     throw new TokenizerFormatException(path, $"model.vocab has no token for the single byte 0x{b:X2}; byte-level BPE needs all 256");
                 }
             }
-            PairMergeTable merges = ReadMerges(path, model, idsByText);
+            PairMergeTable merges = ReadMerges(path, model, vocabulary, charToByte);
             return new TokenizerDefinition(vocabulary, merges, specials, vocabularySize, path);
         }
     }
@@ -101,14 +101,13 @@ internal static class HuggingFaceTokenizerJsonReader
         }
     }
 
-    private static Dictionary<string, int> ReadVocabulary(string path, JsonElement model, int[] charToByte, out List<byte[]?> tokens)
+    private static List<byte[]?> ReadVocabulary(string path, JsonElement model, int[] charToByte)
     {
         if (!model.TryGetProperty("vocab", out JsonElement vocab) || vocab.ValueKind != JsonValueKind.Object)
         {
             throw new TokenizerFormatException(path, "missing object 'model.vocab'");
         }
-        var idsByText = new Dictionary<string, int>(StringComparer.Ordinal);
-        tokens = [];
+        var tokens = new List<byte[]?>(vocab.GetPropertyCount());
         foreach (JsonProperty entry in vocab.EnumerateObject())
         {
             if (entry.Value.ValueKind != JsonValueKind.Number || !entry.Value.TryGetInt32(out int id) || id < 0 || id > 10_000_000)
@@ -126,27 +125,28 @@ internal static class HuggingFaceTokenizerJsonReader
                 throw new TokenizerFormatException(path, $"model.vocab id {id} is used twice");
             }
             tokens[id] = bytes;
-            idsByText[entry.Name] = id;
         }
         if (tokens.Count == 0)
         {
             throw new TokenizerFormatException(path, "model.vocab is empty");
         }
-        return idsByText;
+        return tokens;
     }
 
-    private static PairMergeTable ReadMerges(string path, JsonElement model, Dictionary<string, int> idsByText)
+    private static PairMergeTable ReadMerges(string path, JsonElement model, TokenByteTable vocabulary, int[] charToByte)
     {
         if (!model.TryGetProperty("merges", out JsonElement mergesJson) || mergesJson.ValueKind != JsonValueKind.Array)
         {
             throw new TokenizerFormatException(path, "missing array 'model.merges'");
         }
         var merges = new PairMergeTable(mergesJson.GetArrayLength());
+        // Both halves are decoded into one buffer so that the merged token is looked up without building a string.
+        Span<byte> buffer = stackalloc byte[1024];
         int rank = 0;
         foreach (JsonElement merge in mergesJson.EnumerateArray())
         {
-            string? left;
-            string? right;
+            int leftLength;
+            int totalLength;
             if (merge.ValueKind == JsonValueKind.String)
             {
                 string text = merge.GetString()!;
@@ -155,29 +155,81 @@ internal static class HuggingFaceTokenizerJsonReader
                 {
                     throw new TokenizerFormatException(path, $"model.merges[{rank}] \"{text}\" is not two tokens separated by one space");
                 }
-                left = text[..space];
-                right = text[(space + 1)..];
+                leftLength = DecodeChars(text.AsSpan(0, space), charToByte, buffer);
+                int rightLength = leftLength < 0 ? -1 : DecodeChars(text.AsSpan(space + 1), charToByte, buffer[leftLength..]);
+                totalLength = rightLength < 0 ? -1 : leftLength + rightLength;
             }
-            else if (merge.ValueKind == JsonValueKind.Array && merge.GetArrayLength() == 2
-                && merge[0].ValueKind == JsonValueKind.String && merge[1].ValueKind == JsonValueKind.String)
+            else if (merge.ValueKind == JsonValueKind.Array && merge.GetArrayLength() == 2)
             {
-                left = merge[0].GetString();
-                right = merge[1].GetString();
+                using JsonElement.ArrayEnumerator halves = merge.EnumerateArray();
+                halves.MoveNext();
+                leftLength = DecodeStringElement(halves.Current, charToByte, buffer);
+                halves.MoveNext();
+                int rightLength = leftLength < 0 ? -1 : DecodeStringElement(halves.Current, charToByte, buffer[leftLength..]);
+                totalLength = rightLength < 0 ? -1 : leftLength + rightLength;
             }
             else
             {
                 throw new TokenizerFormatException(path, $"model.merges[{rank}] is neither \"a b\" nor [\"a\", \"b\"]");
             }
-            if (!idsByText.TryGetValue(left!, out int leftId) || !idsByText.TryGetValue(right!, out int rightId)
-                || !idsByText.TryGetValue(left + right, out int mergedId))
+            int leftId = totalLength < 0 ? -1 : vocabulary.Find(buffer[..leftLength]);
+            int rightId = leftId < 0 ? -1 : vocabulary.Find(buffer[leftLength..totalLength]);
+            int mergedId = rightId < 0 ? -1 : vocabulary.Find(buffer[..totalLength]);
+            if (mergedId < 0)
             {
-                throw new TokenizerFormatException(path, $"model.merges[{rank}] ('{left}', '{right}') uses a token that is not in model.vocab");
+                throw new TokenizerFormatException(path, $"model.merges[{rank}] {merge.GetRawText()} uses a token that is not in model.vocab");
             }
             // A repeated pair keeps its first (highest-priority) rule, as HF tokenizers does.
             merges.TryAdd(leftId, rightId, rank, mergedId);
             rank++;
         }
         return merges;
+    }
+
+    /// <summary>Decodes a JSON string of byte-level alphabet characters into <paramref name="destination"/>; -1 if impossible.</summary>
+    private static int DecodeStringElement(JsonElement element, int[] charToByte, Span<byte> destination)
+    {
+        if (element.ValueKind != JsonValueKind.String)
+        {
+            return -1;
+        }
+        // The raw UTF-8 (with quotes) avoids allocating a string per merge half; escaped strings take the slow path.
+        ReadOnlySpan<byte> raw = System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(element);
+        raw = raw[1..^1];
+        if (raw.Contains((byte)'\\'))
+        {
+            return DecodeChars(element.GetString(), charToByte, destination);
+        }
+        int length = 0;
+        while (!raw.IsEmpty)
+        {
+            if (System.Text.Rune.DecodeFromUtf8(raw, out System.Text.Rune rune, out int consumed) != System.Buffers.OperationStatus.Done
+                || rune.Value >= charToByte.Length || charToByte[rune.Value] < 0 || length >= destination.Length)
+            {
+                return -1;
+            }
+            destination[length++] = (byte)charToByte[rune.Value];
+            raw = raw[consumed..];
+        }
+        return length;
+    }
+
+    private static int DecodeChars(ReadOnlySpan<char> text, int[] charToByte, Span<byte> destination)
+    {
+        if (text.Length > destination.Length)
+        {
+            return -1;
+        }
+        for (int i = 0; i < text.Length; i++)
+        {
+            int ch = text[i];
+            if (ch >= charToByte.Length || charToByte[ch] < 0)
+            {
+                return -1;
+            }
+            destination[i] = (byte)charToByte[ch];
+        }
+        return text.Length;
     }
 
     private static List<SpecialToken> ReadAddedTokens(string path, JsonElement root)

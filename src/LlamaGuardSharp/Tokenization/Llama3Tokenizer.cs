@@ -34,7 +34,11 @@ public sealed class Llama3Tokenizer
         _specialBytesById = new Dictionary<int, byte[]>();
         foreach (SpecialToken s in definition.SpecialTokens)
         {
-            if (!_specialBytesById.TryAdd(s.Id, Encoding.UTF8.GetBytes(s.Content)) || _vocabulary.Contains(s.Id))
+            byte[] bytes = Encoding.UTF8.GetBytes(s.Content);
+            // An added token may repeat an ordinary vocab entry with the same text (some tokenizer.json files do); any other
+            // reuse of an id would make decoding ambiguous.
+            bool sameAsVocabulary = _vocabulary.Contains(s.Id) && _vocabulary.GetBytes(s.Id).SequenceEqual(bytes);
+            if (!_specialBytesById.TryAdd(s.Id, bytes) || (_vocabulary.Contains(s.Id) && !sameAsVocabulary))
             {
                 throw new TokenizerFormatException(definition.SourcePath, $"special token id {s.Id} ('{s.Content}') is already used");
             }
@@ -43,6 +47,9 @@ public sealed class Llama3Tokenizer
 
     /// <summary>Number of ids (ordinary and special): 128,257 for Llama 3.2 Vision (ids 0..128256).</summary>
     public int VocabularySize { get; }
+
+    /// <summary>The BPE tables, for tests that compare the merge loops directly.</summary>
+    internal (TokenByteTable Vocabulary, PairMergeTable Merges) MergeTablesForTests => (_vocabulary, _merges);
 
     /// <summary>The file the tokenizer was loaded from.</summary>
     public string SourcePath { get; }
@@ -187,7 +194,10 @@ public sealed class Llama3Tokenizer
         Span<byte> buffer = maxBytes <= stackBuffer.Length ? stackBuffer : (rented = ArrayPool<byte>.Shared.Rent(maxBytes));
         try
         {
-            int byteCount = Encoding.UTF8.GetBytes(preToken, buffer);
+            // Most pre-tokens are ASCII; Ascii.FromUtf16 is a cheaper call than the general UTF-8 encoder.
+            int byteCount = System.Text.Ascii.FromUtf16(preToken, buffer, out int written) == System.Buffers.OperationStatus.Done
+                ? written
+                : Encoding.UTF8.GetBytes(preToken, buffer);
             ReadOnlySpan<byte> bytes = buffer[..byteCount];
             // Whole pre-token in the vocabulary: emit it (tiktoken's and HF's ignore_merges rule).
             int whole = _vocabulary.Find(bytes);

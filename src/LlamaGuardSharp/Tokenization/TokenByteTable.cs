@@ -11,9 +11,12 @@ internal sealed class TokenByteTable
     private readonly byte[] _blob;
     private readonly int[] _offsets; // _offsets[id].._offsets[id + 1]; length -1 marks an unused id via _present
     private readonly bool[] _present;
-    private readonly int[] _slots;   // id + 1, 0 = empty
-    private readonly uint[] _slotHashes;
-    private readonly int _mask;
+    // Tokens of up to 7 bytes (most words) are found by their packed bytes alone: one memory access per probe.
+    private readonly ShortSlot[] _shortSlots;
+    private readonly int _shortShift;
+    // Longer tokens: hash + id per slot, then a byte comparison against the blob.
+    private readonly LongSlot[] _longSlots;
+    private readonly int _longMask;
     private readonly int[] _singleByteIds = new int[256];
 
     /// <param name="tokens">Token bytes indexed by id; null entries are ids without an ordinary token.</param>
@@ -45,9 +48,10 @@ internal sealed class TokenByteTable
         _offsets[Count] = pos;
 
         int capacity = (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Math.Max(16, ordinaryCount * 2));
-        _slots = new int[capacity];
-        _slotHashes = new uint[capacity];
-        _mask = capacity - 1;
+        _shortSlots = new ShortSlot[capacity];
+        _shortShift = 64 - System.Numerics.BitOperations.Log2((uint)capacity);
+        _longSlots = new LongSlot[capacity];
+        _longMask = capacity - 1;
         _singleByteIds.AsSpan().Fill(-1);
         for (int id = 0; id < Count; id++)
         {
@@ -62,20 +66,38 @@ internal sealed class TokenByteTable
                 duplicate(existing, id);
                 continue;
             }
-            uint hash = Hash(bytes);
-            int slot = (int)hash & _mask;
-            while (_slots[slot] != 0)
+            if (bytes.Length <= MaxShortLength)
             {
-                slot = (slot + 1) & _mask;
+                ulong key = PackShort(bytes);
+                int slot = ShortSlotOf(key);
+                while (_shortSlots[slot].Key != 0)
+                {
+                    slot = (slot + 1) & _longMask;
+                }
+                _shortSlots[slot] = new ShortSlot(key, id);
             }
-            _slots[slot] = id + 1;
-            _slotHashes[slot] = hash;
+            else
+            {
+                uint hash = Hash(bytes);
+                int slot = (int)hash & _longMask;
+                while (_longSlots[slot].IdPlusOne != 0)
+                {
+                    slot = (slot + 1) & _longMask;
+                }
+                _longSlots[slot] = new LongSlot(hash, id + 1);
+            }
             if (bytes.Length == 1)
             {
                 _singleByteIds[bytes[0]] = id;
             }
         }
     }
+
+    private const int MaxShortLength = 7;
+
+    private readonly record struct ShortSlot(ulong Key, int Id);
+
+    private readonly record struct LongSlot(uint Hash, int IdPlusOne);
 
     /// <summary>Number of ids covered (including ids without an ordinary token).</summary>
     public int Count { get; }
@@ -91,22 +113,59 @@ internal sealed class TokenByteTable
     /// <summary>The id whose bytes equal <paramref name="bytes"/>, or -1.</summary>
     public int Find(ReadOnlySpan<byte> bytes)
     {
-        uint hash = Hash(bytes);
-        int slot = (int)hash & _mask;
-        while (true)
+        if (bytes.Length <= MaxShortLength)
         {
-            int entry = _slots[slot];
-            if (entry == 0)
+            if (bytes.IsEmpty)
             {
                 return -1;
             }
-            if (_slotHashes[slot] == hash && GetBytes(entry - 1).SequenceEqual(bytes))
+            ulong key = PackShort(bytes);
+            int slot = ShortSlotOf(key);
+            while (true)
             {
-                return entry - 1;
+                ShortSlot entry = _shortSlots[slot];
+                if (entry.Key == key)
+                {
+                    return entry.Id;
+                }
+                if (entry.Key == 0)
+                {
+                    return -1;
+                }
+                slot = (slot + 1) & _longMask;
             }
-            slot = (slot + 1) & _mask;
+        }
+        uint hash = Hash(bytes);
+        int longSlot = (int)hash & _longMask;
+        while (true)
+        {
+            LongSlot entry = _longSlots[longSlot];
+            if (entry.IdPlusOne == 0)
+            {
+                return -1;
+            }
+            if (entry.Hash == hash && GetBytes(entry.IdPlusOne - 1).SequenceEqual(bytes))
+            {
+                return entry.IdPlusOne - 1;
+            }
+            longSlot = (longSlot + 1) & _longMask;
         }
     }
+
+    /// <summary>Bytes little-endian in the low 56 bits, length in the top byte (so the key of a real token is never 0).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong PackShort(ReadOnlySpan<byte> bytes)
+    {
+        ulong key = (ulong)bytes.Length << 56;
+        for (int i = 0; i < bytes.Length; i++)
+        {
+            key |= (ulong)bytes[i] << (8 * i);
+        }
+        return key;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private int ShortSlotOf(ulong key) => (int)((key * 0x9E3779B97F4A7C15UL) >> _shortShift);
 
     // FNV-1a with a final avalanche; token strings are short, and this must be deterministic and allocation-free.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -63,4 +63,22 @@ internal static class ImagingGoldens
         ReadOnlySpan<byte> data = bytes.AsSpan((int)(8 + headerLength + start), (int)(end - start));
         return MemoryMarshal.Cast<byte, float>(data).ToArray();
     }
+
+    /// <summary>Reads one int64 tensor from a safetensors file.</summary>
+    public static long[] ReadSafeTensorI64(string path, string name)
+    {
+        byte[] bytes = File.ReadAllBytes(path);
+        long headerLength = BinaryPrimitives.ReadInt64LittleEndian(bytes);
+        using JsonDocument header = JsonDocument.Parse(bytes.AsMemory(8, (int)headerLength));
+        JsonElement entry = header.RootElement.GetProperty(name);
+        Assert.Equal("I64", entry.GetProperty("dtype").GetString());
+        long start = entry.GetProperty("data_offsets")[0].GetInt64();
+        long end = entry.GetProperty("data_offsets")[1].GetInt64();
+        var values = new long[(end - start) / 8];
+        for (int i = 0; i < values.Length; i++)
+        {
+            values[i] = BinaryPrimitives.ReadInt64LittleEndian(bytes.AsSpan((int)(8 + headerLength + start + 8 * i)));
+        }
+        return values;
+    }
 }

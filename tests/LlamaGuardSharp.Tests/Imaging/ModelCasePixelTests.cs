@@ -43,6 +43,9 @@ public sealed class ModelCasePixelTests
             RgbImage rgb = await new ImageDecoder().DecodeFileAsync(ImagingGoldens.GoldenPath(images[n].GetString()!));
             PreprocessedImage result = preprocessor.Process(rgb);
             Assert.Equal(root.GetProperty("num_tiles")[0][n].GetInt32(), result.NumTiles);
+            Assert.Equal(ImagingGoldens.ReadSafeTensorI64(safetensors, "aspect_ratio_ids")[n], result.AspectRatioId);
+            Assert.Equal(ImagingGoldens.ReadSafeTensorI64(safetensors, "aspect_ratio_mask").AsSpan(n * result.MaxTiles, result.MaxTiles).ToArray(),
+                result.AspectRatioMask.Select(m => (long)m).ToArray());
             JsonElement hashes = root.GetProperty("pixel_values_tile_sha256_f32le")[n];
             for (int t = 0; t < result.MaxTiles; t++)
             {

@@ -110,15 +110,50 @@ emit("gif_transparent.gif", save(g1, "GIF", transparency=3), "GIF with transpare
 frames = [base.quantize(32), base.transpose(Image.Transpose.FLIP_LEFT_RIGHT).quantize(32)]
 emit("gif_animated.gif", save(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=100, loop=0), "2 frames: first is used")
 
+
+
+def partial_first_frame_gif(transparency):
+    """A GIF whose first frame (4x3 at (2,1)) is smaller than its 8x6 logical screen, background index 1: Pillow fills the rest
+    with the transparent index if any, else index 0 (not the background colour)."""
+    im = Image.new("P", (4, 3))
+    im.putpalette([255, 0, 0, 0, 255, 0, 0, 0, 255, 9, 9, 9] + [0] * (252 * 3))
+    im.putdata([0, 1, 2, 3, 1, 2, 3, 0, 2, 3, 0, 1])
+    data = bytearray(save(im, "GIF", **({} if transparency is None else {"transparency": transparency})))
+    data[6:10] = struct.pack("<HH", 8, 6)
+    data[11] = 1
+    i = data.index(b"\x2c")
+    data[i + 1:i + 5] = struct.pack("<HH", 2, 1)
+    return bytes(data)
+
+
+emit("gif_partial_frame.gif", partial_first_frame_gif(None), "first frame smaller than the screen, no transparency")
+emit("gif_partial_frame_transparent.gif", partial_first_frame_gif(3), "first frame smaller than the screen, transparent index 3")
+
 # BMP.
 emit("bmp_rgb24.bmp", save(base, "BMP"), "BMP 24-bit")
 emit("bmp_p8.bmp", save(base.quantize(64), "BMP"), "BMP 8-bit palette")
 emit("bmp_gray8.bmp", save(gray, "BMP"), "BMP 8-bit grayscale palette")
+emit("bmp_rgba32.bmp", save(Image.merge("RGBA", (*base.split(), alpha_ramp())), "BMP"), "BMP 32-bit written from RGBA")
+
+
+def bmp32_bi_rgb(im, fourth):
+    """32-bit BI_RGB BMP (BITMAPINFOHEADER) whose unused fourth byte is `fourth`: Pillow reads it as RGB (BGRX)."""
+    w, h = im.size
+    rows = b"".join(b"".join(bytes((b, g, r, fourth(x, y))) for x, (r, g, b) in enumerate(im.crop((0, y, w, y + 1)).getdata()))
+                    for y in range(h - 1, -1, -1))
+    header = struct.pack("<IiiHHIIiiII", 40, w, h, 1, 32, 0, len(rows), 2835, 2835, 0, 0)
+    return b"BM" + struct.pack("<IHHI", 14 + len(header) + len(rows), 0, 0, 14 + len(header)) + header + rows
+
+
+emit("bmp_bgrx32_zero.bmp", bmp32_bi_rgb(base, lambda x, y: 0), "32-bit BI_RGB, fourth byte 0")
+emit("bmp_bgrx32_mixed.bmp", bmp32_bi_rgb(base, lambda x, y: (x * 7) % 256), "32-bit BI_RGB, fourth byte varies (Pillow ignores it)")
 
 # WebP.
 emit("webp_lossless_rgba.webp", save(Image.merge("RGBA", (*base.split(), alpha_ramp())), "WEBP", lossless=True), "WebP lossless RGBA")
 emit("webp_lossless_rgb.webp", save(base, "WEBP", lossless=True), "WebP lossless RGB")
 emit("webp_lossy_rgb.webp", save(base, "WEBP", quality=80), "WebP lossy RGB (decoder YUV conversion may differ)")
+emit("webp_animated.webp", save(frames[0].convert("RGB"), "WEBP", save_all=True, append_images=[f.convert("RGB") for f in frames[1:]],
+                                lossless=True, duration=100, loop=0), "animated WebP, 2 frames: first is used")
 
 # JPEG variants.
 emit("jpeg_420.jpg", save(base, "JPEG", quality=90, subsampling=2), "baseline 4:2:0")
@@ -148,5 +183,16 @@ def raw_png_adam7(w, h, color_type, depth, bpp, rows):
 emit("png_gray16_adam7.png", raw_png_adam7(W, H, 0, 16, 2, gray_rows16), "16-bit gray, Adam7 interlaced")
 emit("png_rgb8_interlaced.png", raw_png_adam7(W, H, 2, 8, 3, rgb_rows), "RGB 8-bit, Adam7 interlaced")
 
+# Pillow BILINEAR resizes of one noisy RGB source to awkward sizes: strong down/up scaling, one axis only, 1 pixel, near-identity.
+source = Image.new("RGB", (97, 61))
+source.putdata([tuple(rng.randrange(256) for _ in range(3)) for _ in range(97 * 61)])
+source.save(os.path.join(HERE, "resize_source.png"))
+resizes = []
+for w, h in [(13, 7), (1, 1), (200, 5), (97, 200), (50, 61), (300, 190), (3, 61), (96, 60), (97, 1), (1000, 2)]:
+    name = "resize_%dx%d.png" % (w, h)
+    source.resize((w, h), Image.Resampling.BILINEAR).save(os.path.join(HERE, name))
+    resizes.append({"size_wh": [w, h], "file": name})
+
 with open(os.path.join(HERE, "fixtures.json"), "w") as f:
-    json.dump({"generator": "generate_fixtures.py with python3-pil " + Image.__version__, "fixtures": fixtures}, f, indent=1, sort_keys=True)
+    json.dump({"generator": "generate_fixtures.py with python3-pil " + Image.__version__, "fixtures": fixtures,
+               "resize_source": "resize_source.png", "resizes": resizes}, f, indent=1, sort_keys=True)

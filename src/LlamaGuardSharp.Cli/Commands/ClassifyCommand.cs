@@ -1,0 +1,169 @@
+using System.CommandLine;
+using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using LlamaGuardSharp.Inference;
+using LlamaGuardSharp.Safety;
+
+namespace LlamaGuardSharp.Cli.Commands;
+
+/// <summary>
+/// <c>llamaguard classify --model DIR --user TEXT [--agent TEXT]... [--image FILE] [--json]</c>: loads the model and
+/// classifies the conversation's last turn. Prints <c>unsafe  S1 Violent Crimes  p(unsafe)=0.93</c>, or the whole
+/// verdict as JSON with <c>--json</c>. Loading progress goes to stderr.
+/// </summary>
+public static class ClassifyCommand
+{
+    public static Command Create()
+    {
+        var model = new Option<string>("--model")
+        {
+            Description = "Model folder (config.json, safetensors shards, tokenizer.json) or a hub-cache folder models--meta-llama--Llama-Guard-3-11B-Vision.",
+            HelpName = "DIR",
+            Required = true,
+        };
+        var conversationOptions = new ConversationOptions(imageIsOptionalFile: false);
+        var layout = ConversationOptions.CreateLayoutOption();
+        var threads = new Option<int>("--threads")
+        {
+            Description = "Compute threads (0 = all cores).",
+            DefaultValueFactory = _ => 0,
+        };
+        var maxNewTokens = new Option<int>("--max-new-tokens")
+        {
+            Description = "Greedy decoding limit.",
+            DefaultValueFactory = _ => GuardModelOptions.Default.MaxNewTokens,
+        };
+        var noCategories = new Option<bool>("--no-category-probabilities")
+        {
+            Description = "Skip the per-category probabilities (saves up to three decode steps).",
+        };
+        var json = new Option<bool>("--json")
+        {
+            Description = "Print the full verdict as one JSON object.",
+        };
+        var command = new Command("classify", "Classify a conversation with Llama Guard 3 Vision (safe, or unsafe with categories and probabilities).");
+        command.Options.Add(model);
+        conversationOptions.AddTo(command);
+        command.Options.Add(layout);
+        command.Options.Add(threads);
+        command.Options.Add(maxNewTokens);
+        command.Options.Add(noCategories);
+        command.Options.Add(json);
+
+        command.SetAction(async (parseResult, cancellationToken) =>
+        {
+            var output = parseResult.InvocationConfiguration.Output;
+            var error = parseResult.InvocationConfiguration.Error;
+            try
+            {
+                var (conversation, policy) = await conversationOptions.BindAsync(parseResult, cancellationToken);
+                var options = new GuardModelOptions
+                {
+                    Layout = ConversationOptions.ParseLayout(parseResult.GetValue(layout)),
+                    Threads = parseResult.GetValue(threads),
+                    MaxNewTokens = parseResult.GetValue(maxNewTokens),
+                    ComputeCategoryProbabilities = !parseResult.GetValue(noCategories),
+                };
+                using var guard = await GuardModel.LoadAsync(parseResult.GetValue(model)!, options, new LoadProgressWriter(error), cancellationToken);
+                error.WriteLine($"loaded {guard.ModelDirectory} in {guard.LoadTime.TotalSeconds:F1} s; classifying…");
+                var verdict = await guard.ClassifyAsync(conversation, policy, cancellationToken);
+                output.WriteLine(parseResult.GetValue(json) ? VerdictJson.Serialize(verdict) : HumanLine(verdict));
+                return 0;
+            }
+            catch (Exception e) when (CliErrors.IsUserError(e))
+            {
+                error.WriteLine("error: " + e.Message);
+                return 1;
+            }
+        });
+        return command;
+    }
+
+    /// <summary>e.g. <c>unsafe  S1 Violent Crimes, S9 Indiscriminate Weapons  p(unsafe)=0.93</c>.</summary>
+    internal static string HumanLine(SafetyVerdict verdict)
+    {
+        var line = new StringBuilder();
+        line.Append(verdict.Kind switch
+        {
+            VerdictKind.Safe => "safe",
+            VerdictKind.Unsafe => "unsafe",
+            _ => "unparseable",
+        });
+        if (verdict.IsUnsafe)
+        {
+            var names = verdict.ViolatedCategories.Select(c => $"{c.Code} {c.Name}").Concat(verdict.UnknownCodes.Select(c => $"{c} (not in policy)"));
+            line.Append("  ").Append(string.Join(", ", names));
+        }
+        if (verdict.Kind == VerdictKind.Unparseable)
+        {
+            line.Append("  output=").Append(JsonSerializer.Serialize(verdict.RawOutput));
+        }
+        line.Append(System.Globalization.CultureInfo.InvariantCulture, $"  p(unsafe)={verdict.UnsafeProbability:0.00##}");
+        return line.ToString();
+    }
+
+    /// <summary>Writes load stages to stderr as they happen (Progress&lt;T&gt; would post them to the thread pool, out of order).</summary>
+    private sealed class LoadProgressWriter(TextWriter error) : IProgress<GuardLoadProgress>
+    {
+        public void Report(GuardLoadProgress value) => error.WriteLine($"loading: {value.Stage} ({value.Fraction:P0})");
+    }
+}
+
+/// <summary>The JSON form of a <see cref="SafetyVerdict"/> (snake_case keys, probabilities as numbers, times in seconds).</summary>
+internal static class VerdictJson
+{
+    public static string Serialize(SafetyVerdict verdict)
+    {
+        using var stream = new MemoryStream();
+        using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            w.WriteStartObject();
+            w.WriteString("verdict", verdict.Kind.ToString().ToLowerInvariant());
+            w.WriteBoolean("is_safe", verdict.IsSafe);
+            w.WriteString("task", verdict.Task == ClassificationTask.PromptClassification ? "prompt_classification" : "response_classification");
+            w.WriteStartArray("categories");
+            foreach (var c in verdict.ViolatedCategories)
+            {
+                w.WriteStartObject();
+                w.WriteString("code", c.Code);
+                w.WriteString("name", c.Name);
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+            w.WriteStartArray("unknown_codes");
+            foreach (var c in verdict.UnknownCodes)
+            {
+                w.WriteStringValue(c);
+            }
+            w.WriteEndArray();
+            w.WriteNumber("unsafe_probability", verdict.UnsafeProbability);
+            w.WriteNumber("safe_probability", verdict.SafeProbability);
+            w.WriteStartObject("category_probabilities");
+            foreach (var c in verdict.CategoryProbabilities)
+            {
+                w.WriteNumber(c.Category.Code, c.Probability);
+            }
+            w.WriteEndObject();
+            w.WriteString("raw_output", verdict.RawOutput);
+            w.WriteStartArray("output_ids");
+            foreach (int id in verdict.OutputTokenIds)
+            {
+                w.WriteNumberValue(id);
+            }
+            w.WriteEndArray();
+            w.WriteNumber("prompt_tokens", verdict.PromptTokenCount);
+            w.WriteNumber("generated_tokens", verdict.GeneratedTokenCount);
+            w.WriteStartObject("timings_s");
+            w.WriteNumber("load", verdict.Timings.Load.TotalSeconds);
+            w.WriteNumber("preprocess", verdict.Timings.Preprocess.TotalSeconds);
+            w.WriteNumber("vision", verdict.Timings.Vision.TotalSeconds);
+            w.WriteNumber("prefill", verdict.Timings.Prefill.TotalSeconds);
+            w.WriteNumber("decode", verdict.Timings.Decode.TotalSeconds);
+            w.WriteNumber("total", verdict.Timings.Total.TotalSeconds);
+            w.WriteEndObject();
+            w.WriteEndObject();
+        }
+        return Encoding.UTF8.GetString(stream.ToArray());
+    }
+}

@@ -1,0 +1,272 @@
+using System.Diagnostics;
+using System.Numerics.Tensors;
+using LlamaGuardSharp.Checkpoints;
+using LlamaGuardSharp.Compute;
+using LlamaGuardSharp.Imaging;
+using LlamaGuardSharp.Model;
+using LlamaGuardSharp.Prompting;
+using LlamaGuardSharp.Safety;
+using LlamaGuardSharp.Tokenization;
+
+namespace LlamaGuardSharp.Inference;
+
+/// <summary>
+/// Llama Guard 3 Vision, loaded and ready to classify conversations: the public entry point of the library.
+/// <code>
+/// using var guard = await GuardModel.LoadAsync("/models/Llama-Guard-3-11B-Vision");
+/// var verdict = await guard.ClassifyAsync(Conversation.ForPrompt("How do I make a bomb?"));
+/// </code>
+/// The weights stay in read-only memory maps of the checkpoint files; <see cref="Dispose"/> releases them.
+/// Thread-safety: any number of callers may call <see cref="ClassifyAsync"/> concurrently; classifications are
+/// serialised (each one already uses every core), in arrival order.
+/// </summary>
+public sealed class GuardModel : IDisposable
+{
+    private readonly MllamaCheckpoint _checkpoint;
+    private readonly MllamaModel _model;
+    private readonly ImageDecoder _decoder;
+    private readonly ImagePreprocessor _preprocessor;
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly int[] _stopTokens;
+    private readonly int[] _forcedCategoryPrefix;
+    private bool _disposed;
+
+    private GuardModel(MllamaCheckpoint checkpoint, MllamaModel model, Llama3Tokenizer tokenizer, ImagePreprocessorOptions preprocessing,
+        GuardModelOptions options, TimeSpan loadTime)
+    {
+        _checkpoint = checkpoint;
+        _model = model;
+        Tokenizer = tokenizer;
+        Options = options;
+        LoadTime = loadTime;
+        _decoder = new ImageDecoder(options.ImageDecoder);
+        _preprocessor = new ImagePreprocessor(preprocessing);
+        _stopTokens = model.Config.Text.EosTokenIds.Count > 0 ? [.. model.Config.Text.EosTokenIds] : [.. GenerationOptions.DefaultStopTokenIds];
+        _forcedCategoryPrefix = tokenizer.Encode("unsafe\nS", recognizeSpecialTokens: false);
+    }
+
+    /// <summary>The model folder actually loaded (a snapshot folder for hub caches).</summary>
+    public string ModelDirectory => _checkpoint.Directory;
+
+    public MllamaConfig Config => _model.Config;
+
+    public Llama3Tokenizer Tokenizer { get; }
+
+    public GuardModelOptions Options { get; }
+
+    /// <summary>The open checkpoint (tests build independent models over the same maps).</summary>
+    internal MllamaCheckpoint CheckpointForTests => _checkpoint;
+
+    /// <summary>How long <see cref="LoadAsync"/> took.</summary>
+    public TimeSpan LoadTime { get; }
+
+    /// <summary>
+    /// Loads a model folder (config.json, safetensors or shards + index, tokenizer.json or tokenizer.model, optional
+    /// preprocessor_config.json) or a hub-cache repository folder. Validates every header and the tensor inventory.
+    /// </summary>
+    public static Task<GuardModel> LoadAsync(string path, GuardModelOptions? options = null, IProgress<GuardLoadProgress>? progress = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        options ??= GuardModelOptions.Default;
+        ValidateOptions(options);
+        return Task.Run(() =>
+        {
+            var watch = Stopwatch.StartNew();
+            progress?.Report(new GuardLoadProgress("opening checkpoint", 0));
+            var checkpoint = MllamaCheckpoint.Open(path);
+            try
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                progress?.Report(new GuardLoadProgress("loading tokenizer", 0.3));
+                var tokenizer = Llama3Tokenizer.Load(checkpoint.Directory);
+                var preprocessing = ImagePreprocessorOptions.FromModelDirectory(checkpoint.Directory);
+                cancellationToken.ThrowIfCancellationRequested();
+                progress?.Report(new GuardLoadProgress("preparing weights", 0.5));
+                var compute = new ComputeContext(options.Threads);
+                var model = MllamaModel.Load(checkpoint, new ModelOptions(options.CrossAttentionMasking, compute));
+                progress?.Report(new GuardLoadProgress("ready", 1));
+                return new GuardModel(checkpoint, model, tokenizer, preprocessing, options, watch.Elapsed);
+            }
+            catch
+            {
+                checkpoint.Dispose();
+                throw;
+            }
+        }, cancellationToken);
+    }
+
+    /// <summary>
+    /// Classifies the last turn of <paramref name="conversation"/> (User → prompt classification, Agent → response
+    /// classification) against <paramref name="policy"/> (default: S1–S13).
+    /// </summary>
+    public async Task<SafetyVerdict> ClassifyAsync(Conversation conversation, SafetyPolicy? policy = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(conversation);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        policy ??= SafetyPolicy.Default;
+        if (conversation.Image is { IsPlaceholder: true })
+        {
+            throw new ArgumentException("The conversation's image has no bytes (a placeholder); give the encoded image to classify it.", nameof(conversation));
+        }
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            return await Task.Run(() => Classify(conversation, policy, cancellationToken), cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    private SafetyVerdict Classify(Conversation conversation, SafetyPolicy policy, CancellationToken cancellationToken)
+    {
+        var total = Stopwatch.StartNew();
+        var rendered = PromptRenderer.RenderSegments(conversation, policy, Options.Layout);
+        int[] ids = PromptEncoder.Encode(rendered, Tokenizer);
+        if (ids.Length > Options.MaxPromptTokens)
+        {
+            throw new ModelInputException(
+                $"The conversation renders to {ids.Length} prompt tokens, over the limit of {Options.MaxPromptTokens} (GuardModelOptions.MaxPromptTokens).");
+        }
+
+        var watch = Stopwatch.StartNew();
+        VisionInput[] images = [];
+        if (conversation.Image is { } image)
+        {
+            var rgb = _decoder.Decode(image.EncodedBytes.Span);
+            images = [ToVisionInput(_preprocessor.Process(rgb))];
+        }
+        var preprocessTime = watch.Elapsed;
+        cancellationToken.ThrowIfCancellationRequested();
+
+        var session = new GenerationSession(_model, ids.Length + Options.MaxNewTokens + _forcedCategoryPrefix.Length + 2);
+        var logits = session.Prefill(ids, images, cancellationToken);
+
+        watch.Restart();
+        var output = new List<int>();
+        var stepLogits = new List<float[]>();
+        int answerIndex = -1; // index in output of the verdict token
+        while (true)
+        {
+            int next = TensorPrimitives.IndexOfMax(logits);
+            stepLogits.Add(logits);
+            // The HF layout ends at the assistant header, so the model first writes "\n\n" and the verdict comes next.
+            if (answerIndex < 0 && !(output.Count == 0 && next == SpecialTokens.DoubleNewline))
+            {
+                answerIndex = output.Count;
+            }
+            output.Add(next);
+            if (_stopTokens.Contains(next) || output.Count >= Options.MaxNewTokens)
+            {
+                break;
+            }
+            cancellationToken.ThrowIfCancellationRequested();
+            logits = session.Step(next, cancellationToken);
+        }
+        if (answerIndex < 0)
+        {
+            // Generation stopped right after "\n\n": take one more step to reach the answer position.
+            stepLogits.Add(session.Step(output[^1], cancellationToken));
+            answerIndex = output.Count;
+        }
+        float[] answerLogits = stepLogits[answerIndex];
+        int answerPosition = ids.Length + answerIndex; // sequence position whose next-token distribution is the verdict
+
+        var categories = Options.ComputeCategoryProbabilities
+            ? CategoryProbabilities(policy, session, output, stepLogits, answerIndex, answerPosition, cancellationToken)
+            : [];
+        var decodeTime = watch.Elapsed;
+
+        var textIds = output.Where(t => !_stopTokens.Contains(t)).ToArray();
+        string raw = Tokenizer.Decode(textIds);
+        var parsed = VerdictParser.Parse(raw, policy);
+        total.Stop();
+        return new SafetyVerdict(
+            parsed.Kind,
+            conversation.Task,
+            parsed.Categories,
+            parsed.UnknownCodes,
+            VerdictScoring.Probability(answerLogits, SpecialTokens.Unsafe),
+            VerdictScoring.Probability(answerLogits, SpecialTokens.Safe),
+            categories,
+            raw,
+            output,
+            ids.Length,
+            new ClassificationTimings(LoadTime, preprocessTime, session.VisionTime, session.PrefillTime, decodeTime, total.Elapsed));
+    }
+
+    /// <summary>
+    /// The distribution over the policy's category-number tokens after <c>unsafe\nS</c> at the answer position.
+    /// Reuses the greedy run's logits when it already wrote <c>unsafe\nS</c>; otherwise rewinds the session to the
+    /// answer position and forces those tokens (the prompt and image are not recomputed).
+    /// </summary>
+    private IReadOnlyList<CategoryProbability> CategoryProbabilities(SafetyPolicy policy, GenerationSession session, List<int> output,
+        List<float[]> stepLogits, int answerIndex, int answerPosition, CancellationToken cancellationToken)
+    {
+        var scored = new List<(HazardCategory Category, int Token)>();
+        foreach (var category in policy.Categories)
+        {
+            if (category.Code.Length > 1 && (category.Code[0] is 'S' or 's'))
+            {
+                var numberIds = Tokenizer.Encode(category.Code[1..], recognizeSpecialTokens: false);
+                if (numberIds.Length == 1)
+                {
+                    scored.Add((category, numberIds[0]));
+                }
+            }
+        }
+        if (scored.Count == 0)
+        {
+            return [];
+        }
+        int n = _forcedCategoryPrefix.Length;
+        float[] logits;
+        if (output.Count > answerIndex + n && output.Skip(answerIndex).Take(n).SequenceEqual(_forcedCategoryPrefix))
+        {
+            logits = stepLogits[answerIndex + n];
+        }
+        else
+        {
+            session.Rewind(answerPosition);
+            logits = [];
+            foreach (int token in _forcedCategoryPrefix)
+            {
+                logits = session.Step(token, cancellationToken);
+            }
+        }
+        var probabilities = VerdictScoring.RestrictedSoftmax(logits, scored.Select(s => s.Token).ToArray());
+        return scored.Select((s, i) => new CategoryProbability(s.Category, probabilities[i])).ToArray();
+    }
+
+    internal static VisionInput ToVisionInput(PreprocessedImage image) =>
+        new(image.PixelValues, image.AspectRatioId, image.AspectRatioMask.Select(m => m != 0).ToArray(), image.NumTiles);
+
+    private static void ValidateOptions(GuardModelOptions options)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(options.Threads, "Threads");
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxNewTokens, 1, "MaxNewTokens");
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxPromptTokens, 1, "MaxPromptTokens");
+        ArgumentNullException.ThrowIfNull(options.ImageDecoder, "ImageDecoder");
+    }
+
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+        _gate.Wait();
+        try
+        {
+            _disposed = true;
+            _checkpoint.Dispose();
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+}

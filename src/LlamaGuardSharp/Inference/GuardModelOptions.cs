@@ -1,0 +1,32 @@
+using LlamaGuardSharp.Imaging;
+using LlamaGuardSharp.Model;
+using LlamaGuardSharp.Prompting;
+
+namespace LlamaGuardSharp.Inference;
+
+/// <summary>How a <see cref="GuardModel"/> loads and classifies.</summary>
+public sealed record GuardModelOptions
+{
+    public static GuardModelOptions Default { get; } = new();
+
+    /// <summary>Prompt layout: the HF chat template (default; what the Hub model is used with) or Meta's native layout.</summary>
+    public PromptLayout Layout { get; init; } = PromptLayout.HuggingFace;
+
+    /// <summary>Cross-attention semantics for text before the image (HF by default, spec §9 #1).</summary>
+    public CrossAttentionMasking CrossAttentionMasking { get; init; } = CrossAttentionMasking.HuggingFace;
+
+    /// <summary>Compute threads; 0 = all cores.</summary>
+    public int Threads { get; init; }
+
+    /// <summary>Greedy decoding limit. 20 covers every verdict of the default policy except the longest category lists; 32 covers all.</summary>
+    public int MaxNewTokens { get; init; } = 20;
+
+    /// <summary>Longest prompt accepted, in tokens (prompt template included). Longer conversations are rejected with a clear error.</summary>
+    public int MaxPromptTokens { get; init; } = 8192;
+
+    /// <summary>Whether to compute per-category probabilities (costs up to three extra decode steps when the answer is not already <c>unsafe\nS…</c>).</summary>
+    public bool ComputeCategoryProbabilities { get; init; } = true;
+
+    /// <summary>Limits and options of the image decoder (size, pixel count, EXIF orientation).</summary>
+    public ImageDecoderOptions ImageDecoder { get; init; } = new();
+}

@@ -1,0 +1,24 @@
+namespace LlamaGuardSharp.Safety;
+
+/// <summary>The parsed answer of Llama Guard.</summary>
+/// <param name="Kind">Safe, Unsafe or Unparseable.</param>
+/// <param name="Categories">For Unsafe: the violated categories found in the policy, in the order the model listed
+/// them, without duplicates. Empty otherwise.</param>
+/// <param name="UnknownCodes">For Unsafe: well-formed codes the policy does not contain (e.g. an excluded category),
+/// as the model wrote them, in order, without duplicates. Reported rather than dropped so callers decide.</param>
+/// <param name="RawText">The generated text exactly as given to the parser.</param>
+/// <param name="Problem">For Unparseable: why, in words. Null otherwise.</param>
+public sealed record ParsedVerdict(
+    VerdictKind Kind,
+    IReadOnlyList<HazardCategory> Categories,
+    IReadOnlyList<string> UnknownCodes,
+    string RawText,
+    string? Problem = null)
+{
+    public bool IsSafe => Kind == VerdictKind.Safe;
+
+    public bool IsUnsafe => Kind == VerdictKind.Unsafe;
+
+    /// <summary>Every code of the category line in order: the resolved categories' canonical codes and the unknown codes.</summary>
+    public IReadOnlyList<string> Codes { get; init; } = [];
+}
