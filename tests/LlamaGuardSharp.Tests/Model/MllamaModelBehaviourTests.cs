@@ -96,6 +96,19 @@ public sealed class MllamaModelBehaviourTests(MllamaGoldenFixture fixture) : ICl
     }
 
     [Fact]
+    public void Concurrent_generations_on_one_model_match_sequential_ones()
+    {
+        var model = fixture.Model(Tiny);
+        string[] cases = ["two_images", "wide_guard_prompt", "text_only", "square_small"];
+        var inputs = cases.Select(Case).ToArray();
+        var options = new GenerationOptions(4, []);
+        var sequential = inputs.Select(c => new Generator(model).Generate(c.Ids, c.Images, options).OutputIds).ToArray();
+        var parallel = new IReadOnlyList<int>[inputs.Length];
+        Parallel.For(0, inputs.Length, i => parallel[i] = new Generator(model).Generate(inputs[i].Ids, inputs[i].Images, options).OutputIds);
+        Assert.Equal(sequential, parallel);
+    }
+
+    [Fact]
     public void Cancellation_is_honoured()
     {
         var (ids, images) = Case("square_small");
