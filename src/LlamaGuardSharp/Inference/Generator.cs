@@ -50,7 +50,7 @@ public sealed class Generator(MllamaModel model)
     /// <summary>The greedy loop after prefill: argmax, stop check, step.</summary>
     private GenerationResult Decode(GenerationSession session, float[] firstLogits, GenerationOptions options, CancellationToken cancellationToken)
     {
-        var stops = options.StopTokenIds ?? (Model.Config.Text.EosTokenIds.Count > 0 ? Model.Config.Text.EosTokenIds : GenerationOptions.DefaultStopTokenIds);
+        var stops = options.StopTokenIds ?? Model.StopTokenIds;
         var watch = Stopwatch.StartNew();
         var output = new List<int>();
         var logits = firstLogits;

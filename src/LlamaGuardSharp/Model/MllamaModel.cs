@@ -11,8 +11,10 @@ namespace LlamaGuardSharp.Model;
 /// </summary>
 public sealed class MllamaModel
 {
-    private MllamaModel(MllamaConfig config, ModelOptions options, VisionEncoder vision, MultiModalProjector projector, TextDecoder text)
+    private MllamaModel(MllamaConfig config, ModelOptions options, VisionEncoder vision, MultiModalProjector projector, TextDecoder text,
+        IReadOnlyList<int> stopTokenIds)
     {
+        StopTokenIds = stopTokenIds;
         Config = config;
         Options = options;
         Vision = vision;
@@ -30,6 +32,12 @@ public sealed class MllamaModel
 
     public TextDecoder Text { get; }
 
+    /// <summary>
+    /// Tokens that end generation by default: <c>eos_token_id</c> of generation_config.json when present, else of
+    /// config.json's text_config, else 128001, 128008, 128009.
+    /// </summary>
+    public IReadOnlyList<int> StopTokenIds { get; }
+
     /// <summary>Id of the <c>&lt;|image|&gt;</c> token.</summary>
     public int ImageTokenId => Config.ImageTokenIndex;
 
@@ -41,10 +49,13 @@ public sealed class MllamaModel
         var context = options.Compute ?? new ComputeContext();
         var weights = MllamaWeights.Load(checkpoint);
         var config = checkpoint.Config;
+        IReadOnlyList<int> stops = GenerationConfig.ReadEosTokenIds(checkpoint.Directory)
+            ?? (config.Text.EosTokenIds.Count > 0 ? config.Text.EosTokenIds : Inference.GenerationOptions.DefaultStopTokenIds);
         return new MllamaModel(config, options,
             new VisionEncoder(config.Vision, weights.Vision, context),
             new MultiModalProjector(weights.ProjectorWeight, weights.ProjectorBias, context),
-            new TextDecoder(config.Text, weights.Text, context, options.CrossAttentionMasking));
+            new TextDecoder(config.Text, weights.Text, context, options.CrossAttentionMasking),
+            stops);
     }
 
     /// <summary>
