@@ -41,7 +41,7 @@ public sealed class GuardModel : IDisposable
         LoadTime = loadTime;
         _decoder = new ImageDecoder(options.ImageDecoder);
         _preprocessor = new ImagePreprocessor(preprocessing);
-        _stopTokens = model.Config.Text.EosTokenIds.Count > 0 ? [.. model.Config.Text.EosTokenIds] : [.. GenerationOptions.DefaultStopTokenIds];
+        _stopTokens = [.. model.StopTokenIds]; // generation_config.json, else config.json, else 128001/128008/128009
         _forcedCategoryPrefix = tokenizer.Encode("unsafe\nS", recognizeSpecialTokens: false);
     }
 
@@ -137,7 +137,7 @@ public sealed class GuardModel : IDisposable
         if (conversation.Image is { } image)
         {
             var rgb = _decoder.Decode(image.EncodedBytes.Span);
-            images = [ToVisionInput(_preprocessor.Process(rgb))];
+            images = [VisionInput.FromPreprocessed(_preprocessor.Process(rgb))];
         }
         var preprocessTime = watch.Elapsed;
         cancellationToken.ThrowIfCancellationRequested();
@@ -240,9 +240,6 @@ public sealed class GuardModel : IDisposable
         var probabilities = VerdictScoring.RestrictedSoftmax(logits, scored.Select(s => s.Token).ToArray());
         return scored.Select((s, i) => new CategoryProbability(s.Category, probabilities[i])).ToArray();
     }
-
-    internal static VisionInput ToVisionInput(PreprocessedImage image) =>
-        new(image.PixelValues, image.AspectRatioId, image.AspectRatioMask.Select(m => m != 0).ToArray(), image.NumTiles);
 
     private static void ValidateOptions(GuardModelOptions options)
     {

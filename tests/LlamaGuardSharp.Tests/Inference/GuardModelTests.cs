@@ -145,6 +145,6 @@ internal static class GuardModelTestImages
     {
         var decoder = new LlamaGuardSharp.Imaging.ImageDecoder();
         var preprocessor = new LlamaGuardSharp.Imaging.ImagePreprocessor(LlamaGuardSharp.Imaging.ImagePreprocessorOptions.FromModelDirectory(guard.ModelDirectory));
-        return [GuardModel.ToVisionInput(preprocessor.Process(decoder.Decode(image.EncodedBytes.Span)))];
+        return [VisionInput.FromPreprocessed(preprocessor.Process(decoder.Decode(image.EncodedBytes.Span)))];
     }
 }
