@@ -65,7 +65,7 @@ public static class ClassifyCommand
                     MaxNewTokens = parseResult.GetValue(maxNewTokens),
                     ComputeCategoryProbabilities = !parseResult.GetValue(noCategories),
                 };
-                using var guard = await GuardModel.LoadAsync(parseResult.GetValue(model)!, options, new LoadProgressWriter(error), cancellationToken);
+                using var guard = await GuardModel.LoadAsync(parseResult.GetValue(model)!, options, new LineProgress<GuardLoadProgress>(p => error.WriteLine($"loading: {p.Stage} ({p.Fraction:P0})")), cancellationToken);
                 error.WriteLine($"loaded {guard.ModelDirectory} in {guard.LoadTime.TotalSeconds:F1} s; classifying…");
                 var verdict = await guard.ClassifyAsync(conversation, policy, cancellationToken);
                 output.WriteLine(parseResult.GetValue(json) ? VerdictJson.Serialize(verdict) : HumanLine(verdict));
@@ -101,12 +101,6 @@ public static class ClassifyCommand
         }
         line.Append(System.Globalization.CultureInfo.InvariantCulture, $"  p(unsafe)={verdict.UnsafeProbability:0.00##}");
         return line.ToString();
-    }
-
-    /// <summary>Writes load stages to stderr as they happen (Progress&lt;T&gt; would post them to the thread pool, out of order).</summary>
-    private sealed class LoadProgressWriter(TextWriter error) : IProgress<GuardLoadProgress>
-    {
-        public void Report(GuardLoadProgress value) => error.WriteLine($"loading: {value.Stage} ({value.Fraction:P0})");
     }
 }
 

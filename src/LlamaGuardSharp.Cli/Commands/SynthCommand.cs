@@ -58,21 +58,17 @@ public static class SynthCommand
                 InstructGenerationConfig: real,
                 TransformersVersion: real ? MllamaConfigJson.RealTransformersVersion : "4.45.2");
             var stopwatch = Stopwatch.StartNew();
-            var progress = new SynchronousProgress<SyntheticCheckpointProgress>(p =>
-                error.WriteLine($"synth: {p.CurrentFile} {p.BytesWritten / 1e6:F0}/{p.TotalBytes / 1e6:F0} MB ({p.MegabytesPerSecond:F0} MB/s)"));
             SyntheticCheckpointResult result;
+            List<WrittenFile> files;
             try
             {
-                result = await SyntheticCheckpointWriter.WriteAsync(config, outDir, options, progress, ct);
+                (result, files) = await WriteModelFolderAsync(config, outDir, options, error, ct);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
                 error.WriteLine($"error: cannot write {outDir}: {e.Message}");
                 return 1;
             }
-            var files = result.Files.ToList();
-            files.Add(WriteResource("tokenizer.json", outDir));
-            files.Add(WriteResource("tokenizer_config.json", outDir));
             double seconds = stopwatch.Elapsed.TotalSeconds;
             long bytes = files.Sum(f => f.Bytes);
             error.WriteLine($"synth: wrote {files.Count} files, {bytes / 1e9:F2} GB, {result.ParameterCount:N0} parameters in {seconds:F1} s ({bytes / 1e6 / seconds:F0} MB/s) to {result.Directory}");
@@ -96,6 +92,22 @@ public static class SynthCommand
         return command;
     }
 
+    /// <summary>
+    /// Writes a complete synthetic model folder: the checkpoint (progress on <paramref name="error"/>) plus the embedded
+    /// tokenizer files. Also used by <c>bench</c> to make its checkpoint.
+    /// </summary>
+    internal static async Task<(SyntheticCheckpointResult Result, List<WrittenFile> Files)> WriteModelFolderAsync(MllamaConfig config, string outDir,
+        SyntheticCheckpointOptions options, TextWriter error, CancellationToken ct)
+    {
+        var progress = new LineProgress<SyntheticCheckpointProgress>(p =>
+            error.WriteLine($"synth: {p.CurrentFile} {p.BytesWritten / 1e6:F0}/{p.TotalBytes / 1e6:F0} MB ({p.MegabytesPerSecond:F0} MB/s)"));
+        var result = await SyntheticCheckpointWriter.WriteAsync(config, outDir, options, progress, ct);
+        var files = result.Files.ToList();
+        files.Add(WriteResource("tokenizer.json", outDir));
+        files.Add(WriteResource("tokenizer_config.json", outDir));
+        return (result, files);
+    }
+
     /// <summary>Writes an embedded gzip resource uncompressed.</summary>
     private static WrittenFile WriteResource(string name, string directory)
     {
@@ -108,19 +120,5 @@ public static class SynthCommand
             gzip.CopyTo(file);
         }
         return new WrittenFile(name, new FileInfo(path).Length);
-    }
-
-    /// <summary>Reports on the writer's thread (Progress&lt;T&gt; would post to the pool and could print after the summary).</summary>
-    private sealed class SynchronousProgress<T>(Action<T> report) : IProgress<T>
-    {
-        private readonly Lock _gate = new();
-
-        public void Report(T value)
-        {
-            lock (_gate)
-            {
-                report(value);
-            }
-        }
     }
 }

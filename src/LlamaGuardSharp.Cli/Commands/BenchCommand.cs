@@ -1,0 +1,190 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using LlamaGuardSharp.Checkpoints;
+using LlamaGuardSharp.Compute;
+using LlamaGuardSharp.Diagnostics;
+using LlamaGuardSharp.Inference;
+
+namespace LlamaGuardSharp.Cli.Commands;
+
+/// <summary>
+/// <c>llamaguard bench [--quick] [--model DIR] [--runs N] [--threads N] [--json]</c>: measures the machine's FMA peak,
+/// the GEMM kernel at every model shape, and end-to-end classifications (4-tile image, ≈400-token prompt) with a
+/// per-stage breakdown, all as medians and as fractions of the peak measured in the same run. Without --model it
+/// benchmarks a synthetic checkpoint of the real widths (full depth, or depth-reduced with --quick) that it writes
+/// once into --work-dir and reuses. Progress goes to stderr; the report (JSON with --json) to stdout.
+/// </summary>
+public static class BenchCommand
+{
+    public static Command Create()
+    {
+        var quick = new Option<bool>("--quick") { Description = "Depth-reduced synthetic model (5 local + 1 global vision layers, 5 text layers), fewer repetitions." };
+        var model = new Option<string?>("--model") { Description = "Benchmark this model folder instead of a synthetic one.", HelpName = "DIR" };
+        var runs = new Option<int?>("--runs") { Description = "End-to-end repetitions (median reported; default 3, 2 with --quick)." };
+        var threads = new Option<int>("--threads") { Description = "Compute threads (0 = all cores).", DefaultValueFactory = _ => 0 };
+        var workDir = new Option<string>("--work-dir")
+        {
+            Description = "Where synthetic checkpoints are written and reused.",
+            DefaultValueFactory = _ => Path.Combine(Path.GetTempPath(), "llamaguard-bench"),
+            HelpName = "DIR",
+        };
+        var skipGemm = new Option<bool>("--no-gemm") { Description = "Skip the per-shape GEMM table." };
+        var json = new Option<bool>("--json") { Description = "Print one JSON object on stdout." };
+        var command = new Command("bench", "Benchmark the kernels and end-to-end classification against the machine's measured peak.")
+        {
+            quick, model, runs, threads, workDir, skipGemm, json,
+        };
+        command.SetAction(async (parseResult, ct) =>
+        {
+            var output = parseResult.InvocationConfiguration.Output;
+            var error = parseResult.InvocationConfiguration.Error;
+            bool isQuick = parseResult.GetValue(quick);
+            int repetitions = parseResult.GetValue(runs) ?? (isQuick ? 2 : 3);
+            if (repetitions < 1)
+            {
+                error.WriteLine("error: --runs must be at least 1.");
+                return 2;
+            }
+            try
+            {
+                var context = new ComputeContext(parseResult.GetValue(threads));
+                error.WriteLine($"bench: measuring the FMA peak on {context.Threads} threads…");
+                var peak = PeakProbe.Measure(context);
+                error.WriteLine($"bench: peak {peak.WallGflops:F0} GFLOP/s ({peak.CpuGflops:F0} GFLOP per CPU-second)");
+
+                IReadOnlyList<GemmTiming> gemm = [];
+                if (!parseResult.GetValue(skipGemm))
+                {
+                    error.WriteLine("bench: GEMM at the model shapes…");
+                    gemm = GemmBenchmark.Run(GemmShape.ModelShapes, context, peak, isQuick ? 3 : 5, ct);
+                    foreach (var g in gemm)
+                    {
+                        error.WriteLine($"bench:   {g.Shape.Name,-22} M={g.Shape.M,-5} N={g.Shape.N,-6} K={g.Shape.K,-5} {g.Gflops,7:F1} GFLOP/s {g.FractionOfPeak,6:P0} of peak");
+                    }
+                }
+
+                string modelDir = parseResult.GetValue(model) ?? await EnsureSyntheticModelAsync(isQuick, parseResult.GetValue(workDir)!, error, ct);
+                var endToEnd = await RunEndToEndAsync(modelDir, context, peak, repetitions, error, ct);
+                output.WriteLine(parseResult.GetValue(json)
+                    ? ToJson(context, peak, gemm, endToEnd)
+                    : $"end-to-end: {endToEnd.Seconds:F1} s median, {endToEnd.Flops.Total / 1e12:F2} TFLOP, {endToEnd.Gflops:F0} GFLOP/s = {endToEnd.FractionOfPeak:P0} of the {peak.WallGflops:F0} GFLOP/s peak, peak anonymous memory {endToEnd.PeakAnonymousBytes / 1e6:F0} MB");
+                return 0;
+            }
+            catch (Exception e) when (CliErrors.IsUserError(e))
+            {
+                error.WriteLine("error: " + e.Message);
+                return 1;
+            }
+        });
+        return command;
+    }
+
+    private sealed record EndToEnd(string ModelDirectory, MllamaConfig Config, double LoadSeconds, int PromptTokens, int DecodeSteps, int Runs,
+        double Seconds, double Preprocess, double Vision, double Prefill, double Decode, StageFlops Flops, double Gflops, double FractionOfPeak,
+        long PeakAnonymousBytes, long PeakResidentBytes);
+
+    private static async Task<string> EnsureSyntheticModelAsync(bool quick, string workDir, TextWriter error, CancellationToken ct)
+    {
+        var real = MllamaPresets.LlamaGuard3_11BVision();
+        var config = quick ? MllamaPresets.WithDepth(real, visionLayers: 5, globalLayers: 1, textLayers: 5) : real;
+        string dir = Path.Combine(workDir, quick ? "real-width-quick" : "real-full-depth");
+        string marker = Path.Combine(dir, ".complete");
+        if (File.Exists(marker))
+        {
+            error.WriteLine($"bench: reusing the synthetic checkpoint {dir}");
+            return dir;
+        }
+        error.WriteLine($"bench: writing a synthetic checkpoint to {dir} (once; reused by later runs)…");
+        await SynthCommand.WriteModelFolderAsync(config, dir, new SyntheticCheckpointOptions(InstructGenerationConfig: true), error, ct);
+        await File.WriteAllTextAsync(marker, DateTime.UtcNow.ToString("O", CultureInfo.InvariantCulture), ct);
+        return dir;
+    }
+
+    private static async Task<EndToEnd> RunEndToEndAsync(string modelDir, ComputeContext context, PeakMeasurement peak, int repetitions,
+        TextWriter error, CancellationToken ct)
+    {
+        using var memory = new AnonymousMemorySampler();
+        // Five new tokens ≈ a verdict with one category line; category probabilities off so the FLOP count is exact.
+        var options = new GuardModelOptions { Threads = context.Threads, MaxNewTokens = 5, ComputeCategoryProbabilities = false };
+        using var guard = await GuardModel.LoadAsync(modelDir, options,
+            new LineProgress<GuardLoadProgress>(p => error.WriteLine($"bench: loading {p.Stage} ({p.Fraction:P0})")), ct);
+        var conversation = BenchmarkConversation.Create(guard.Tokenizer, 400, guard.Config.Vision.ImageSize);
+        var verdicts = new List<SafetyVerdict>();
+        for (int r = 0; r < repetitions; r++)
+        {
+            error.WriteLine($"bench: end-to-end classification {r + 1}/{repetitions}…");
+            var verdict = await guard.ClassifyAsync(conversation, null, ct);
+            var t = verdict.Timings;
+            error.WriteLine($"bench:   total {t.Total.TotalSeconds:F2} s (preprocess {t.Preprocess.TotalSeconds:F2}, vision {t.Vision.TotalSeconds:F2}, prefill {t.Prefill.TotalSeconds:F2}, decode {t.Decode.TotalSeconds:F2})");
+            verdicts.Add(verdict);
+        }
+        var first = verdicts[0];
+        var flops = ClassificationFlops.Estimate(guard.Config, first.PromptTokenCount, first.GeneratedTokenCount - 1, images: 1);
+        double seconds = Median(verdicts.Select(v => v.Timings.Total.TotalSeconds));
+        double gflops = flops.Total / seconds / 1e9;
+        return new EndToEnd(guard.ModelDirectory, guard.Config, guard.LoadTime.TotalSeconds, first.PromptTokenCount, first.GeneratedTokenCount - 1,
+            repetitions, seconds,
+            Median(verdicts.Select(v => v.Timings.Preprocess.TotalSeconds)),
+            Median(verdicts.Select(v => v.Timings.Vision.TotalSeconds)),
+            Median(verdicts.Select(v => v.Timings.Prefill.TotalSeconds)),
+            Median(verdicts.Select(v => v.Timings.Decode.TotalSeconds)),
+            flops, gflops, gflops / peak.WallGflops, memory.PeakBytes, AnonymousMemorySampler.PeakResidentBytes());
+    }
+
+    private static double Median(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToArray();
+        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
+    }
+
+    private static string ToJson(ComputeContext context, PeakMeasurement peak, IReadOnlyList<GemmTiming> gemm, EndToEnd e)
+    {
+        var report = new
+        {
+            date = DateTime.UtcNow.ToString("O", CultureInfo.InvariantCulture),
+            machine = new { processor_count = Environment.ProcessorCount, threads = context.Threads, os = Environment.OSVersion.ToString(), runtime = Environment.Version.ToString() },
+            peak_gflops = peak.WallGflops,
+            peak_gflops_per_cpu_second = peak.CpuGflops,
+            gemm = gemm.Select(g => new
+            {
+                name = g.Shape.Name, m = g.Shape.M, n = g.Shape.N, k = g.Shape.K,
+                seconds = g.MedianSeconds, gflops = g.Gflops, pct_of_peak = 100 * g.FractionOfPeak,
+                cpu_pct_of_peak = 100 * g.CpuFractionOfPeak, weight_gb_per_s = g.WeightGBps,
+            }),
+            end_to_end = new
+            {
+                model = e.ModelDirectory,
+                depth = new { vision_local = e.Config.Vision.NumHiddenLayers, vision_global = e.Config.Vision.NumGlobalLayers, text = e.Config.Text.NumHiddenLayers },
+                load_seconds = e.LoadSeconds,
+                prompt_tokens = e.PromptTokens,
+                image_tiles = e.Config.Vision.MaxNumTiles,
+                decode_steps = e.DecodeSteps,
+                runs = e.Runs,
+                seconds = e.Seconds,
+                tflop = e.Flops.Total / 1e12,
+                gflops = e.Gflops,
+                pct_of_peak = 100 * e.FractionOfPeak,
+                peak_rss_mb = e.PeakAnonymousBytes / 1e6,
+                peak_resident_including_mapped_weights_mb = e.PeakResidentBytes / 1e6,
+                stages = new[]
+                {
+                    Stage("preprocess", e.Preprocess, 0, peak),
+                    Stage("vision_and_cross_attention_states", e.Vision, e.Flops.Vision + e.Flops.CrossAttentionStates, peak),
+                    Stage("prefill", e.Prefill, e.Flops.Prefill, peak),
+                    Stage("decode", e.Decode, e.Flops.Decode, peak),
+                },
+            },
+        };
+        return JsonSerializer.Serialize(report);
+    }
+
+    private static object Stage(string name, double seconds, double flops, PeakMeasurement peak) => new
+    {
+        name,
+        seconds,
+        tflop = flops / 1e12,
+        gflops = seconds > 0 ? flops / seconds / 1e9 : 0,
+        pct_of_peak = seconds > 0 ? 100 * flops / seconds / 1e9 / peak.WallGflops : 0,
+    };
+}
