@@ -35,6 +35,14 @@ public static class QuickMode
                 Console.WriteLine($"{t.Shape.Name,-24} {t.Shape.M,6} {t.Shape.K,6} {t.Shape.N,7} {t.MedianSeconds * 1e3,10:F2} {t.Gflops,8:F1} {t.FractionOfPeak * 100,6:F1}% {t.WeightGBps,7:F1} {t.CpuGflops,8:F1} {t.CpuFractionOfPeak * 100,9:F1}%");
             }
         }
+        else if (mode == "attention-quick")
+        {
+            Console.WriteLine($"{"shape",-28} {"median ms",10} {"GFLOP/s",8} {"% peak",7}");
+            foreach (AttentionTiming t in AttentionBenchmark.Run(AttentionShape.ModelShapes.Where(s => s.Name.Contains(filter, StringComparison.Ordinal)), context, peak, reps))
+            {
+                Console.WriteLine($"{t.Shape.Name,-28} {t.MedianSeconds * 1e3,10:F2} {t.Gflops,8:F1} {t.FractionOfPeak * 100,6:F1}%");
+            }
+        }
         return true;
     }
 }

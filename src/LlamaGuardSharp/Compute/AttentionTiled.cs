@@ -30,14 +30,17 @@ internal static unsafe class AttentionTiled
         int panels = (rowsPerKv + Rows - 1) / Rows;
         int keyPanels = (keys + KeyPanel - 1) / KeyPanel;
         long panelFloats = (long)d * KeyPanel;
-        ScratchBuffer kt = context.Scratch.Rent(kvHeads * keyPanels * panelFloats);
+        // Fewer rows than a panel (decode: 1 query × the group's heads): packing Kᵀ would cost more than the dots it
+        // feeds, so scores are computed straight from the K rows instead.
+        bool direct = rowsPerKv < Rows;
+        ScratchBuffer kt = context.Scratch.Rent(direct ? 16 : kvHeads * keyPanels * panelFloats);
         try
         {
             nint ktPtr = (nint)kt.Pointer, kPtr = (nint)k, vPtr = (nint)v, qPtr = (nint)q, oPtr = (nint)output;
             // Phase 1: Kᵀ panels [kvHead][keyPanel][d][32] (keys past the end are zero and never used).
             const int PanelsPerItem = 8;
             int packItemsPerHead = (keyPanels + PanelsPerItem - 1) / PanelsPerItem;
-            context.For(kvHeads * packItemsPerHead, item =>
+            context.For(direct ? 0 : kvHeads * packItemsPerHead, item =>
             {
                 int g = item / packItemsPerHead, kp0 = item % packItemsPerHead * PanelsPerItem, kp1 = Math.Min(keyPanels, kp0 + PanelsPerItem);
                 for (int kp = kp0; kp < kp1; kp++)
@@ -49,8 +52,8 @@ internal static unsafe class AttentionTiled
             context.For(kvHeads * panels, item =>
             {
                 int g = item / panels, panel = item % panels;
-                ProcessPanel((float*)qPtr, queries, heads, group, (float*)ktPtr + g * keyPanels * panelFloats, (float*)vPtr, keys, kvHeads, d,
-                    scale, mask, g, panel * Rows, Math.Min(Rows, rowsPerKv - panel * Rows), (float*)oPtr);
+                ProcessPanel((float*)qPtr, queries, heads, group, direct ? null : (float*)ktPtr + g * keyPanels * panelFloats,
+                    (float*)kPtr + (long)g * d, (float*)vPtr, keys, kvHeads, d, scale, mask, g, panel * Rows, Math.Min(Rows, rowsPerKv - panel * Rows), (float*)oPtr);
             });
         }
         finally
@@ -80,7 +83,7 @@ internal static unsafe class AttentionTiled
     }
 
     [SkipLocalsInit]
-    private static void ProcessPanel(float* q, int queries, int heads, int group, float* kt, float* v, int keys, int kvHeads, int d,
+    private static void ProcessPanel(float* q, int queries, int heads, int group, float* kt, float* kRows, float* v, int keys, int kvHeads, int d,
         float scale, AttentionMask mask, int g, int r0, int rows, float* output)
     {
         // Per-item scratch on the stack: packed Q (d×14), S tile (14×128), O accumulator (14×d), running max and sum.
@@ -126,31 +129,35 @@ internal static unsafe class AttentionTiled
             {
                 continue;
             }
-            int tilePanels = (count + KeyPanel - 1) / KeyPanel;
-            for (int t = 0; t < tilePanels; t++)
+            if (kt != null)
             {
-                GemmMicroKernel.Kernel14x32(qp, kt + (long)(j0 / KeyPanel + t) * d * KeyPanel, d, s + t * KeyPanel, KeyTile, false, null);
+                int tilePanels = (count + KeyPanel - 1) / KeyPanel;
+                for (int t = 0; t < tilePanels; t++)
+                {
+                    GemmMicroKernel.Kernel14x32(qp, kt + (long)(j0 / KeyPanel + t) * d * KeyPanel, d, s + t * KeyPanel, KeyTile, false, null);
+                }
+            }
+            else
+            {
+                DirectScores(qp, rows, kRows + (long)j0 * ldv, ldv, count, d, s);
             }
             bool anyVisible = false;
             for (int r = 0; r < rows; r++)
             {
-                var row = new Span<float>(s + r * KeyTile, count);
+                float* row = s + r * KeyTile;
                 if (state == MaskTileState.Mixed)
                 {
-                    mask.HideInvisible(queryOf[r], j0, row);
+                    mask.HideInvisible(queryOf[r], j0, new Span<float>(row, count));
                 }
-                float tileMax = TensorPrimitives.Max(row);
-                float newMax = MathF.Max(runMax[r], tileMax);
+                float newMax = MathF.Max(runMax[r], RowMax(row, count));
                 if (float.IsNegativeInfinity(newMax))
                 {
-                    row.Clear(); // nothing visible to this row yet: P = 0
+                    new Span<float>(row, count).Clear(); // nothing visible to this row yet: P = 0
                     continue;
                 }
                 anyVisible = true;
-                TensorPrimitives.Subtract(row, newMax, row);
-                TensorPrimitives.Exp(row, row);
                 float alpha = MathF.Exp(runMax[r] - newMax); // 0 on the first visible tile (runMax = -inf)
-                runSum[r] = runSum[r] * alpha + TensorPrimitives.Sum(row);
+                runSum[r] = runSum[r] * alpha + ExpInPlaceAndSum(row, count, newMax);
                 if (alpha != 1f)
                 {
                     TensorPrimitives.Multiply(new Span<float>(o + r * d, d), alpha, new Span<float>(o + r * d, d));
@@ -173,6 +180,71 @@ internal static unsafe class AttentionTiled
             else
             {
                 TensorPrimitives.Multiply(new ReadOnlySpan<float>(o + r * d, d), 1f / runSum[r], dst);
+            }
+        }
+    }
+
+    /// <summary>Largest of row[0..count) (−inf when all hidden).</summary>
+    private static float RowMax(float* row, int count)
+    {
+        int j = 0;
+        Vector512<float> m = Vector512.Create(float.NegativeInfinity);
+        for (; j + 16 <= count; j += 16)
+        {
+            m = Vector512.Max(m, Vector512.Load(row + j));
+        }
+        float max = m.GetElement(0);
+        for (int l = 1; l < 16; l++)
+        {
+            max = MathF.Max(max, m.GetElement(l));
+        }
+        for (; j < count; j++)
+        {
+            max = MathF.Max(max, row[j]);
+        }
+        return max;
+    }
+
+    /// <summary>row[j] = e^(row[j] − max) (hidden −inf entries become 0); returns the sum, in a fixed order.</summary>
+    private static float ExpInPlaceAndSum(float* row, int count, float max)
+    {
+        int j = 0;
+        Vector512<float> sum = Vector512<float>.Zero, mv = Vector512.Create(max);
+        for (; j + 16 <= count; j += 16)
+        {
+            Vector512<float> e = Vector512.Exp(Vector512.Load(row + j) - mv);
+            e.Store(row + j);
+            sum += e;
+        }
+        float total = Vector512.Sum(sum);
+        for (; j < count; j++)
+        {
+            float e = MathF.Exp(row[j] - max);
+            row[j] = e;
+            total += e;
+        }
+        return total;
+    }
+
+    /// <summary>s[r, j] = q_r · k_j for r &lt; rows (q packed [d][14], scale folded in), k rows of stride ldk.</summary>
+    private static void DirectScores(float* qp, int rows, float* k, long ldk, int count, int d, float* s)
+    {
+        float* qRow = stackalloc float[d];
+        for (int r = 0; r < rows; r++)
+        {
+            for (int p = 0; p < d; p++)
+            {
+                qRow[p] = qp[p * Rows + r];
+            }
+            for (int j = 0; j < count; j++)
+            {
+                float* kj = k + j * ldk;
+                Vector512<float> acc = Vector512<float>.Zero;
+                for (int p = 0; p < d; p += 16)
+                {
+                    acc = Vector512.FusedMultiplyAdd(Vector512.Load(qRow + p), Vector512.Load(kj + p), acc);
+                }
+                s[r * KeyTile + j] = Vector512.Sum(acc);
             }
         }
     }
