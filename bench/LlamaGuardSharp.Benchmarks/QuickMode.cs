@@ -37,10 +37,10 @@ public static class QuickMode
         }
         else if (mode == "attention-quick")
         {
-            Console.WriteLine($"{"shape",-28} {"median ms",10} {"GFLOP/s",8} {"% peak",7}");
+            Console.WriteLine($"{"shape",-28} {"median ms",10} {"GFLOP/s",8} {"% peak",7} {"% cpu-peak",10}");
             foreach (AttentionTiming t in AttentionBenchmark.Run(AttentionShape.ModelShapes.Where(s => s.Name.Contains(filter, StringComparison.Ordinal)), context, peak, reps))
             {
-                Console.WriteLine($"{t.Shape.Name,-28} {t.MedianSeconds * 1e3,10:F2} {t.Gflops,8:F1} {t.FractionOfPeak * 100,6:F1}%");
+                Console.WriteLine($"{t.Shape.Name,-28} {t.MedianSeconds * 1e3,10:F2} {t.Gflops,8:F1} {t.FractionOfPeak * 100,6:F1}% {t.CpuFractionOfPeak * 100,9:F1}%");
             }
         }
         return true;

@@ -28,7 +28,8 @@ public sealed record AttentionShape(string Name, int Queries, int Keys, int Head
 }
 
 /// <summary>Timing of one attention shape (median seconds, GFLOP/s, fraction of the peak probe's wall GFLOP/s).</summary>
-public sealed record AttentionTiming(AttentionShape Shape, double MedianSeconds, double Gflops, double FractionOfPeak);
+/// <see cref="CpuFractionOfPeak"/> compares GFLOP per CPU-second with the probe's (efficiency while scheduled).
+public sealed record AttentionTiming(AttentionShape Shape, double MedianSeconds, double Gflops, double FractionOfPeak, double CpuFractionOfPeak);
 
 /// <summary>Stopwatch benchmark of <see cref="Attention.Compute"/> at the model's shapes (random inputs).</summary>
 public static class AttentionBenchmark
@@ -50,17 +51,24 @@ public static class AttentionBenchmark
             AttentionMask mask = shape.CreateMask();
             float scale = 1f / MathF.Sqrt(shape.HeadDim);
             Attention.Compute(q, shape.Queries, shape.Heads, k, v, shape.Keys, shape.KvHeads, shape.HeadDim, scale, mask, o, context);
-            double[] seconds = new double[repetitions];
+            double[] seconds = new double[repetitions], cpuSeconds = new double[repetitions];
+            using var process = Process.GetCurrentProcess();
             for (int r = 0; r < repetitions; r++)
             {
                 cancellationToken.ThrowIfCancellationRequested();
+                process.Refresh();
+                TimeSpan cpu0 = process.TotalProcessorTime;
                 var sw = Stopwatch.StartNew();
                 Attention.Compute(q, shape.Queries, shape.Heads, k, v, shape.Keys, shape.KvHeads, shape.HeadDim, scale, mask, o, context);
                 seconds[r] = sw.Elapsed.TotalSeconds;
+                process.Refresh();
+                cpuSeconds[r] = Math.Max((process.TotalProcessorTime - cpu0).TotalSeconds, 1e-3);
             }
             Array.Sort(seconds);
+            Array.Sort(cpuSeconds);
             double median = seconds[repetitions / 2], gflops = shape.Flops / median / 1e9;
-            results.Add(new AttentionTiming(shape, median, gflops, gflops / peak.WallGflops));
+            double cpuGflops = shape.Flops / cpuSeconds[repetitions / 2] / 1e9;
+            results.Add(new AttentionTiming(shape, median, gflops, gflops / peak.WallGflops, cpuGflops / peak.CpuGflops));
         }
         return results;
     }
