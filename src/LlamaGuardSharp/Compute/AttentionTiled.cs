@@ -34,9 +34,12 @@ internal static unsafe class AttentionTiled
         // feeds, so scores are computed straight from the K rows instead.
         bool direct = rowsPerKv < Rows;
         ScratchBuffer kt = context.Scratch.Rent(direct ? 16 : kvHeads * keyPanels * panelFloats);
+        // V is regrouped per KV head ([kvHead][key][d], contiguous): in the token-major layout consecutive keys of one
+        // head are kvHeads·d·4 bytes apart (4 KiB for the text model), which maps a whole key tile onto a few L1 sets.
+        ScratchBuffer vp = context.Scratch.Rent(direct ? 16 : (long)kvHeads * keys * d);
         try
         {
-            nint ktPtr = (nint)kt.Pointer, kPtr = (nint)k, vPtr = (nint)v, qPtr = (nint)q, oPtr = (nint)output;
+            nint ktPtr = (nint)kt.Pointer, vpPtr = (nint)vp.Pointer, kPtr = (nint)k, vPtr = (nint)v, qPtr = (nint)q, oPtr = (nint)output;
             // Phase 1: Kᵀ panels [kvHead][keyPanel][d][32] (keys past the end are zero and never used).
             const int PanelsPerItem = 8;
             int packItemsPerHead = (keyPanels + PanelsPerItem - 1) / PanelsPerItem;
@@ -47,18 +50,26 @@ internal static unsafe class AttentionTiled
                 {
                     PackKeys((float*)kPtr, keys, kvHeads, d, g, kp, (float*)ktPtr + (g * keyPanels + kp) * panelFloats);
                 }
+                for (int j = kp0 * KeyPanel, j1 = Math.Min(keys, kp1 * KeyPanel); j < j1; j++)
+                {
+                    new ReadOnlySpan<float>((float*)vPtr + ((long)j * kvHeads + g) * d, d).CopyTo(
+                        new Span<float>((float*)vpPtr + ((long)g * keys + j) * d, d));
+                }
             });
             // Phase 2: one item per (KV head, row panel).
             context.For(kvHeads * panels, item =>
             {
                 int g = item / panels, panel = item % panels;
+                float* vHead = direct ? (float*)vPtr + (long)g * d : (float*)vpPtr + (long)g * keys * d;
+                long ldv = direct ? (long)kvHeads * d : d;
                 ProcessPanel((float*)qPtr, queries, heads, group, direct ? null : (float*)ktPtr + g * keyPanels * panelFloats,
-                    (float*)kPtr + (long)g * d, (float*)vPtr, keys, kvHeads, d, scale, mask, g, panel * Rows, Math.Min(Rows, rowsPerKv - panel * Rows), (float*)oPtr);
+                    (float*)kPtr + (long)g * d, kvHeads, vHead, ldv, keys, d, scale, mask, g, panel * Rows, Math.Min(Rows, rowsPerKv - panel * Rows), (float*)oPtr);
             });
         }
         finally
         {
             context.Scratch.Return(kt);
+            context.Scratch.Return(vp);
         }
     }
 
@@ -83,7 +94,7 @@ internal static unsafe class AttentionTiled
     }
 
     [SkipLocalsInit]
-    private static void ProcessPanel(float* q, int queries, int heads, int group, float* kt, float* kRows, float* v, int keys, int kvHeads, int d,
+    private static void ProcessPanel(float* q, int queries, int heads, int group, float* kt, float* kRows, int kvHeads, float* v, long ldv, int keys, int d,
         float scale, AttentionMask mask, int g, int r0, int rows, float* output)
     {
         // Per-item scratch on the stack: packed Q (d×14), S tile (14×128), O accumulator (14×d), running max and sum.
@@ -120,7 +131,7 @@ internal static unsafe class AttentionTiled
         }
         new Span<float>(o, Rows * d).Clear();
         int iMin = queryOf[0], iMax = queryOf[rows - 1];
-        long ldv = (long)kvHeads * d;
+        long ldk = (long)kvHeads * d;
         for (int j0 = 0; j0 < keys; j0 += KeyTile)
         {
             int count = Math.Min(KeyTile, keys - j0);
@@ -139,7 +150,7 @@ internal static unsafe class AttentionTiled
             }
             else
             {
-                DirectScores(qp, rows, kRows + (long)j0 * ldv, ldv, count, d, s);
+                DirectScores(qp, rows, kRows + (long)j0 * ldk, ldk, count, d, s);
             }
             bool anyVisible = false;
             for (int r = 0; r < rows; r++)
@@ -166,7 +177,7 @@ internal static unsafe class AttentionTiled
             }
             if (anyVisible)
             {
-                AccumulatePV(s, rows, count, v + (long)j0 * ldv + (long)g * d, ldv, o, d);
+                AccumulatePV(s, rows, count, v + (long)j0 * ldv, ldv, o, d);
             }
         }
         for (int r = 0; r < rows; r++)
