@@ -21,6 +21,7 @@ internal static unsafe class AttentionTiled
     private const int Rows = GemmMicroKernel.Rows;   // 14 (query, head) rows per panel
     private const int KeyPanel = GemmMicroKernel.Cols; // 32 keys per packed Kᵀ panel
     private const int KeyTile = 128;                  // keys per online-softmax step (4 panels; S tile 14×128 = 7 KiB)
+    private const int PanelsPerItem = 4;              // 56 rows share each K/V tile (stack: 4 × (Q + S + O) ≈ 64 KiB at d = 128)
 
     public static void Run(float* q, int queries, int heads, float* k, float* v, int keys, int kvHeads, int d, float scale,
         AttentionMask mask, float* output, ComputeContext context)
@@ -56,14 +57,15 @@ internal static unsafe class AttentionTiled
                         new Span<float>((float*)vpPtr + ((long)g * keys + j) * d, d));
                 }
             });
-            // Phase 2: one item per (KV head, row panel).
-            context.For(kvHeads * panels, item =>
+            // Phase 2: one item per (KV head, group of up to PanelsPerItem row panels).
+            int groups = (panels + PanelsPerItem - 1) / PanelsPerItem;
+            context.For(kvHeads * groups, item =>
             {
-                int g = item / panels, panel = item % panels;
+                int g = item / groups, panel = item % groups * PanelsPerItem;
                 float* vHead = direct ? (float*)vPtr + (long)g * d : (float*)vpPtr + (long)g * keys * d;
                 long ldv = direct ? (long)kvHeads * d : d;
-                ProcessPanel((float*)qPtr, queries, heads, group, direct ? null : (float*)ktPtr + g * keyPanels * panelFloats,
-                    (float*)kPtr + (long)g * d, kvHeads, vHead, ldv, keys, d, scale, mask, g, panel * Rows, Math.Min(Rows, rowsPerKv - panel * Rows), (float*)oPtr);
+                ProcessPanels((float*)qPtr, queries, heads, group, direct ? null : (float*)ktPtr + g * keyPanels * panelFloats,
+                    (float*)kPtr + (long)g * d, kvHeads, vHead, ldv, keys, d, scale, mask, g, panel * Rows, Math.Min(PanelsPerItem * Rows, rowsPerKv - panel * Rows), (float*)oPtr);
             });
         }
         finally
@@ -93,22 +95,29 @@ internal static unsafe class AttentionTiled
         }
     }
 
+    /// <summary>
+    /// Rows [r0, r0 + rows) of one KV head's (query, head-in-group) sequence, as up to <see cref="PanelsPerItem"/> panels of
+    /// 14 that walk the key tiles together: each K/V tile (2 × 40 KiB for d = 80) is loaded once into L1/L2 and used by
+    /// all panels, instead of streaming the head's whole K and V from L3 once per 14 rows.
+    /// </summary>
     [SkipLocalsInit]
-    private static void ProcessPanel(float* q, int queries, int heads, int group, float* kt, float* kRows, int kvHeads, float* v, long ldv, int keys, int d,
+    private static void ProcessPanels(float* q, int queries, int heads, int group, float* kt, float* kRows, int kvHeads, float* v, long ldv, int keys, int d,
         float scale, AttentionMask mask, int g, int r0, int rows, float* output)
     {
-        // Per-item scratch on the stack: packed Q (d×14), S tile (14×128), O accumulator (14×d), running max and sum.
-        float* qp = stackalloc float[d * Rows + 16];
-        float* s = stackalloc float[Rows * KeyTile + 16];
-        float* o = stackalloc float[Rows * d + 16];
-        qp = Align(qp);
-        s = Align(s);
-        o = Align(o);
-        float* runMax = stackalloc float[Rows];
-        float* runSum = stackalloc float[Rows];
-        int* queryOf = stackalloc int[Rows];
-        for (int r = 0; r < Rows; r++)
+        int panelCount = (rows + Rows - 1) / Rows;
+        // Per-item scratch on the stack, per panel: packed Q (d×14), S tile (14×128), O accumulator (14×d), running max/sum.
+        int qStride = d * Rows, sStride = Rows * KeyTile, oStride = Rows * d;
+        float* qpRaw = stackalloc float[panelCount * qStride + 16];
+        float* sRaw = stackalloc float[panelCount * sStride + 16];
+        float* oRaw = stackalloc float[panelCount * oStride + 16];
+        float* qpAll = Align(qpRaw), sAll = Align(sRaw), oAll = Align(oRaw);
+        float* runMax = stackalloc float[panelCount * Rows];
+        float* runSum = stackalloc float[panelCount * Rows];
+        int* queryOf = stackalloc int[panelCount * Rows];
+        for (int r = 0; r < panelCount * Rows; r++)
         {
+            float* qp = qpAll + r / Rows * qStride;
+            int lane = r % Rows;
             if (r < rows)
             {
                 int row = r0 + r, i = row / group, h = g * group + row % group;
@@ -116,73 +125,78 @@ internal static unsafe class AttentionTiled
                 float* src = q + ((long)i * heads + h) * d;
                 for (int p = 0; p < d; p++)
                 {
-                    qp[p * Rows + r] = src[p] * scale;
+                    qp[p * Rows + lane] = src[p] * scale;
                 }
             }
             else
             {
                 for (int p = 0; p < d; p++)
                 {
-                    qp[p * Rows + r] = 0f;
+                    qp[p * Rows + lane] = 0f;
                 }
             }
             runMax[r] = float.NegativeInfinity;
             runSum[r] = 0f;
         }
-        new Span<float>(o, Rows * d).Clear();
-        int iMin = queryOf[0], iMax = queryOf[rows - 1];
+        new Span<float>(oAll, panelCount * oStride).Clear();
         long ldk = (long)kvHeads * d;
         for (int j0 = 0; j0 < keys; j0 += KeyTile)
         {
             int count = Math.Min(KeyTile, keys - j0);
-            MaskTileState state = mask.Classify(iMin, iMax, j0, count);
-            if (state == MaskTileState.NoneVisible)
+            for (int panel = 0; panel < panelCount; panel++)
             {
-                continue;
-            }
-            if (kt != null)
-            {
-                int tilePanels = (count + KeyPanel - 1) / KeyPanel;
-                for (int t = 0; t < tilePanels; t++)
+                int first = panel * Rows, panelRows = Math.Min(Rows, rows - first);
+                float* qp = qpAll + panel * qStride, s = sAll + panel * sStride, o = oAll + panel * oStride;
+                MaskTileState state = mask.Classify(queryOf[first], queryOf[first + panelRows - 1], j0, count);
+                if (state == MaskTileState.NoneVisible)
                 {
-                    GemmMicroKernel.Kernel14x32(qp, kt + (long)(j0 / KeyPanel + t) * d * KeyPanel, d, s + t * KeyPanel, KeyTile, false, null);
-                }
-            }
-            else
-            {
-                DirectScores(qp, rows, kRows + (long)j0 * ldk, ldk, count, d, s);
-            }
-            bool anyVisible = false;
-            for (int r = 0; r < rows; r++)
-            {
-                float* row = s + r * KeyTile;
-                if (state == MaskTileState.Mixed)
-                {
-                    mask.HideInvisible(queryOf[r], j0, new Span<float>(row, count));
-                }
-                float newMax = MathF.Max(runMax[r], RowMax(row, count));
-                if (float.IsNegativeInfinity(newMax))
-                {
-                    new Span<float>(row, count).Clear(); // nothing visible to this row yet: P = 0
                     continue;
                 }
-                anyVisible = true;
-                float alpha = MathF.Exp(runMax[r] - newMax); // 0 on the first visible tile (runMax = -inf)
-                runSum[r] = runSum[r] * alpha + ExpInPlaceAndSum(row, count, newMax);
-                if (alpha != 1f)
+                if (kt != null)
                 {
-                    TensorPrimitives.Multiply(new Span<float>(o + r * d, d), alpha, new Span<float>(o + r * d, d));
+                    int tilePanels = (count + KeyPanel - 1) / KeyPanel;
+                    for (int t = 0; t < tilePanels; t++)
+                    {
+                        GemmMicroKernel.Kernel14x32(qp, kt + (long)(j0 / KeyPanel + t) * d * KeyPanel, d, s + t * KeyPanel, KeyTile, false, null);
+                    }
                 }
-                runMax[r] = newMax;
-            }
-            if (anyVisible)
-            {
-                AccumulatePV(s, rows, count, v + (long)j0 * ldv, ldv, o, d);
+                else
+                {
+                    DirectScores(qp, panelRows, kRows + (long)j0 * ldk, ldk, count, d, s);
+                }
+                bool anyVisible = false;
+                for (int r = 0; r < panelRows; r++)
+                {
+                    float* row = s + r * KeyTile;
+                    if (state == MaskTileState.Mixed)
+                    {
+                        mask.HideInvisible(queryOf[first + r], j0, new Span<float>(row, count));
+                    }
+                    float newMax = MathF.Max(runMax[first + r], RowMax(row, count));
+                    if (float.IsNegativeInfinity(newMax))
+                    {
+                        new Span<float>(row, count).Clear(); // nothing visible to this row yet: P = 0
+                        continue;
+                    }
+                    anyVisible = true;
+                    float alpha = MathF.Exp(runMax[first + r] - newMax); // 0 on the first visible tile (runMax = -inf)
+                    runSum[first + r] = runSum[first + r] * alpha + ExpInPlaceAndSum(row, count, newMax);
+                    if (alpha != 1f)
+                    {
+                        TensorPrimitives.Multiply(new Span<float>(o + r * d, d), alpha, new Span<float>(o + r * d, d));
+                    }
+                    runMax[first + r] = newMax;
+                }
+                if (anyVisible)
+                {
+                    AccumulatePV(s, panelRows, count, v + (long)j0 * ldv, ldv, o, d);
+                }
             }
         }
         for (int r = 0; r < rows; r++)
         {
             int row = r0 + r, i = queryOf[r], h = g * group + row % group;
+            float* o = oAll + r / Rows * oStride + r % Rows * d;
             var dst = new Span<float>(output + ((long)i * heads + h) * d, d);
             if (runSum[r] == 0f)
             {
@@ -190,7 +204,7 @@ internal static unsafe class AttentionTiled
             }
             else
             {
-                TensorPrimitives.Multiply(new ReadOnlySpan<float>(o + r * d, d), 1f / runSum[r], dst);
+                TensorPrimitives.Multiply(new ReadOnlySpan<float>(o, d), 1f / runSum[r], dst);
             }
         }
     }
