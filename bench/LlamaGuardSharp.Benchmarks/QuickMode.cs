@@ -12,6 +12,11 @@ public static class QuickMode
     public static bool TryRun(string[] args)
     {
         string mode = args[0];
+        if (mode == "bandwidth-probe")
+        {
+            BandwidthProbe.Run(int.Parse(args[1], CultureInfo.InvariantCulture), int.Parse(args[2], CultureInfo.InvariantCulture));
+            return true;
+        }
         if (mode == "kernel-probe")
         {
             KernelProbe.Run(int.Parse(args[1], CultureInfo.InvariantCulture), int.Parse(args[2], CultureInfo.InvariantCulture));
