@@ -10,6 +10,8 @@ namespace LlamaGuardSharp.Compute;
 /// S = Q·Kᵀ with the GEMM micro-kernel (Q packed with the scale folded in, K pre-packed transposed once per call),
 /// the mask applied per tile (hidden tiles skipped, mixed tiles masked by ranges), an online softmax (running max and
 /// sum, rescaling the output accumulator when the max grows), and O += P·V with 4-row register tiles over V rows.
+/// Tried and dropped (no measurable gain): splitting each key tile into a Q·Kᵀ sweep over all panels followed by a
+/// P·V sweep, to keep the Kᵀ and V tiles L1-resident separately.
 /// </summary>
 /// <remarks>
 /// Each (KV head, 14-row panel) is one work item with a fixed key order, so results do not depend on the thread count.
@@ -218,11 +220,9 @@ internal static unsafe class AttentionTiled
         {
             m = Vector512.Max(m, Vector512.Load(row + j));
         }
-        float max = m.GetElement(0);
-        for (int l = 1; l < 16; l++)
-        {
-            max = MathF.Max(max, m.GetElement(l));
-        }
+        Vector256<float> m8 = Vector256.Max(m.GetLower(), m.GetUpper());
+        Vector128<float> m4 = Vector128.Max(m8.GetLower(), m8.GetUpper());
+        float max = MathF.Max(MathF.Max(m4[0], m4[1]), MathF.Max(m4[2], m4[3]));
         for (; j < count; j++)
         {
             max = MathF.Max(max, row[j]);
