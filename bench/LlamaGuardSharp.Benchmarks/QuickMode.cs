@@ -12,6 +12,11 @@ public static class QuickMode
     public static bool TryRun(string[] args)
     {
         string mode = args[0];
+        if (mode == "threshold-probe")
+        {
+            ThresholdProbe.Run(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 2);
+            return true;
+        }
         if (mode == "bandwidth-probe")
         {
             BandwidthProbe.Run(int.Parse(args[1], CultureInfo.InvariantCulture), int.Parse(args[2], CultureInfo.InvariantCulture));

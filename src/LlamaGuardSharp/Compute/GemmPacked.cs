@@ -51,17 +51,21 @@ internal static unsafe class GemmPacked
         int kcMax = (k + kBlocks - 1) / kBlocks;
         // Two pack buffers each: while the threads multiply with K block b, they also pack block b + 1 (pack items
         // interleaved among the compute items), so the weight stream from memory overlaps the FMAs.
-        long aFloats = (long)mPanels * MR * kcMax, bFloats = (long)nPanels * NR * kcMax;
+        int rowPanelsPerItem = MBlock / MR;
+        int mBlocks = (mPanels + rowPanelsPerItem - 1) / rowPanelsPerItem;
+        // When all rows fit one item (M ≤ MC, text prefill), each B micro-panel is used by exactly one item: it is then
+        // packed inside that item into a small L2-resident buffer instead of into a whole-matrix buffer that goes out
+        // to memory (writing 4 bytes per weight to DRAM cost ≈ 15 ms per 4096 × 4096 weight).
+        bool packBInItem = mBlocks == 1;
+        long aFloats = (long)mPanels * MR * kcMax, bFloats = packBInItem ? 16 : (long)nPanels * NR * kcMax;
         ScratchBuffer packA0 = context.Scratch.Rent(aFloats), packA1 = context.Scratch.Rent(aFloats);
         ScratchBuffer packB0 = context.Scratch.Rent(bFloats), packB1 = context.Scratch.Rent(bFloats);
         try
         {
             nint pa0 = (nint)packA0.Pointer, pa1 = (nint)packA1.Pointer, pb0 = (nint)packB0.Pointer, pb1 = (nint)packB1.Pointer;
             nint aPtr = (nint)a, cPtr = (nint)c, biasPtr = (nint)bias;
-            int aGroups = (mPanels + PackGroup - 1) / PackGroup, bGroups = (nPanels + PackGroup - 1) / PackGroup;
+            int aGroups = (mPanels + PackGroup - 1) / PackGroup, bGroups = packBInItem ? 0 : (nPanels + PackGroup - 1) / PackGroup;
             int packItems = aGroups + bGroups;
-            int rowPanelsPerItem = MBlock / MR;
-            int mBlocks = (mPanels + rowPanelsPerItem - 1) / rowPanelsPerItem;
             // Column chunks of at most NBlock, and enough items (≥ 4 per thread) for dynamic load balance.
             int chunkPanels = (mBlocks == 1 ? NBlockSingleRowBlock : NBlock) / NR;
             if (context.Threads > 1)
@@ -102,7 +106,26 @@ internal static unsafe class GemmPacked
                 int nc = item / mBlocks, mb = item % mBlocks;
                 int rp0 = mb * rowPanelsPerItem, rp1 = Math.Min(mPanels, rp0 + rowPanelsPerItem);
                 int qp0 = nc * chunkPanels, qp1 = Math.Min(nPanels, qp0 + chunkPanels);
-                Macro(pa, pb, kc, rp0, rp1, qp0, qp1, m, n, (float*)cPtr, block == 0, p0 + kc == k ? (float*)biasPtr : null);
+                float* bias = p0 + kc == k ? (float*)biasPtr : null;
+                if (!packBInItem)
+                {
+                    Macro(pa, pb, kc, rp0, rp1, qp0, qp1, m, n, (float*)cPtr, block == 0, bias);
+                    return;
+                }
+                ScratchBuffer local = context.Scratch.Rent((long)chunkPanels * NR * kcMax);
+                try
+                {
+                    for (int q = qp0; q < qp1; q++)
+                    {
+                        PackB(w, q * NR, p0, kc, local.Pointer + (long)(q - qp0) * NR * kc);
+                    }
+                    // Macro addresses panel q at base + q·NR·kc: shift the base so panel qp0 lands at the buffer start.
+                    Macro(pa, local.Pointer - (long)qp0 * NR * kc, kc, rp0, rp1, qp0, qp1, m, n, (float*)cPtr, block == 0, bias);
+                }
+                finally
+                {
+                    context.Scratch.Return(local);
+                }
             }
 
             context.For(packItems, item => Pack(item, 0));
