@@ -12,6 +12,16 @@ public static class QuickMode
     public static bool TryRun(string[] args)
     {
         string mode = args[0];
+        if (mode == "threshold-probe")
+        {
+            ThresholdProbe.Run(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 2);
+            return true;
+        }
+        if (mode == "bandwidth-probe")
+        {
+            BandwidthProbe.Run(int.Parse(args[1], CultureInfo.InvariantCulture), int.Parse(args[2], CultureInfo.InvariantCulture));
+            return true;
+        }
         if (mode == "kernel-probe")
         {
             KernelProbe.Run(int.Parse(args[1], CultureInfo.InvariantCulture), int.Parse(args[2], CultureInfo.InvariantCulture));
@@ -33,6 +43,14 @@ public static class QuickMode
             foreach (GemmTiming t in GemmBenchmark.Run(GemmShape.ModelShapes.Where(s => s.Name.Contains(filter, StringComparison.Ordinal)), context, peak, reps))
             {
                 Console.WriteLine($"{t.Shape.Name,-24} {t.Shape.M,6} {t.Shape.K,6} {t.Shape.N,7} {t.MedianSeconds * 1e3,10:F2} {t.Gflops,8:F1} {t.FractionOfPeak * 100,6:F1}% {t.WeightGBps,7:F1} {t.CpuGflops,8:F1} {t.CpuFractionOfPeak * 100,9:F1}%");
+            }
+        }
+        else if (mode == "attention-quick")
+        {
+            Console.WriteLine($"{"shape",-28} {"median ms",10} {"GFLOP/s",8} {"% peak",7} {"% cpu-peak",10}");
+            foreach (AttentionTiming t in AttentionBenchmark.Run(AttentionShape.ModelShapes.Where(s => s.Name.Contains(filter, StringComparison.Ordinal)), context, peak, reps))
+            {
+                Console.WriteLine($"{t.Shape.Name,-28} {t.MedianSeconds * 1e3,10:F2} {t.Gflops,8:F1} {t.FractionOfPeak * 100,6:F1}% {t.CpuFractionOfPeak * 100,9:F1}%");
             }
         }
         return true;

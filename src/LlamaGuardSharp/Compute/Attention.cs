@@ -44,7 +44,8 @@ public static class Attention
             output[..(int)qLen].Clear(); // nothing visible anywhere
             return;
         }
-        if (!Avx512F.IsSupported || !Vector512.IsHardwareAccelerated || headDim % 16 != 0)
+        // The tiled kernel keeps per-item tiles on the stack (≈ 0.7 KiB × headDim), so very wide heads take the reference.
+        if (!Avx512F.IsSupported || !Vector512.IsHardwareAccelerated || headDim % 16 != 0 || headDim > 256)
         {
             AttentionReference.Compute(q, queries, heads, k, v, keys, kvHeads, headDim, scale, mask, output, context);
             return;

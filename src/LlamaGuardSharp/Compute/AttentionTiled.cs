@@ -10,6 +10,8 @@ namespace LlamaGuardSharp.Compute;
 /// S = Q·Kᵀ with the GEMM micro-kernel (Q packed with the scale folded in, K pre-packed transposed once per call),
 /// the mask applied per tile (hidden tiles skipped, mixed tiles masked by ranges), an online softmax (running max and
 /// sum, rescaling the output accumulator when the max grows), and O += P·V with 4-row register tiles over V rows.
+/// Tried and dropped (no measurable gain): splitting each key tile into a Q·Kᵀ sweep over all panels followed by a
+/// P·V sweep, to keep the Kᵀ and V tiles L1-resident separately.
 /// </summary>
 /// <remarks>
 /// Each (KV head, 14-row panel) is one work item with a fixed key order, so results do not depend on the thread count.
@@ -21,6 +23,7 @@ internal static unsafe class AttentionTiled
     private const int Rows = GemmMicroKernel.Rows;   // 14 (query, head) rows per panel
     private const int KeyPanel = GemmMicroKernel.Cols; // 32 keys per packed Kᵀ panel
     private const int KeyTile = 128;                  // keys per online-softmax step (4 panels; S tile 14×128 = 7 KiB)
+    private const int PanelsPerItem = 4;              // 56 rows share each K/V tile (stack: 4 × (Q + S + O) ≈ 64 KiB at d = 128)
 
     public static void Run(float* q, int queries, int heads, float* k, float* v, int keys, int kvHeads, int d, float scale,
         AttentionMask mask, float* output, ComputeContext context)
@@ -30,32 +33,47 @@ internal static unsafe class AttentionTiled
         int panels = (rowsPerKv + Rows - 1) / Rows;
         int keyPanels = (keys + KeyPanel - 1) / KeyPanel;
         long panelFloats = (long)d * KeyPanel;
-        ScratchBuffer kt = context.Scratch.Rent(kvHeads * keyPanels * panelFloats);
+        // Fewer rows than a panel (decode: 1 query × the group's heads): packing Kᵀ would cost more than the dots it
+        // feeds, so scores are computed straight from the K rows instead.
+        bool direct = rowsPerKv < Rows;
+        ScratchBuffer kt = context.Scratch.Rent(direct ? 16 : kvHeads * keyPanels * panelFloats);
+        // V is regrouped per KV head ([kvHead][key][d], contiguous): in the token-major layout consecutive keys of one
+        // head are kvHeads·d·4 bytes apart (4 KiB for the text model), which maps a whole key tile onto a few L1 sets.
+        ScratchBuffer vp = context.Scratch.Rent(direct ? 16 : (long)kvHeads * keys * d);
         try
         {
-            nint ktPtr = (nint)kt.Pointer, kPtr = (nint)k, vPtr = (nint)v, qPtr = (nint)q, oPtr = (nint)output;
+            nint ktPtr = (nint)kt.Pointer, vpPtr = (nint)vp.Pointer, kPtr = (nint)k, vPtr = (nint)v, qPtr = (nint)q, oPtr = (nint)output;
             // Phase 1: Kᵀ panels [kvHead][keyPanel][d][32] (keys past the end are zero and never used).
             const int PanelsPerItem = 8;
             int packItemsPerHead = (keyPanels + PanelsPerItem - 1) / PanelsPerItem;
-            context.For(kvHeads * packItemsPerHead, item =>
+            context.For(direct ? 0 : kvHeads * packItemsPerHead, item =>
             {
                 int g = item / packItemsPerHead, kp0 = item % packItemsPerHead * PanelsPerItem, kp1 = Math.Min(keyPanels, kp0 + PanelsPerItem);
                 for (int kp = kp0; kp < kp1; kp++)
                 {
                     PackKeys((float*)kPtr, keys, kvHeads, d, g, kp, (float*)ktPtr + (g * keyPanels + kp) * panelFloats);
                 }
+                for (int j = kp0 * KeyPanel, j1 = Math.Min(keys, kp1 * KeyPanel); j < j1; j++)
+                {
+                    new ReadOnlySpan<float>((float*)vPtr + ((long)j * kvHeads + g) * d, d).CopyTo(
+                        new Span<float>((float*)vpPtr + ((long)g * keys + j) * d, d));
+                }
             });
-            // Phase 2: one item per (KV head, row panel).
-            context.For(kvHeads * panels, item =>
+            // Phase 2: one item per (KV head, group of up to PanelsPerItem row panels).
+            int groups = (panels + PanelsPerItem - 1) / PanelsPerItem;
+            context.For(kvHeads * groups, item =>
             {
-                int g = item / panels, panel = item % panels;
-                ProcessPanel((float*)qPtr, queries, heads, group, (float*)ktPtr + g * keyPanels * panelFloats, (float*)vPtr, keys, kvHeads, d,
-                    scale, mask, g, panel * Rows, Math.Min(Rows, rowsPerKv - panel * Rows), (float*)oPtr);
+                int g = item / groups, panel = item % groups * PanelsPerItem;
+                float* vHead = direct ? (float*)vPtr + (long)g * d : (float*)vpPtr + (long)g * keys * d;
+                long ldv = direct ? (long)kvHeads * d : d;
+                ProcessPanels((float*)qPtr, queries, heads, group, direct ? null : (float*)ktPtr + g * keyPanels * panelFloats,
+                    (float*)kPtr + (long)g * d, kvHeads, vHead, ldv, keys, d, scale, mask, g, panel * Rows, Math.Min(PanelsPerItem * Rows, rowsPerKv - panel * Rows), (float*)oPtr);
             });
         }
         finally
         {
             context.Scratch.Return(kt);
+            context.Scratch.Return(vp);
         }
     }
 
@@ -79,22 +97,29 @@ internal static unsafe class AttentionTiled
         }
     }
 
+    /// <summary>
+    /// Rows [r0, r0 + rows) of one KV head's (query, head-in-group) sequence, as up to <see cref="PanelsPerItem"/> panels of
+    /// 14 that walk the key tiles together: each K/V tile (2 × 40 KiB for d = 80) is loaded once into L1/L2 and used by
+    /// all panels, instead of streaming the head's whole K and V from L3 once per 14 rows.
+    /// </summary>
     [SkipLocalsInit]
-    private static void ProcessPanel(float* q, int queries, int heads, int group, float* kt, float* v, int keys, int kvHeads, int d,
+    private static void ProcessPanels(float* q, int queries, int heads, int group, float* kt, float* kRows, int kvHeads, float* v, long ldv, int keys, int d,
         float scale, AttentionMask mask, int g, int r0, int rows, float* output)
     {
-        // Per-item scratch on the stack: packed Q (d×14), S tile (14×128), O accumulator (14×d), running max and sum.
-        float* qp = stackalloc float[d * Rows + 16];
-        float* s = stackalloc float[Rows * KeyTile + 16];
-        float* o = stackalloc float[Rows * d + 16];
-        qp = Align(qp);
-        s = Align(s);
-        o = Align(o);
-        float* runMax = stackalloc float[Rows];
-        float* runSum = stackalloc float[Rows];
-        int* queryOf = stackalloc int[Rows];
-        for (int r = 0; r < Rows; r++)
+        int panelCount = (rows + Rows - 1) / Rows;
+        // Per-item scratch on the stack, per panel: packed Q (d×14), S tile (14×128), O accumulator (14×d), running max/sum.
+        int qStride = d * Rows, sStride = Rows * KeyTile, oStride = Rows * d;
+        float* qpRaw = stackalloc float[panelCount * qStride + 16];
+        float* sRaw = stackalloc float[panelCount * sStride + 16];
+        float* oRaw = stackalloc float[panelCount * oStride + 16];
+        float* qpAll = Align(qpRaw), sAll = Align(sRaw), oAll = Align(oRaw);
+        float* runMax = stackalloc float[panelCount * Rows];
+        float* runSum = stackalloc float[panelCount * Rows];
+        int* queryOf = stackalloc int[panelCount * Rows];
+        for (int r = 0; r < panelCount * Rows; r++)
         {
+            float* qp = qpAll + r / Rows * qStride;
+            int lane = r % Rows;
             if (r < rows)
             {
                 int row = r0 + r, i = row / group, h = g * group + row % group;
@@ -102,69 +127,78 @@ internal static unsafe class AttentionTiled
                 float* src = q + ((long)i * heads + h) * d;
                 for (int p = 0; p < d; p++)
                 {
-                    qp[p * Rows + r] = src[p] * scale;
+                    qp[p * Rows + lane] = src[p] * scale;
                 }
             }
             else
             {
                 for (int p = 0; p < d; p++)
                 {
-                    qp[p * Rows + r] = 0f;
+                    qp[p * Rows + lane] = 0f;
                 }
             }
             runMax[r] = float.NegativeInfinity;
             runSum[r] = 0f;
         }
-        new Span<float>(o, Rows * d).Clear();
-        int iMin = queryOf[0], iMax = queryOf[rows - 1];
-        long ldv = (long)kvHeads * d;
+        new Span<float>(oAll, panelCount * oStride).Clear();
+        long ldk = (long)kvHeads * d;
         for (int j0 = 0; j0 < keys; j0 += KeyTile)
         {
             int count = Math.Min(KeyTile, keys - j0);
-            MaskTileState state = mask.Classify(iMin, iMax, j0, count);
-            if (state == MaskTileState.NoneVisible)
+            for (int panel = 0; panel < panelCount; panel++)
             {
-                continue;
-            }
-            int tilePanels = (count + KeyPanel - 1) / KeyPanel;
-            for (int t = 0; t < tilePanels; t++)
-            {
-                GemmMicroKernel.Kernel14x32(qp, kt + (long)(j0 / KeyPanel + t) * d * KeyPanel, d, s + t * KeyPanel, KeyTile, false, null);
-            }
-            bool anyVisible = false;
-            for (int r = 0; r < rows; r++)
-            {
-                var row = new Span<float>(s + r * KeyTile, count);
-                if (state == MaskTileState.Mixed)
+                int first = panel * Rows, panelRows = Math.Min(Rows, rows - first);
+                float* qp = qpAll + panel * qStride, s = sAll + panel * sStride, o = oAll + panel * oStride;
+                MaskTileState state = mask.Classify(queryOf[first], queryOf[first + panelRows - 1], j0, count);
+                if (state == MaskTileState.NoneVisible)
                 {
-                    mask.HideInvisible(queryOf[r], j0, row);
-                }
-                float tileMax = TensorPrimitives.Max(row);
-                float newMax = MathF.Max(runMax[r], tileMax);
-                if (float.IsNegativeInfinity(newMax))
-                {
-                    row.Clear(); // nothing visible to this row yet: P = 0
                     continue;
                 }
-                anyVisible = true;
-                TensorPrimitives.Subtract(row, newMax, row);
-                TensorPrimitives.Exp(row, row);
-                float alpha = MathF.Exp(runMax[r] - newMax); // 0 on the first visible tile (runMax = -inf)
-                runSum[r] = runSum[r] * alpha + TensorPrimitives.Sum(row);
-                if (alpha != 1f)
+                if (kt != null)
                 {
-                    TensorPrimitives.Multiply(new Span<float>(o + r * d, d), alpha, new Span<float>(o + r * d, d));
+                    int tilePanels = (count + KeyPanel - 1) / KeyPanel;
+                    for (int t = 0; t < tilePanels; t++)
+                    {
+                        GemmMicroKernel.Kernel14x32(qp, kt + (long)(j0 / KeyPanel + t) * d * KeyPanel, d, s + t * KeyPanel, KeyTile, false, null);
+                    }
                 }
-                runMax[r] = newMax;
-            }
-            if (anyVisible)
-            {
-                AccumulatePV(s, rows, count, v + (long)j0 * ldv + (long)g * d, ldv, o, d);
+                else
+                {
+                    DirectScores(qp, panelRows, kRows + (long)j0 * ldk, ldk, count, d, s);
+                }
+                bool anyVisible = false;
+                for (int r = 0; r < panelRows; r++)
+                {
+                    float* row = s + r * KeyTile;
+                    if (state == MaskTileState.Mixed)
+                    {
+                        mask.HideInvisible(queryOf[first + r], j0, new Span<float>(row, count));
+                    }
+                    float newMax = MathF.Max(runMax[first + r], RowMax(row, count));
+                    if (float.IsNegativeInfinity(newMax))
+                    {
+                        new Span<float>(row, count).Clear(); // nothing visible to this row yet: P = 0
+                        continue;
+                    }
+                    anyVisible = true;
+                    float alpha = MathF.Exp(runMax[first + r] - newMax); // 0 on the first visible tile (runMax = -inf)
+                    runSum[first + r] = runSum[first + r] * alpha + ExpInPlaceAndSum(row, count, newMax);
+                    if (alpha != 1f)
+                    {
+                        TensorPrimitives.Multiply(new Span<float>(o + r * d, d), alpha, new Span<float>(o + r * d, d));
+                    }
+                    runMax[first + r] = newMax;
+                }
+                if (anyVisible)
+                {
+                    AccumulatePV(s, panelRows, count, v + (long)j0 * ldv, ldv, o, d);
+                }
             }
         }
         for (int r = 0; r < rows; r++)
         {
             int row = r0 + r, i = queryOf[r], h = g * group + row % group;
+            float* o = oAll + r / Rows * oStride + r % Rows * d;
             var dst = new Span<float>(output + ((long)i * heads + h) * d, d);
             if (runSum[r] == 0f)
             {
@@ -172,7 +206,95 @@ internal static unsafe class AttentionTiled
             }
             else
             {
-                TensorPrimitives.Multiply(new ReadOnlySpan<float>(o + r * d, d), 1f / runSum[r], dst);
+                TensorPrimitives.Multiply(new ReadOnlySpan<float>(o, d), 1f / runSum[r], dst);
+            }
+        }
+    }
+
+    /// <summary>Largest of row[0..count) (−inf when all hidden).</summary>
+    private static float RowMax(float* row, int count)
+    {
+        int j = 0;
+        Vector512<float> m = Vector512.Create(float.NegativeInfinity);
+        for (; j + 16 <= count; j += 16)
+        {
+            m = Vector512.Max(m, Vector512.Load(row + j));
+        }
+        Vector256<float> m8 = Vector256.Max(m.GetLower(), m.GetUpper());
+        Vector128<float> m4 = Vector128.Max(m8.GetLower(), m8.GetUpper());
+        float max = MathF.Max(MathF.Max(m4[0], m4[1]), MathF.Max(m4[2], m4[3]));
+        for (; j < count; j++)
+        {
+            max = MathF.Max(max, row[j]);
+        }
+        return max;
+    }
+
+    /// <summary>row[j] = e^(row[j] − max) (hidden −inf entries become 0); returns the sum, in a fixed order.</summary>
+    private static float ExpInPlaceAndSum(float* row, int count, float max)
+    {
+        int j = 0;
+        Vector512<float> sum = Vector512<float>.Zero, mv = Vector512.Create(max);
+        for (; j + 16 <= count; j += 16)
+        {
+            Vector512<float> e = ExpNonPositive(Vector512.Load(row + j) - mv);
+            e.Store(row + j);
+            sum += e;
+        }
+        float total = Vector512.Sum(sum);
+        for (; j < count; j++)
+        {
+            float e = MathF.Exp(row[j] - max);
+            row[j] = e;
+            total += e;
+        }
+        return total;
+    }
+
+    /// <summary>
+    /// e^x for x ≤ 0 (softmax arguments after subtracting the running max), all in float32: x = n·ln2 + r with
+    /// |r| ≤ ln2/2, e^r from the degree-7 minimax polynomial of Cephes' expf (relative error ≈ 1e-7), scaled by 2^n
+    /// through the exponent bits. Arguments below −87.3 (including −inf for hidden keys) give exactly 0. About 3×
+    /// cheaper than <see cref="Vector512.Exp(Vector512{float})"/>, which evaluates in double.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector512<float> ExpNonPositive(Vector512<float> x)
+    {
+        Vector512<float> tiny = Vector512.LessThan(x, Vector512.Create(-87.3f));
+        x = Vector512.Max(x, Vector512.Create(-87.3f));
+        Vector512<float> n = Vector512.Round(x * Vector512.Create(1.44269504088896341f));
+        Vector512<float> r = Vector512.FusedMultiplyAdd(n, Vector512.Create(-0.693359375f), x);
+        r = Vector512.FusedMultiplyAdd(n, Vector512.Create(2.12194440e-4f), r);
+        Vector512<float> p = Vector512.Create(1.9875691500e-4f);
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.3981999507e-3f));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(8.3334519073e-3f));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(4.1665795894e-2f));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.6666665459e-1f));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(5.0000001201e-1f));
+        p = Vector512.FusedMultiplyAdd(p, r * r, r + Vector512<float>.One);
+        Vector512<int> bits = (Vector512.ConvertToInt32(n) + Vector512.Create(127)) << 23;
+        return Vector512.AndNot(p * bits.AsSingle(), tiny);
+    }
+
+    /// <summary>s[r, j] = q_r · k_j for r &lt; rows (q packed [d][14], scale folded in), k rows of stride ldk.</summary>
+    private static void DirectScores(float* qp, int rows, float* k, long ldk, int count, int d, float* s)
+    {
+        float* qRow = stackalloc float[d];
+        for (int r = 0; r < rows; r++)
+        {
+            for (int p = 0; p < d; p++)
+            {
+                qRow[p] = qp[p * Rows + r];
+            }
+            for (int j = 0; j < count; j++)
+            {
+                float* kj = k + j * ldk;
+                Vector512<float> acc = Vector512<float>.Zero;
+                for (int p = 0; p < d; p += 16)
+                {
+                    acc = Vector512.FusedMultiplyAdd(Vector512.Load(qRow + p), Vector512.Load(kj + p), acc);
+                }
+                s[r * KeyTile + j] = Vector512.Sum(acc);
             }
         }
     }
@@ -184,6 +306,14 @@ internal static unsafe class AttentionTiled
     private static void AccumulatePV(float* p, int rows, int count, float* v, long ldv, float* o, int d)
     {
         int r = 0;
+        if (d == 80)
+        {
+            // The vision head size: 4 rows × 5 vectors = 20 accumulators, 9 loads per 20 FMAs.
+            for (; r + 4 <= rows; r += 4)
+            {
+                PV4x80(p + r * KeyTile, count, v, ldv, o + r * d);
+            }
+        }
         for (; r + 4 <= rows; r += 4)
         {
             int c = 0;
@@ -239,6 +369,38 @@ internal static unsafe class AttentionTiled
         a10.Store(o1); a11.Store(o1 + 16); a12.Store(o1 + 32); a13.Store(o1 + 48);
         a20.Store(o2); a21.Store(o2 + 16); a22.Store(o2 + 32); a23.Store(o2 + 48);
         a30.Store(o3); a31.Store(o3 + 16); a32.Store(o3 + 32); a33.Store(o3 + 48);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void PV4x80(float* p, int count, float* v, long ldv, float* o)
+    {
+        const int D = 80;
+        float* o1 = o + D, o2 = o1 + D, o3 = o2 + D;
+        Vector512<float> a00 = Vector512.Load(o), a01 = Vector512.Load(o + 16), a02 = Vector512.Load(o + 32), a03 = Vector512.Load(o + 48), a04 = Vector512.Load(o + 64);
+        Vector512<float> a10 = Vector512.Load(o1), a11 = Vector512.Load(o1 + 16), a12 = Vector512.Load(o1 + 32), a13 = Vector512.Load(o1 + 48), a14 = Vector512.Load(o1 + 64);
+        Vector512<float> a20 = Vector512.Load(o2), a21 = Vector512.Load(o2 + 16), a22 = Vector512.Load(o2 + 32), a23 = Vector512.Load(o2 + 48), a24 = Vector512.Load(o2 + 64);
+        Vector512<float> a30 = Vector512.Load(o3), a31 = Vector512.Load(o3 + 16), a32 = Vector512.Load(o3 + 32), a33 = Vector512.Load(o3 + 48), a34 = Vector512.Load(o3 + 64);
+        for (int j = 0; j < count; j++)
+        {
+            float* vj = v + j * ldv;
+            Vector512<float> v0 = Vector512.Load(vj), v1 = Vector512.Load(vj + 16), v2 = Vector512.Load(vj + 32), v3 = Vector512.Load(vj + 48), v4 = Vector512.Load(vj + 64);
+            Vector512<float> w = Vector512.Create(p[j]);
+            a00 = Vector512.FusedMultiplyAdd(w, v0, a00); a01 = Vector512.FusedMultiplyAdd(w, v1, a01); a02 = Vector512.FusedMultiplyAdd(w, v2, a02);
+            a03 = Vector512.FusedMultiplyAdd(w, v3, a03); a04 = Vector512.FusedMultiplyAdd(w, v4, a04);
+            w = Vector512.Create(p[KeyTile + j]);
+            a10 = Vector512.FusedMultiplyAdd(w, v0, a10); a11 = Vector512.FusedMultiplyAdd(w, v1, a11); a12 = Vector512.FusedMultiplyAdd(w, v2, a12);
+            a13 = Vector512.FusedMultiplyAdd(w, v3, a13); a14 = Vector512.FusedMultiplyAdd(w, v4, a14);
+            w = Vector512.Create(p[2 * KeyTile + j]);
+            a20 = Vector512.FusedMultiplyAdd(w, v0, a20); a21 = Vector512.FusedMultiplyAdd(w, v1, a21); a22 = Vector512.FusedMultiplyAdd(w, v2, a22);
+            a23 = Vector512.FusedMultiplyAdd(w, v3, a23); a24 = Vector512.FusedMultiplyAdd(w, v4, a24);
+            w = Vector512.Create(p[3 * KeyTile + j]);
+            a30 = Vector512.FusedMultiplyAdd(w, v0, a30); a31 = Vector512.FusedMultiplyAdd(w, v1, a31); a32 = Vector512.FusedMultiplyAdd(w, v2, a32);
+            a33 = Vector512.FusedMultiplyAdd(w, v3, a33); a34 = Vector512.FusedMultiplyAdd(w, v4, a34);
+        }
+        a00.Store(o); a01.Store(o + 16); a02.Store(o + 32); a03.Store(o + 48); a04.Store(o + 64);
+        a10.Store(o1); a11.Store(o1 + 16); a12.Store(o1 + 32); a13.Store(o1 + 48); a14.Store(o1 + 64);
+        a20.Store(o2); a21.Store(o2 + 16); a22.Store(o2 + 32); a23.Store(o2 + 48); a24.Store(o2 + 64);
+        a30.Store(o3); a31.Store(o3 + 16); a32.Store(o3 + 32); a33.Store(o3 + 48); a34.Store(o3 + 64);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

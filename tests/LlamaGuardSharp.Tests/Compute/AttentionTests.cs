@@ -147,3 +147,21 @@ public class AttentionTests
         return output;
     }
 }
+
+public class SoftmaxExpTests
+{
+    [Fact]
+    public void ExpNonPositive_IsAccurate_AndHiddenKeysGiveExactZero()
+    {
+        float[] xs = Enumerable.Range(0, 100_000).Select(i => -87f * i / 99_999f).Concat([0f, -1e-30f, -100f, float.NegativeInfinity, -87.5f]).ToArray();
+        for (int i = 0; i + 16 <= xs.Length; i += 16)
+        {
+            var result = LlamaGuardSharp.Compute.AttentionTiled.ExpNonPositive(System.Runtime.Intrinsics.Vector512.Create(xs.AsSpan(i, 16)));
+            for (int l = 0; l < 16; l++)
+            {
+                double x = xs[i + l], expected = x < -87.3 ? 0 : Math.Exp(x);
+                Assert.True(Math.Abs(result[l] - expected) <= 3e-7 * expected, $"exp({x:R}) = {result[l]:R}, expected {expected:R}");
+            }
+        }
+    }
+}

@@ -29,6 +29,7 @@ public class GemmTests
         }
         data.Add(1, 4096, 100, WeightType.BF16);
         data.Add(1035, 40, 33, WeightType.BF16); // more than one MC block of rows
+        data.Add(20, 1100, 40, WeightType.BF16); // three K blocks (double-buffered packing)
         return data;
     }
 
