@@ -326,6 +326,21 @@ internal static unsafe class AttentionTiled
                 PV4x16(p + r * KeyTile, count, v + c, ldv, o + r * d + c, d);
             }
         }
+        if (r + 2 <= rows)
+        {
+            // Two leftover rows (14 = 4 + 4 + 4 + 2): share each V load between them.
+            int c = 0;
+            for (; c + 64 <= d; c += 64)
+            {
+                PV2x64(p + r * KeyTile, count, v + c, ldv, o + r * d + c, d);
+            }
+            for (; c < d; c += 16)
+            {
+                PV1x16(p + r * KeyTile, count, v + c, ldv, o + r * d + c);
+                PV1x16(p + (r + 1) * KeyTile, count, v + c, ldv, o + (r + 1) * d + c);
+            }
+            r += 2;
+        }
         for (; r < rows; r++)
         {
             int c = 0;
@@ -419,6 +434,27 @@ internal static unsafe class AttentionTiled
         a1.Store(o + ldo);
         a2.Store(o + 2 * ldo);
         a3.Store(o + 3 * ldo);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void PV2x64(float* p, int count, float* v, long ldv, float* o, int ldo)
+    {
+        float* o1 = o + ldo;
+        Vector512<float> a00 = Vector512.Load(o), a01 = Vector512.Load(o + 16), a02 = Vector512.Load(o + 32), a03 = Vector512.Load(o + 48);
+        Vector512<float> a10 = Vector512.Load(o1), a11 = Vector512.Load(o1 + 16), a12 = Vector512.Load(o1 + 32), a13 = Vector512.Load(o1 + 48);
+        for (int j = 0; j < count; j++)
+        {
+            float* vj = v + j * ldv;
+            Vector512<float> v0 = Vector512.Load(vj), v1 = Vector512.Load(vj + 16), v2 = Vector512.Load(vj + 32), v3 = Vector512.Load(vj + 48);
+            Vector512<float> w = Vector512.Create(p[j]);
+            a00 = Vector512.FusedMultiplyAdd(w, v0, a00); a01 = Vector512.FusedMultiplyAdd(w, v1, a01);
+            a02 = Vector512.FusedMultiplyAdd(w, v2, a02); a03 = Vector512.FusedMultiplyAdd(w, v3, a03);
+            w = Vector512.Create(p[KeyTile + j]);
+            a10 = Vector512.FusedMultiplyAdd(w, v0, a10); a11 = Vector512.FusedMultiplyAdd(w, v1, a11);
+            a12 = Vector512.FusedMultiplyAdd(w, v2, a12); a13 = Vector512.FusedMultiplyAdd(w, v3, a13);
+        }
+        a00.Store(o); a01.Store(o + 16); a02.Store(o + 32); a03.Store(o + 48);
+        a10.Store(o1); a11.Store(o1 + 16); a12.Store(o1 + 32); a13.Store(o1 + 48);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

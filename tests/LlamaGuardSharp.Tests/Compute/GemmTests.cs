@@ -30,6 +30,7 @@ public class GemmTests
         data.Add(1, 4096, 100, WeightType.BF16);
         data.Add(1035, 40, 33, WeightType.BF16); // more than one MC block of rows
         data.Add(20, 1100, 40, WeightType.BF16); // three K blocks (double-buffered packing)
+        data.Add(31, 4096, 200, WeightType.BF16); // model-sized K: 8 K blocks, edge rows and columns, in-item B packing
         return data;
     }
 
