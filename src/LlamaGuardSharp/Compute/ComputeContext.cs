@@ -19,8 +19,6 @@ public sealed class ComputeContext
     /// <summary>Number of worker threads (1 = run on the calling thread).</summary>
     public int Threads { get; }
 
-    /// <summary>A single-threaded context (reference runs, tests).</summary>
-    public static ComputeContext SingleThreaded { get; } = new(1);
 
     /// <summary>Runs <paramref name="body"/> for every index in [0, count), spread over <see cref="Threads"/> threads.</summary>
     public void For(int count, Action<int> body)
