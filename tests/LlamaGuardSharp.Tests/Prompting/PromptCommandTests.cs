@@ -179,8 +179,8 @@ public class PromptCommandTests
     [Fact]
     public async Task JsonOutput()
     {
-        var (code, output, _) = await RunAsync("--user", "q", "--agent", "a", "--json", "--layout", "meta",
-            "--ids", "--tokenizer", TokenizerGoldens.TokenizerJsonPath);
+        // Without --ids (loading tokenizer.json is the slow part; --ids is covered by IdsMatchTheGoldenIds).
+        var (code, output, _) = await RunAsync("--user", "q", "--agent", "a", "--json", "--layout", "meta");
 
         Assert.Equal(0, code);
         using var doc = JsonDocument.Parse(output);
@@ -190,8 +190,8 @@ public class PromptCommandTests
         Assert.False(root.GetProperty("has_image").GetBoolean());
         string prompt = root.GetProperty("prompt").GetString()!;
         Assert.EndsWith("<|end_header_id|>\n\n", prompt);
-        int[] ids = root.GetProperty("ids").EnumerateArray().Select(e => e.GetInt32()).ToArray();
-        Assert.Equal(TokenizerGoldens.Tokenizer.Encode(prompt, recognizeSpecialTokens: true), ids);
+        Assert.Contains("User: q\n\nAgent: a\n\n<END CONVERSATION>", prompt);
+        Assert.False(root.TryGetProperty("ids", out _));
     }
 
     [Fact]
