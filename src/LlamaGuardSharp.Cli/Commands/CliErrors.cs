@@ -11,5 +11,6 @@ internal static class CliErrors
 {
     public static bool IsUserError(Exception e) => e is CheckpointFormatException or TokenizerFormatException or ImageDecodeException
         or ConversationException or SafetyPolicyException or ModelInputException or ArgumentException
-        or IOException or UnauthorizedAccessException;
+        or IOException or UnauthorizedAccessException
+        or InvalidDataException; // a malformed preprocessor_config.json
 }

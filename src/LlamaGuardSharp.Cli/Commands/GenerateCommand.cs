@@ -85,7 +85,7 @@ public static class GenerateCommand
                 stderr.WriteLine("Cancelled.");
                 return 130;
             }
-            catch (Exception e) when (CliErrors.IsUserError(e) || e is InvalidDataException)
+            catch (Exception e) when (CliErrors.IsUserError(e))
             {
                 stderr.WriteLine($"error: {e.Message}");
                 return 1;

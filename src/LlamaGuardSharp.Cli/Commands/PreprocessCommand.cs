@@ -97,7 +97,7 @@ public static class PreprocessCommand
                 }
                 return 0;
             }
-            catch (Exception e) when (CliErrors.IsUserError(e) || e is InvalidDataException)
+            catch (Exception e) when (CliErrors.IsUserError(e))
             {
                 error.WriteLine($"error: {e.Message}");
                 return 1;
