@@ -323,6 +323,23 @@ internal static unsafe class AttentionTiled
             }
             return;
         }
+        if (d % 64 == 0 && rows == Rows)
+        {
+            // Full panel, d a multiple of 64 (the text model's 128): the same 5 + 5 + 4 rows over 32-key chunks, in
+            // 64-column slices (5×64 tiles: 20 accumulators, 20 FMAs per 9 loads), so each V chunk slice stays in L1.
+            for (int c0 = 0; c0 < count; c0 += KeyPanel)
+            {
+                int n = Math.Min(KeyPanel, count - c0);
+                for (int c = 0; c < d; c += 64)
+                {
+                    float* vc = v + c0 * ldv + c;
+                    PV5x64(p + c0, n, vc, ldv, o + c, d);
+                    PV5x64(p + 5 * KeyTile + c0, n, vc, ldv, o + 5 * d + c, d);
+                    PV4x64(p + 10 * KeyTile + c0, n, vc, ldv, o + 10 * d + c, d);
+                }
+            }
+            return;
+        }
         if (d == 80)
         {
             // The vision head size: 4 rows × 5 vectors = 20 accumulators, 9 loads per 20 FMAs.
@@ -440,6 +457,42 @@ internal static unsafe class AttentionTiled
         a10.Store(o1); a11.Store(o1 + 16); a12.Store(o1 + 32); a13.Store(o1 + 48); a14.Store(o1 + 64);
         a20.Store(o2); a21.Store(o2 + 16); a22.Store(o2 + 32); a23.Store(o2 + 48); a24.Store(o2 + 64);
         a30.Store(o3); a31.Store(o3 + 16); a32.Store(o3 + 32); a33.Store(o3 + 48); a34.Store(o3 + 64);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void PV5x64(float* p, int count, float* v, long ldv, float* o, int ldo)
+    {
+        float* o0 = o + 0 * ldo;
+        Vector512<float> a00 = Vector512.Load(o0 + 0), a01 = Vector512.Load(o0 + 16), a02 = Vector512.Load(o0 + 32), a03 = Vector512.Load(o0 + 48);
+        float* o1 = o + 1 * ldo;
+        Vector512<float> a10 = Vector512.Load(o1 + 0), a11 = Vector512.Load(o1 + 16), a12 = Vector512.Load(o1 + 32), a13 = Vector512.Load(o1 + 48);
+        float* o2 = o + 2 * ldo;
+        Vector512<float> a20 = Vector512.Load(o2 + 0), a21 = Vector512.Load(o2 + 16), a22 = Vector512.Load(o2 + 32), a23 = Vector512.Load(o2 + 48);
+        float* o3 = o + 3 * ldo;
+        Vector512<float> a30 = Vector512.Load(o3 + 0), a31 = Vector512.Load(o3 + 16), a32 = Vector512.Load(o3 + 32), a33 = Vector512.Load(o3 + 48);
+        float* o4 = o + 4 * ldo;
+        Vector512<float> a40 = Vector512.Load(o4 + 0), a41 = Vector512.Load(o4 + 16), a42 = Vector512.Load(o4 + 32), a43 = Vector512.Load(o4 + 48);
+        for (int j = 0; j < count; j++)
+        {
+            float* vj = v + j * ldv;
+            Vector512<float> v0 = Vector512.Load(vj), v1 = Vector512.Load(vj + 16), v2 = Vector512.Load(vj + 32), v3 = Vector512.Load(vj + 48);
+            Vector512<float> w;
+            w = Vector512.Create(p[0 * KeyTile + j]);
+            a00 = Vector512.FusedMultiplyAdd(w, v0, a00); a01 = Vector512.FusedMultiplyAdd(w, v1, a01); a02 = Vector512.FusedMultiplyAdd(w, v2, a02); a03 = Vector512.FusedMultiplyAdd(w, v3, a03);
+            w = Vector512.Create(p[1 * KeyTile + j]);
+            a10 = Vector512.FusedMultiplyAdd(w, v0, a10); a11 = Vector512.FusedMultiplyAdd(w, v1, a11); a12 = Vector512.FusedMultiplyAdd(w, v2, a12); a13 = Vector512.FusedMultiplyAdd(w, v3, a13);
+            w = Vector512.Create(p[2 * KeyTile + j]);
+            a20 = Vector512.FusedMultiplyAdd(w, v0, a20); a21 = Vector512.FusedMultiplyAdd(w, v1, a21); a22 = Vector512.FusedMultiplyAdd(w, v2, a22); a23 = Vector512.FusedMultiplyAdd(w, v3, a23);
+            w = Vector512.Create(p[3 * KeyTile + j]);
+            a30 = Vector512.FusedMultiplyAdd(w, v0, a30); a31 = Vector512.FusedMultiplyAdd(w, v1, a31); a32 = Vector512.FusedMultiplyAdd(w, v2, a32); a33 = Vector512.FusedMultiplyAdd(w, v3, a33);
+            w = Vector512.Create(p[4 * KeyTile + j]);
+            a40 = Vector512.FusedMultiplyAdd(w, v0, a40); a41 = Vector512.FusedMultiplyAdd(w, v1, a41); a42 = Vector512.FusedMultiplyAdd(w, v2, a42); a43 = Vector512.FusedMultiplyAdd(w, v3, a43);
+        }
+        a00.Store(o0 + 0); a01.Store(o0 + 16); a02.Store(o0 + 32); a03.Store(o0 + 48);
+        a10.Store(o1 + 0); a11.Store(o1 + 16); a12.Store(o1 + 32); a13.Store(o1 + 48);
+        a20.Store(o2 + 0); a21.Store(o2 + 16); a22.Store(o2 + 32); a23.Store(o2 + 48);
+        a30.Store(o3 + 0); a31.Store(o3 + 16); a32.Store(o3 + 32); a33.Store(o3 + 48);
+        a40.Store(o4 + 0); a41.Store(o4 + 16); a42.Store(o4 + 32); a43.Store(o4 + 48);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
