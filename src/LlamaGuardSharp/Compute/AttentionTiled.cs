@@ -1,6 +1,7 @@
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace LlamaGuardSharp.Compute;
 
@@ -9,7 +10,7 @@ namespace LlamaGuardSharp.Compute;
 /// grouped-query heads that share a KV head share the K and V traffic — against key tiles of <see cref="KeyTile"/>:
 /// S = Q·Kᵀ with the GEMM micro-kernel (Q packed with the scale folded in, K pre-packed transposed once per call),
 /// the mask applied per tile (hidden tiles skipped, mixed tiles masked by ranges), an online softmax (running max and
-/// sum, rescaling the output accumulator when the max grows), and O += P·V with 4-row register tiles over V rows.
+/// sum, rescaling the output accumulator when the max grows), and O += P·V with 5- and 4-row register tiles over V rows.
 /// Tried and dropped (no measurable gain): splitting each key tile into a Q·Kᵀ sweep over all panels followed by a
 /// P·V sweep, to keep the Kᵀ and V tiles L1-resident separately.
 /// </summary>
@@ -254,7 +255,7 @@ internal static unsafe class AttentionTiled
     /// <summary>
     /// e^x for x ≤ 0 (softmax arguments after subtracting the running max), all in float32: x = n·ln2 + r with
     /// |r| ≤ ln2/2, e^r from the degree-7 minimax polynomial of Cephes' expf (relative error ≈ 1e-7), scaled by 2^n
-    /// through the exponent bits. Arguments below −87.3 (including −inf for hidden keys) give exactly 0. About 3×
+    /// with vscalefps. Arguments below −87.3 (including −inf for hidden keys) give exactly 0. About 3×
     /// cheaper than <see cref="Vector512.Exp(Vector512{float})"/>, which evaluates in double.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -272,8 +273,8 @@ internal static unsafe class AttentionTiled
         p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.6666665459e-1f));
         p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(5.0000001201e-1f));
         p = Vector512.FusedMultiplyAdd(p, r * r, r + Vector512<float>.One);
-        Vector512<int> bits = (Vector512.ConvertToInt32(n) + Vector512.Create(127)) << 23;
-        return Vector512.AndNot(p * bits.AsSingle(), tiny);
+        // p·2^n in one vscalefps (exact, like building 2^n in the exponent bits and multiplying, but 1 op instead of 4).
+        return Vector512.AndNot(Avx512F.Scale(p, n), tiny);
     }
 
     /// <summary>s[r, j] = q_r · k_j for r &lt; rows (q packed [d][14], scale folded in), k rows of stride ldk.</summary>
@@ -306,12 +307,52 @@ internal static unsafe class AttentionTiled
     private static void AccumulatePV(float* p, int rows, int count, float* v, long ldv, float* o, int d)
     {
         int r = 0;
+        if (d == 80 && rows == Rows)
+        {
+            // Full panel (the vision case), 14 = 5 + 5 + 4 rows: 5×80 tiles (25 accumulators + 5 V vectors + 1
+            // broadcast = 31 zmm) do 25 FMAs per 10 loads. Key chunks of 32 are outermost, so each 10 KiB V chunk is read
+            // from L2 once and reused from L1 by the three row tiles (row tiles outermost streamed the 40 KiB V tile
+            // from L2 once per row tile). Per output element the FMA order over keys is unchanged.
+            for (int c0 = 0; c0 < count; c0 += KeyPanel)
+            {
+                int n = Math.Min(KeyPanel, count - c0);
+                float* vc = v + c0 * ldv;
+                PV5x80(p + c0, n, vc, ldv, o);
+                PV5x80(p + 5 * KeyTile + c0, n, vc, ldv, o + 5 * d);
+                PV4x80(p + 10 * KeyTile + c0, n, vc, ldv, o + 10 * d);
+            }
+            return;
+        }
+        if (d % 64 == 0 && rows == Rows)
+        {
+            // Full panel, d a multiple of 64 (the text model's 128): the same 5 + 5 + 4 rows over 32-key chunks, in
+            // 64-column slices (5×64 tiles: 20 accumulators, 20 FMAs per 9 loads), so each V chunk slice stays in L1.
+            for (int c0 = 0; c0 < count; c0 += KeyPanel)
+            {
+                int n = Math.Min(KeyPanel, count - c0);
+                for (int c = 0; c < d; c += 64)
+                {
+                    float* vc = v + c0 * ldv + c;
+                    PV5x64(p + c0, n, vc, ldv, o + c, d);
+                    PV5x64(p + 5 * KeyTile + c0, n, vc, ldv, o + 5 * d + c, d);
+                    PV4x64(p + 10 * KeyTile + c0, n, vc, ldv, o + 10 * d + c, d);
+                }
+            }
+            return;
+        }
         if (d == 80)
         {
             // The vision head size: 4 rows × 5 vectors = 20 accumulators, 9 loads per 20 FMAs.
             for (; r + 4 <= rows; r += 4)
             {
                 PV4x80(p + r * KeyTile, count, v, ldv, o + r * d);
+            }
+            if (r + 2 <= rows)
+            {
+                // A partial panel's leftover pair as one 2×80 tile (10 independent accumulators). Splitting it
+                // into 2×64 plus two 1×16 tiles left single-accumulator FMA chains, latency bound at 4 cycles per FMA.
+                PV2x80(p + r * KeyTile, count, v, ldv, o + r * d);
+                r += 2;
             }
         }
         for (; r + 4 <= rows; r += 4)
@@ -416,6 +457,95 @@ internal static unsafe class AttentionTiled
         a10.Store(o1); a11.Store(o1 + 16); a12.Store(o1 + 32); a13.Store(o1 + 48); a14.Store(o1 + 64);
         a20.Store(o2); a21.Store(o2 + 16); a22.Store(o2 + 32); a23.Store(o2 + 48); a24.Store(o2 + 64);
         a30.Store(o3); a31.Store(o3 + 16); a32.Store(o3 + 32); a33.Store(o3 + 48); a34.Store(o3 + 64);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void PV5x64(float* p, int count, float* v, long ldv, float* o, int ldo)
+    {
+        float* o0 = o + 0 * ldo;
+        Vector512<float> a00 = Vector512.Load(o0 + 0), a01 = Vector512.Load(o0 + 16), a02 = Vector512.Load(o0 + 32), a03 = Vector512.Load(o0 + 48);
+        float* o1 = o + 1 * ldo;
+        Vector512<float> a10 = Vector512.Load(o1 + 0), a11 = Vector512.Load(o1 + 16), a12 = Vector512.Load(o1 + 32), a13 = Vector512.Load(o1 + 48);
+        float* o2 = o + 2 * ldo;
+        Vector512<float> a20 = Vector512.Load(o2 + 0), a21 = Vector512.Load(o2 + 16), a22 = Vector512.Load(o2 + 32), a23 = Vector512.Load(o2 + 48);
+        float* o3 = o + 3 * ldo;
+        Vector512<float> a30 = Vector512.Load(o3 + 0), a31 = Vector512.Load(o3 + 16), a32 = Vector512.Load(o3 + 32), a33 = Vector512.Load(o3 + 48);
+        float* o4 = o + 4 * ldo;
+        Vector512<float> a40 = Vector512.Load(o4 + 0), a41 = Vector512.Load(o4 + 16), a42 = Vector512.Load(o4 + 32), a43 = Vector512.Load(o4 + 48);
+        for (int j = 0; j < count; j++)
+        {
+            float* vj = v + j * ldv;
+            Vector512<float> v0 = Vector512.Load(vj), v1 = Vector512.Load(vj + 16), v2 = Vector512.Load(vj + 32), v3 = Vector512.Load(vj + 48);
+            Vector512<float> w;
+            w = Vector512.Create(p[0 * KeyTile + j]);
+            a00 = Vector512.FusedMultiplyAdd(w, v0, a00); a01 = Vector512.FusedMultiplyAdd(w, v1, a01); a02 = Vector512.FusedMultiplyAdd(w, v2, a02); a03 = Vector512.FusedMultiplyAdd(w, v3, a03);
+            w = Vector512.Create(p[1 * KeyTile + j]);
+            a10 = Vector512.FusedMultiplyAdd(w, v0, a10); a11 = Vector512.FusedMultiplyAdd(w, v1, a11); a12 = Vector512.FusedMultiplyAdd(w, v2, a12); a13 = Vector512.FusedMultiplyAdd(w, v3, a13);
+            w = Vector512.Create(p[2 * KeyTile + j]);
+            a20 = Vector512.FusedMultiplyAdd(w, v0, a20); a21 = Vector512.FusedMultiplyAdd(w, v1, a21); a22 = Vector512.FusedMultiplyAdd(w, v2, a22); a23 = Vector512.FusedMultiplyAdd(w, v3, a23);
+            w = Vector512.Create(p[3 * KeyTile + j]);
+            a30 = Vector512.FusedMultiplyAdd(w, v0, a30); a31 = Vector512.FusedMultiplyAdd(w, v1, a31); a32 = Vector512.FusedMultiplyAdd(w, v2, a32); a33 = Vector512.FusedMultiplyAdd(w, v3, a33);
+            w = Vector512.Create(p[4 * KeyTile + j]);
+            a40 = Vector512.FusedMultiplyAdd(w, v0, a40); a41 = Vector512.FusedMultiplyAdd(w, v1, a41); a42 = Vector512.FusedMultiplyAdd(w, v2, a42); a43 = Vector512.FusedMultiplyAdd(w, v3, a43);
+        }
+        a00.Store(o0 + 0); a01.Store(o0 + 16); a02.Store(o0 + 32); a03.Store(o0 + 48);
+        a10.Store(o1 + 0); a11.Store(o1 + 16); a12.Store(o1 + 32); a13.Store(o1 + 48);
+        a20.Store(o2 + 0); a21.Store(o2 + 16); a22.Store(o2 + 32); a23.Store(o2 + 48);
+        a30.Store(o3 + 0); a31.Store(o3 + 16); a32.Store(o3 + 32); a33.Store(o3 + 48);
+        a40.Store(o4 + 0); a41.Store(o4 + 16); a42.Store(o4 + 32); a43.Store(o4 + 48);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void PV5x80(float* p, int count, float* v, long ldv, float* o)
+    {
+        Vector512<float> a00 = Vector512.Load(o + 0), a01 = Vector512.Load(o + 16), a02 = Vector512.Load(o + 32), a03 = Vector512.Load(o + 48), a04 = Vector512.Load(o + 64);
+        Vector512<float> a10 = Vector512.Load(o + 80), a11 = Vector512.Load(o + 96), a12 = Vector512.Load(o + 112), a13 = Vector512.Load(o + 128), a14 = Vector512.Load(o + 144);
+        Vector512<float> a20 = Vector512.Load(o + 160), a21 = Vector512.Load(o + 176), a22 = Vector512.Load(o + 192), a23 = Vector512.Load(o + 208), a24 = Vector512.Load(o + 224);
+        Vector512<float> a30 = Vector512.Load(o + 240), a31 = Vector512.Load(o + 256), a32 = Vector512.Load(o + 272), a33 = Vector512.Load(o + 288), a34 = Vector512.Load(o + 304);
+        Vector512<float> a40 = Vector512.Load(o + 320), a41 = Vector512.Load(o + 336), a42 = Vector512.Load(o + 352), a43 = Vector512.Load(o + 368), a44 = Vector512.Load(o + 384);
+        for (int j = 0; j < count; j++)
+        {
+            float* vj = v + j * ldv;
+            Vector512<float> v0 = Vector512.Load(vj), v1 = Vector512.Load(vj + 16), v2 = Vector512.Load(vj + 32), v3 = Vector512.Load(vj + 48), v4 = Vector512.Load(vj + 64);
+            Vector512<float> w;
+            w = Vector512.Create(p[0 * KeyTile + j]);
+            a00 = Vector512.FusedMultiplyAdd(w, v0, a00); a01 = Vector512.FusedMultiplyAdd(w, v1, a01); a02 = Vector512.FusedMultiplyAdd(w, v2, a02); a03 = Vector512.FusedMultiplyAdd(w, v3, a03); a04 = Vector512.FusedMultiplyAdd(w, v4, a04);
+            w = Vector512.Create(p[1 * KeyTile + j]);
+            a10 = Vector512.FusedMultiplyAdd(w, v0, a10); a11 = Vector512.FusedMultiplyAdd(w, v1, a11); a12 = Vector512.FusedMultiplyAdd(w, v2, a12); a13 = Vector512.FusedMultiplyAdd(w, v3, a13); a14 = Vector512.FusedMultiplyAdd(w, v4, a14);
+            w = Vector512.Create(p[2 * KeyTile + j]);
+            a20 = Vector512.FusedMultiplyAdd(w, v0, a20); a21 = Vector512.FusedMultiplyAdd(w, v1, a21); a22 = Vector512.FusedMultiplyAdd(w, v2, a22); a23 = Vector512.FusedMultiplyAdd(w, v3, a23); a24 = Vector512.FusedMultiplyAdd(w, v4, a24);
+            w = Vector512.Create(p[3 * KeyTile + j]);
+            a30 = Vector512.FusedMultiplyAdd(w, v0, a30); a31 = Vector512.FusedMultiplyAdd(w, v1, a31); a32 = Vector512.FusedMultiplyAdd(w, v2, a32); a33 = Vector512.FusedMultiplyAdd(w, v3, a33); a34 = Vector512.FusedMultiplyAdd(w, v4, a34);
+            w = Vector512.Create(p[4 * KeyTile + j]);
+            a40 = Vector512.FusedMultiplyAdd(w, v0, a40); a41 = Vector512.FusedMultiplyAdd(w, v1, a41); a42 = Vector512.FusedMultiplyAdd(w, v2, a42); a43 = Vector512.FusedMultiplyAdd(w, v3, a43); a44 = Vector512.FusedMultiplyAdd(w, v4, a44);
+        }
+        a00.Store(o + 0); a01.Store(o + 16); a02.Store(o + 32); a03.Store(o + 48); a04.Store(o + 64);
+        a10.Store(o + 80); a11.Store(o + 96); a12.Store(o + 112); a13.Store(o + 128); a14.Store(o + 144);
+        a20.Store(o + 160); a21.Store(o + 176); a22.Store(o + 192); a23.Store(o + 208); a24.Store(o + 224);
+        a30.Store(o + 240); a31.Store(o + 256); a32.Store(o + 272); a33.Store(o + 288); a34.Store(o + 304);
+        a40.Store(o + 320); a41.Store(o + 336); a42.Store(o + 352); a43.Store(o + 368); a44.Store(o + 384);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void PV2x80(float* p, int count, float* v, long ldv, float* o)
+    {
+        const int D = 80;
+        float* o1 = o + D;
+        Vector512<float> a00 = Vector512.Load(o), a01 = Vector512.Load(o + 16), a02 = Vector512.Load(o + 32), a03 = Vector512.Load(o + 48), a04 = Vector512.Load(o + 64);
+        Vector512<float> a10 = Vector512.Load(o1), a11 = Vector512.Load(o1 + 16), a12 = Vector512.Load(o1 + 32), a13 = Vector512.Load(o1 + 48), a14 = Vector512.Load(o1 + 64);
+        for (int j = 0; j < count; j++)
+        {
+            float* vj = v + j * ldv;
+            Vector512<float> v0 = Vector512.Load(vj), v1 = Vector512.Load(vj + 16), v2 = Vector512.Load(vj + 32), v3 = Vector512.Load(vj + 48), v4 = Vector512.Load(vj + 64);
+            Vector512<float> w = Vector512.Create(p[j]);
+            a00 = Vector512.FusedMultiplyAdd(w, v0, a00); a01 = Vector512.FusedMultiplyAdd(w, v1, a01); a02 = Vector512.FusedMultiplyAdd(w, v2, a02);
+            a03 = Vector512.FusedMultiplyAdd(w, v3, a03); a04 = Vector512.FusedMultiplyAdd(w, v4, a04);
+            w = Vector512.Create(p[KeyTile + j]);
+            a10 = Vector512.FusedMultiplyAdd(w, v0, a10); a11 = Vector512.FusedMultiplyAdd(w, v1, a11); a12 = Vector512.FusedMultiplyAdd(w, v2, a12);
+            a13 = Vector512.FusedMultiplyAdd(w, v3, a13); a14 = Vector512.FusedMultiplyAdd(w, v4, a14);
+        }
+        a00.Store(o); a01.Store(o + 16); a02.Store(o + 32); a03.Store(o + 48); a04.Store(o + 64);
+        a10.Store(o1); a11.Store(o1 + 16); a12.Store(o1 + 32); a13.Store(o1 + 48); a14.Store(o1 + 64);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

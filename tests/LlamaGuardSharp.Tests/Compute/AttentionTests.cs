@@ -12,6 +12,7 @@ public class AttentionTests
         { "causal", 17, 17, 4, 2, 32 },       // prefill, several query panels
         { "causal-offset", 3, 40, 8, 2, 128 }, // decode-like: KV cache ahead of the queries
         { "causal-offset", 1, 129, 32, 8, 128 },
+        { "causal-offset", 20, 300, 8, 2, 128 }, // text prefill: full 14-row panels at d = 128, partial key chunks
         { "pad", 70, 70, 2, 2, 80 },          // vision-like, pad tail incl. fully padded key tiles
         { "blocks", 9, 200, 4, 1, 64 },       // cross-attention with some rows seeing nothing
         { "blocks", 20, 100, 2, 2, 48 },
