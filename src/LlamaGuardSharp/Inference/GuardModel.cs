@@ -117,6 +117,12 @@ public sealed class GuardModel : IDisposable
         }
         finally
         {
+            // A classification leaves ≈ 1.5 GB of large activation arrays (vision stream and taps, cross-attention K/V,
+            // KV cache) as garbage. Left to the GC's large-object budget they survive into the next request, which then
+            // holds two generations at once (measured: peak anonymous memory 3.25 GB over three requests instead of
+            // ≈ 2 GB) — memory the page cache needs for the 21 GB of mapped weights. Collecting here costs milliseconds
+            // against minutes of compute.
+            GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: false);
             _gate.Release();
         }
     }
