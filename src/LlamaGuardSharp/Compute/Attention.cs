@@ -18,23 +18,8 @@ public static class Attention
         ReadOnlySpan<float> k, ReadOnlySpan<float> v, int keys, int kvHeads,
         int headDim, float scale, AttentionMask mask, Span<float> output, ComputeContext context)
     {
-        ArgumentNullException.ThrowIfNull(mask);
-        ArgumentNullException.ThrowIfNull(context);
-        ArgumentOutOfRangeException.ThrowIfNegative(queries);
-        ArgumentOutOfRangeException.ThrowIfNegative(keys);
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(heads);
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(kvHeads);
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(headDim);
-        if (heads % kvHeads != 0)
-        {
-            throw new ArgumentException($"{heads} query heads are not a multiple of {kvHeads} KV heads.");
-        }
-        long qLen = (long)queries * heads * headDim, kvLen = (long)keys * kvHeads * headDim;
-        if (q.Length < qLen || output.Length < qLen || k.Length < kvLen || v.Length < kvLen)
-        {
-            throw new ArgumentException("Attention buffers are shorter than their shapes.");
-        }
-        mask.CheckCovers(queries, keys);
+        CheckArguments(q.Length, queries, heads, k.Length, v.Length, keys, kvHeads, headDim, mask, output.Length, context);
+        long qLen = (long)queries * heads * headDim;
         if (queries == 0)
         {
             return;
@@ -54,5 +39,28 @@ public static class Attention
         {
             AttentionTiled.Run(pq, queries, heads, pk, pv, keys, kvHeads, headDim, scale, mask, po, context);
         }
+    }
+
+    /// <summary>Shape and argument checks shared by the tuned kernel and <see cref="AttentionReference"/>.</summary>
+    internal static void CheckArguments(int qLength, int queries, int heads, int kLength, int vLength, int keys, int kvHeads, int headDim,
+        AttentionMask mask, int outputLength, ComputeContext context)
+    {
+        ArgumentNullException.ThrowIfNull(mask);
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentOutOfRangeException.ThrowIfNegative(queries);
+        ArgumentOutOfRangeException.ThrowIfNegative(keys);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(heads);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(kvHeads);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(headDim);
+        if (heads % kvHeads != 0)
+        {
+            throw new ArgumentException($"{heads} query heads are not a multiple of {kvHeads} KV heads.");
+        }
+        long qLen = (long)queries * heads * headDim, kvLen = (long)keys * kvHeads * headDim;
+        if (qLength < qLen || outputLength < qLen || kLength < kvLen || vLength < kvLen)
+        {
+            throw new ArgumentException("Attention buffers are shorter than their shapes.");
+        }
+        mask.CheckCovers(queries, keys);
     }
 }

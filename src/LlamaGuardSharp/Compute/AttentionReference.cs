@@ -17,19 +17,9 @@ public static class AttentionReference
         ReadOnlySpan<float> k, ReadOnlySpan<float> v, int keys, int kvHeads,
         int headDim, float scale, AttentionMask mask, Span<float> output, ComputeContext context)
     {
-        ArgumentNullException.ThrowIfNull(mask);
-        ArgumentNullException.ThrowIfNull(context);
-        if (heads % kvHeads != 0)
-        {
-            throw new ArgumentException($"{heads} query heads are not a multiple of {kvHeads} KV heads.");
-        }
+        Attention.CheckArguments(q.Length, queries, heads, k.Length, v.Length, keys, kvHeads, headDim, mask, output.Length, context);
         long qLen = (long)queries * heads * headDim, kvLen = (long)keys * kvHeads * headDim;
-        if (q.Length < qLen || output.Length < qLen || k.Length < kvLen || v.Length < kvLen)
-        {
-            throw new ArgumentException("Attention buffers are shorter than their shapes.");
-        }
         // Copies let the parallel body capture the inputs (clarity over speed in the reference).
-        mask.CheckCovers(queries, keys);
         float[] qa = q[..(int)qLen].ToArray(), ka = k[..(int)kvLen].ToArray(), va = v[..(int)kvLen].ToArray();
         float[] outArray = new float[qLen];
         int group = heads / kvHeads;
