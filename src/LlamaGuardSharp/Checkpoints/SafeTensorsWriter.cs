@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.Json;
 
 namespace LlamaGuardSharp.Checkpoints;
@@ -20,11 +19,8 @@ public static class SafeTensorsWriter
     public static void Write(string path, IEnumerable<(TensorSpec Spec, ReadOnlyMemory<byte> Data)> tensors, IReadOnlyDictionary<string, string>? metadata = null)
     {
         var list = tensors.ToList();
-        Write(path, list.Select(t => t.Spec).ToList(), (spec, stream) =>
-        {
-            var data = list.First(t => ReferenceEquals(t.Spec, spec)).Data;
-            stream.Write(data.Span);
-        }, metadata);
+        int next = 0; // writeData is called once per tensor, in order
+        Write(path, list.Select(t => t.Spec).ToList(), (_, stream) => stream.Write(list[next++].Data.Span), metadata);
     }
 
     /// <summary>
@@ -107,7 +103,4 @@ public static class SafeTensorsWriter
         buffer.ToArray().CopyTo(header, 0);
         return header;
     }
-
-    /// <summary>UTF-8 bytes of a header, for tests.</summary>
-    internal static string HeaderText(IReadOnlyList<TensorSpec> specs) => Encoding.UTF8.GetString(BuildHeader(specs, null));
 }
