@@ -37,4 +37,35 @@ public sealed class ComputeContext
         }
         Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = Threads }, body);
     }
+
+    /// <summary>
+    /// Like <see cref="For"/>, but items are *started* in index order (the threads take indices from one shared
+    /// counter). So an item may wait for an item with a lower index to finish (e.g. a GEMM block for the packing of
+    /// its panels): that item has already been started by a running thread, and waits only on lower indices itself,
+    /// so the wait always ends.
+    /// </summary>
+    public void ForOrdered(int count, Action<int> body)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        if (count <= 0)
+        {
+            return;
+        }
+        if (Threads == 1 || count == 1)
+        {
+            for (int i = 0; i < count; i++)
+            {
+                body(i);
+            }
+            return;
+        }
+        int next = -1, workers = Math.Min(Threads, count);
+        Parallel.For(0, workers, new ParallelOptions { MaxDegreeOfParallelism = workers }, _ =>
+        {
+            for (int i = Interlocked.Increment(ref next); i < count; i = Interlocked.Increment(ref next))
+            {
+                body(i);
+            }
+        });
+    }
 }

@@ -6,35 +6,45 @@ namespace LlamaGuardSharp.Compute;
 
 /// <summary>
 /// The cache-blocked GEMM for M ≥ <see cref="Gemm.PackedMinRows"/>: C = A·Wᵀ (+ bias) with W widened to float32 while
-/// it is packed. For each K block (≤ <see cref="KBlock"/>) the whole of B (= Wᵀ) and A are packed into micro-panels
-/// (32 columns × KC and 14 rows × KC) by both threads, then C is updated in work items of MC rows × NC columns; inside
-/// an item each A micro-panel (L1-resident) is swept across the chunk's B micro-panels (L2-resident).
-/// Tuning note (shared, heavily loaded 2-core host, so only coarse): KC 256 → 512 and the A-in-L1 order raised the
-/// GFLOP per CPU-second at the vision shapes from ≈ 57–66 % to ≈ 70–80 % of the FMA probe; the micro-kernel alone on
-/// L1-resident panels reaches ≈ 97 %.
+/// it is packed. A is packed into 14-row micro-panels and B (= Wᵀ) into 32-column micro-panels, per K block
+/// (≤ <see cref="KBlock"/>). The work items are blocks of C (MC rows × NC columns) that walk *all* K blocks in order
+/// while their C block stays in L2, so C never goes back to memory between K blocks; inside an item each A
+/// micro-panel is swept across the chunk's B micro-panels (L2-resident) by the 14×32 micro-kernel.
 /// </summary>
 /// <remarks>
-/// Determinism: every C element is produced by exactly one micro-kernel call per K block, K blocks in order, so the
-/// float32 reduction order depends only on the shapes, never on the thread count or scheduling.
+/// <para>Why C stays in L2: the former order (all items of K block b, then a barrier, then block b + 1) read and wrote
+/// the whole of C once per K block: 15 × 2 × 105 MB for the projector, and each micro-kernel call started by waiting
+/// for 28 C lines from DRAM. Measured on the quiet 2-core host (gemm-quick, same run): see docs/performance.md.</para>
+/// <para>A is packed into a whole-matrix buffer (M·K floats) per (row block, K block) by work items that run in a fixed
+/// start order among the compute items (<see cref="Schedule"/>), so one thread packs the next row block while the other
+/// computes. Many row blocks (vision, projector): B is packed for every K block up front (N·K floats). One row block
+/// (M ≤ MC, text prefill): every B micro-panel is used by exactly one item, so each item packs its own B chunk per K
+/// block into a small L2-resident buffer just before using it (writing a whole packed B to DRAM cost ≈ 15 ms per
+/// 4096 × 4096 weight).</para>
+/// <para>Determinism: every C element is produced by exactly one micro-kernel call per K block, K blocks in order, so
+/// the float32 reduction order depends only on the shapes, never on the thread count or scheduling.</para>
 /// </remarks>
 internal static unsafe class GemmPacked
 {
     /// <summary>
-    /// KC (upper bound; K is split into equal blocks): an A micro-panel of 14·512·4 B = 28 KiB stays in the 48 KiB L1d,
-    /// and C is read and written once per K block, so a large KC halves that traffic compared with 256.
+    /// KC (upper bound; K is split into near-equal blocks, multiples of 16): an A micro-panel is 14·768·4 B = 42 KiB and a
+    /// B micro-panel 96 KiB, both streamed from L2 by the micro-kernel (kernel-probe: 88–93 % of the FMA peak for kc 512
+    /// to 1280). A/B against 512 on the new schedule (interleaved, 5 runs): 768 was 2–15 % faster at most model shapes,
+    /// 640 and 1024 in between.
     /// </summary>
-    public const int KBlock = 512;
+    public const int KBlock = 768;
 
-    /// <summary>MC: rows per work item (32 micro-panels); each item reuses one L2-resident chunk of packed B.</summary>
+    /// <summary>MC: rows per work item when there are several row blocks (vision, projector).</summary>
     public const int MBlock = 32 * GemmMicroKernel.Rows;
 
-    /// <summary>NC: columns per chunk; a chunk of packed B is 512·512·4 B = 1 MiB, half the 2 MiB L2.</summary>
-    public const int NBlock = 512;
+    /// <summary>NC: columns per work item; with MC = 448 the C block is 448·256·4 B = 448 KiB and a K block of the B
+    /// chunk 768 KiB, together ≈ 60 % of the 2 MiB L2 (512 was no better in A/B runs).</summary>
+    public const int NBlock = 256;
 
     /// <summary>
-    /// NC when all rows fit one item (M ≤ MC, e.g. text prefill): the chunk is re-streamed once per A micro-panel, so a
-    /// 256 KiB chunk that survives the interleaved packing traffic in L2 did better (measured 60–72 % vs 48–70 % of the
-    /// probe per CPU-second for the M = 400 shapes; vision shapes preferred 512: 64–86 % vs 54–75 %).
+    /// NC when all rows fit one item (M ≤ MC, text prefill): the C block is M·NC floats (≈ 200 KiB at M = 400) and the
+    /// chunk's packed B 384 KiB per K block; every item streams the whole packed A (M·K floats, from L3) once
+    /// (256 was no better in A/B runs).
     /// </summary>
     public const int NBlockSingleRowBlock = 128;
 
@@ -46,29 +56,39 @@ internal static unsafe class GemmPacked
     {
         int k = w.Cols, n = w.Rows;
         int mPanels = (m + MR - 1) / MR, nPanels = (n + NR - 1) / NR;
-        // Equal K blocks of at most KBlock (e.g. 1280 -> 3 × 427) so no block is a short, inefficient remainder.
+        // Near-equal K blocks of at most KBlock (e.g. 1280 -> 2 × 640, 4096 -> 5 × 688 + 656) so no block is a short,
+        // inefficient remainder; multiples of 16 keep the vector packing loops free of scalar tails.
         int kBlocks = (k + KBlock - 1) / KBlock;
-        int kcMax = (k + kBlocks - 1) / kBlocks;
-        // Two pack buffers each: while the threads multiply with K block b, they also pack block b + 1 (pack items
-        // interleaved among the compute items), so the weight stream from memory overlaps the FMAs.
+        int kcMax = Math.Min(k, ((k + kBlocks - 1) / kBlocks + 15) & ~15);
+        kBlocks = (k + kcMax - 1) / kcMax;
         int rowPanelsPerItem = MBlock / MR;
         int mBlocks = (mPanels + rowPanelsPerItem - 1) / rowPanelsPerItem;
-        // When all rows fit one item (M ≤ MC, text prefill), each B micro-panel is used by exactly one item: it is then
-        // packed inside that item into a small L2-resident buffer instead of into a whole-matrix buffer that goes out
-        // to memory (writing 4 bytes per weight to DRAM cost ≈ 15 ms per 4096 × 4096 weight).
         bool packBInItem = mBlocks == 1;
-        long aFloats = (long)mPanels * MR * kcMax, bFloats = packBInItem ? 16 : (long)nPanels * NR * kcMax;
-        ScratchBuffer packA0 = context.Scratch.Rent(aFloats), packA1 = context.Scratch.Rent(aFloats);
-        ScratchBuffer packB0 = context.Scratch.Rent(bFloats), packB1 = context.Scratch.Rent(bFloats);
+        // Packed A (and B) hold K block b at offset b·(panels·R·kcMax): panel r of block b at + r·R·kc_b.
+        long aBlockFloats = (long)mPanels * MR * kcMax, bBlockFloats = (long)nPanels * NR * kcMax;
+        ScratchBuffer packA = context.Scratch.Rent(aBlockFloats * kBlocks);
+        ScratchBuffer packB = context.Scratch.Rent(packBInItem ? 16 : bBlockFloats * kBlocks);
         try
         {
-            nint pa0 = (nint)packA0.Pointer, pa1 = (nint)packA1.Pointer, pb0 = (nint)packB0.Pointer, pb1 = (nint)packB1.Pointer;
-            nint aPtr = (nint)a, cPtr = (nint)c, biasPtr = (nint)bias;
-            int aGroups = (mPanels + PackGroup - 1) / PackGroup, bGroups = packBInItem ? 0 : (nPanels + PackGroup - 1) / PackGroup;
-            int packItems = aGroups + bGroups;
-            // Column chunks of at most NBlock, and enough items (≥ 8 per thread) for dynamic load balance (text k/v,
-            // N = 1024, had only 8 items per K block: 40/38 ms → 26/34 ms with 16).
-            int chunkPanels = (mBlocks == 1 ? NBlockSingleRowBlock : NBlock) / NR;
+            nint aPtr = (nint)a, cPtr = (nint)c, biasPtr = (nint)bias, paBase = (nint)packA.Pointer, pbBase = (nint)packB.Pointer;
+            if (!packBInItem)
+            {
+                // Many row blocks: B (small next to A here) is packed for every K block up front by both threads.
+                int bGroups = (nPanels + PackGroup - 1) / PackGroup;
+                context.For(bGroups * kBlocks, item =>
+                {
+                    int block = item / bGroups, p0 = block * kcMax, kc = Math.Min(kcMax, k - p0);
+                    float* pb = (float*)pbBase + block * bBlockFloats;
+                    for (int q = item % bGroups * PackGroup, q1 = Math.Min(nPanels, q + PackGroup); q < q1; q++)
+                    {
+                        PackB(w, q * NR, p0, kc, pb + (long)q * NR * kc);
+                    }
+                });
+            }
+
+            // Column chunks of at most NC, and enough items (≥ 8 per thread) for dynamic load balance (text k/v,
+            // N = 1024, had only 8 items: 40/38 ms → 26/34 ms with 16).
+            int chunkPanels = (packBInItem ? NBlockSingleRowBlock : NBlock) / NR;
             if (context.Threads > 1)
             {
                 while (chunkPanels > 1 && mBlocks * ((nPanels + chunkPanels - 1) / chunkPanels) < 8 * context.Threads)
@@ -77,84 +97,111 @@ internal static unsafe class GemmPacked
                 }
             }
             int nChunks = (nPanels + chunkPanels - 1) / chunkPanels;
-            int computeItems = mBlocks * nChunks;
+            int[] work = Schedule(mBlocks, kBlocks, nChunks);
+            int[] packed = new int[mBlocks * kBlocks]; // 1 once A of (row block, K block) is packed
 
-            void Pack(int item, int block)
+            context.ForOrdered(work.Length, index =>
             {
-                int p0 = block * kcMax, kc = Math.Min(kcMax, k - p0);
-                float* pa = (float*)(block % 2 == 0 ? pa0 : pa1), pb = (float*)(block % 2 == 0 ? pb0 : pb1);
-                if (item < bGroups)
+                int item = work[index];
+                if (item < 0)
                 {
-                    for (int q = item * PackGroup, q1 = Math.Min(nPanels, q + PackGroup); q < q1; q++)
-                    {
-                        PackB(w, q * NR, p0, kc, pb + (long)q * NR * kc);
-                    }
-                }
-                else
-                {
-                    for (int r = (item - bGroups) * PackGroup, r1 = Math.Min(mPanels, r + PackGroup); r < r1; r++)
+                    // Pack A of one (row block, K block); compute items of that row block wait for it.
+                    int unit = -item - 1, mb = unit / kBlocks, block = unit % kBlocks;
+                    int p0 = block * kcMax, kc = Math.Min(kcMax, k - p0);
+                    float* pa = (float*)paBase + block * aBlockFloats;
+                    for (int r = mb * rowPanelsPerItem, r1 = Math.Min(mPanels, r + rowPanelsPerItem); r < r1; r++)
                     {
                         PackA((float*)aPtr, m, k, r * MR, p0, kc, pa + (long)r * MR * kc);
                     }
-                }
-            }
-
-            void Compute(int item, int block)
-            {
-                int p0 = block * kcMax, kc = Math.Min(kcMax, k - p0);
-                float* pa = (float*)(block % 2 == 0 ? pa0 : pa1), pb = (float*)(block % 2 == 0 ? pb0 : pb1);
-                // Consecutive items share a column chunk, so a chunk of packed B stays in L2 across them.
-                int nc = item / mBlocks, mb = item % mBlocks;
-                int rp0 = mb * rowPanelsPerItem, rp1 = Math.Min(mPanels, rp0 + rowPanelsPerItem);
-                int qp0 = nc * chunkPanels, qp1 = Math.Min(nPanels, qp0 + chunkPanels);
-                float* bias = p0 + kc == k ? (float*)biasPtr : null;
-                if (!packBInItem)
-                {
-                    Macro(pa, pb, kc, rp0, rp1, qp0, qp1, m, n, (float*)cPtr, block == 0, bias);
+                    Volatile.Write(ref packed[unit], 1);
                     return;
                 }
-                ScratchBuffer local = context.Scratch.Rent((long)chunkPanels * NR * kcMax);
+                int nc = item % nChunks, rowBlock = item / nChunks;
+                int rp0 = rowBlock * rowPanelsPerItem, rp1 = Math.Min(mPanels, rp0 + rowPanelsPerItem);
+                int qp0 = nc * chunkPanels, qp1 = Math.Min(nPanels, qp0 + chunkPanels);
+                ScratchBuffer? local = packBInItem ? context.Scratch.Rent((long)chunkPanels * NR * kcMax) : null;
                 try
                 {
-                    for (int q = qp0; q < qp1; q++)
+                    for (int block = 0; block < kBlocks; block++)
                     {
-                        PackB(w, q * NR, p0, kc, local.Pointer + (long)(q - qp0) * NR * kc);
+                        int p0 = block * kcMax, kc = Math.Min(kcMax, k - p0);
+                        float* pb;
+                        if (local is null)
+                        {
+                            pb = (float*)pbBase + block * bBlockFloats;
+                        }
+                        else
+                        {
+                            for (int q = qp0; q < qp1; q++)
+                            {
+                                PackB(w, q * NR, p0, kc, local.Pointer + (long)(q - qp0) * NR * kc);
+                            }
+                            // Macro addresses panel q at base + q·NR·kc: shift the base so panel qp0 lands at the buffer start.
+                            pb = local.Pointer - (long)qp0 * NR * kc;
+                        }
+                        WaitUntilSet(ref packed[rowBlock * kBlocks + block]);
+                        float* blockBias = p0 + kc == k ? (float*)biasPtr : null;
+                        Macro((float*)paBase + block * aBlockFloats, pb, kc, rp0, rp1, qp0, qp1, m, n, (float*)cPtr, block == 0, blockBias);
                     }
-                    // Macro addresses panel q at base + q·NR·kc: shift the base so panel qp0 lands at the buffer start.
-                    Macro(pa, local.Pointer - (long)qp0 * NR * kc, kc, rp0, rp1, qp0, qp1, m, n, (float*)cPtr, block == 0, bias);
                 }
                 finally
                 {
-                    context.Scratch.Return(local);
+                    if (local is not null)
+                    {
+                        context.Scratch.Return(local);
+                    }
                 }
-            }
-
-            context.For(packItems, item => Pack(item, 0));
-            for (int block = 0; block < kBlocks; block++)
-            {
-                int current = block;
-                int nextPacks = block + 1 < kBlocks ? packItems : 0, total = computeItems + nextPacks;
-                context.For(total, i =>
-                {
-                    // Spread the pack items evenly: item i is pack item #before when the count of packs up to i steps.
-                    long before = (long)i * nextPacks / total, after = (long)(i + 1) * nextPacks / total;
-                    if (after > before)
-                    {
-                        Pack((int)before, current + 1);
-                    }
-                    else
-                    {
-                        Compute(i - (int)after, current);
-                    }
-                });
-            }
+            });
         }
         finally
         {
-            context.Scratch.Return(packA0);
-            context.Scratch.Return(packA1);
-            context.Scratch.Return(packB0);
-            context.Scratch.Return(packB1);
+            context.Scratch.Return(packA);
+            context.Scratch.Return(packB);
+        }
+    }
+
+    /// <summary>
+    /// The order in which work starts (<see cref="ComputeContext.ForOrdered"/>): the A packing of row block 0 (every K
+    /// block), then for each row block its compute items (row block · nChunks + chunk) with the packing of the next row
+    /// block spread among them (encoded −(rowBlock · kBlocks + kBlock) − 1). One thread packs while the other
+    /// computes, so A's packing (reading and writing M·K floats: 7–35 ms of a vision GEMM) overlaps the FMAs, and a
+    /// compute item rarely finds its panels unpacked.
+    /// </summary>
+    private static int[] Schedule(int mBlocks, int kBlocks, int nChunks)
+    {
+        var work = new int[mBlocks * (kBlocks + nChunks)];
+        int at = 0;
+        for (int b = 0; b < kBlocks; b++)
+        {
+            work[at++] = -b - 1;
+        }
+        for (int mb = 0; mb < mBlocks; mb++)
+        {
+            int packs = mb + 1 < mBlocks ? kBlocks : 0, total = nChunks + packs, done = 0;
+            for (int i = 0; i < total; i++)
+            {
+                // Item i of this segment is a pack when the running share of packs steps (packs spread evenly).
+                int after = (int)((long)(i + 1) * packs / total);
+                if (after > done)
+                {
+                    work[at++] = -((mb + 1) * kBlocks + done) - 1;
+                    done = after;
+                }
+                else
+                {
+                    work[at++] = mb * nChunks + (i - done);
+                }
+            }
+        }
+        return work;
+    }
+
+    private static void WaitUntilSet(ref int flag)
+    {
+        var spinner = new SpinWait();
+        while (Volatile.Read(ref flag) == 0)
+        {
+            spinner.SpinOnce();
         }
     }
 
@@ -210,20 +257,37 @@ internal static unsafe class GemmPacked
     private static void PackA(float* a, int m, int k, int i0, int p0, int kc, float* dst)
     {
         int rows = Math.Min(MR, m - i0);
+        int p = 0;
+        if (rows == MR && Avx512F.IsSupported)
+        {
+            // 14 rows × 16 columns per step, transposed in registers (rows 14 and 15 are zero and masked off on store):
+            // the scalar loop cost ≈ 10 of 117 ms in the vision o_proj GEMM (N = 1280 reuses each A element least).
+            Vector512<float> mask = Vector512.Create(-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 0, 0).AsSingle();
+            float* src = a + (long)i0 * k + p0;
+            for (; p + 16 <= kc; p += 16)
+            {
+                float* s0 = src + p;
+                TransposeStore16x16(
+                    Vector512.Load(s0), Vector512.Load(s0 + 1L * k), Vector512.Load(s0 + 2L * k), Vector512.Load(s0 + 3L * k),
+                    Vector512.Load(s0 + 4L * k), Vector512.Load(s0 + 5L * k), Vector512.Load(s0 + 6L * k), Vector512.Load(s0 + 7L * k),
+                    Vector512.Load(s0 + 8L * k), Vector512.Load(s0 + 9L * k), Vector512.Load(s0 + 10L * k), Vector512.Load(s0 + 11L * k),
+                    Vector512.Load(s0 + 12L * k), Vector512.Load(s0 + 13L * k), Vector512<float>.Zero, Vector512<float>.Zero,
+                    dst + (long)p * MR, MR, mask);
+            }
+        }
         for (int i = 0; i < rows; i++)
         {
             float* src = a + (long)(i0 + i) * k + p0;
-            float* d = dst + i;
-            for (int p = 0; p < kc; p++)
+            for (int q = p; q < kc; q++)
             {
-                d[p * MR] = src[p];
+                dst[q * MR + i] = src[q];
             }
         }
         for (int i = rows; i < MR; i++)
         {
-            for (int p = 0; p < kc; p++)
+            for (int q = p; q < kc; q++)
             {
-                dst[p * MR + i] = 0f;
+                dst[q * MR + i] = 0f;
             }
         }
     }
@@ -297,30 +361,13 @@ internal static unsafe class GemmPacked
         int p = 0;
         for (; p + 16 <= kc; p += 16)
         {
-            Vector512<float> r0 = Widen(src + 0L * k + p), r1 = Widen(src + 1L * k + p), r2 = Widen(src + 2L * k + p), r3 = Widen(src + 3L * k + p);
-            Vector512<float> r4 = Widen(src + 4L * k + p), r5 = Widen(src + 5L * k + p), r6 = Widen(src + 6L * k + p), r7 = Widen(src + 7L * k + p);
-            Vector512<float> r8 = Widen(src + 8L * k + p), r9 = Widen(src + 9L * k + p), r10 = Widen(src + 10L * k + p), r11 = Widen(src + 11L * k + p);
-            Vector512<float> r12 = Widen(src + 12L * k + p), r13 = Widen(src + 13L * k + p), r14 = Widen(src + 14L * k + p), r15 = Widen(src + 15L * k + p);
-            // Stage 1: interleave pairs of rows (32-bit granularity).
-            Vector512<float> t0 = Avx512F.UnpackLow(r0, r1), t1 = Avx512F.UnpackHigh(r0, r1);
-            Vector512<float> t2 = Avx512F.UnpackLow(r2, r3), t3 = Avx512F.UnpackHigh(r2, r3);
-            Vector512<float> t4 = Avx512F.UnpackLow(r4, r5), t5 = Avx512F.UnpackHigh(r4, r5);
-            Vector512<float> t6 = Avx512F.UnpackLow(r6, r7), t7 = Avx512F.UnpackHigh(r6, r7);
-            Vector512<float> t8 = Avx512F.UnpackLow(r8, r9), t9 = Avx512F.UnpackHigh(r8, r9);
-            Vector512<float> t10 = Avx512F.UnpackLow(r10, r11), t11 = Avx512F.UnpackHigh(r10, r11);
-            Vector512<float> t12 = Avx512F.UnpackLow(r12, r13), t13 = Avx512F.UnpackHigh(r12, r13);
-            Vector512<float> t14 = Avx512F.UnpackLow(r14, r15), t15 = Avx512F.UnpackHigh(r14, r15);
-            // Stage 2: 64-bit interleave of the pairs -> groups of 4 rows per 128-bit lane.
-            Vector512<float> u0 = Lo64(t0, t2), u1 = Hi64(t0, t2), u2 = Lo64(t1, t3), u3 = Hi64(t1, t3);
-            Vector512<float> u4 = Lo64(t4, t6), u5 = Hi64(t4, t6), u6 = Lo64(t5, t7), u7 = Hi64(t5, t7);
-            Vector512<float> u8 = Lo64(t8, t10), u9 = Hi64(t8, t10), u10 = Lo64(t9, t11), u11 = Hi64(t9, t11);
-            Vector512<float> u12 = Lo64(t12, t14), u13 = Hi64(t12, t14), u14 = Lo64(t13, t15), u15 = Hi64(t13, t15);
-            // u0 holds, per 128-bit lane L, column 4L+0 of rows 0..3; u1 column 4L+1; u2 column 4L+2; u3 column 4L+3.
-            // Stage 3/4: gather the four 128-bit lanes (rows 0-3, 4-7, 8-11, 12-15) of each column.
-            Store4(u0, u4, u8, u12, dst + (long)p * NR, 0);
-            Store4(u1, u5, u9, u13, dst + (long)p * NR, 1);
-            Store4(u2, u6, u10, u14, dst + (long)p * NR, 2);
-            Store4(u3, u7, u11, u15, dst + (long)p * NR, 3);
+            ushort* s0 = src + p;
+            TransposeStore16x16(
+                Widen(s0), Widen(s0 + 1L * k), Widen(s0 + 2L * k), Widen(s0 + 3L * k),
+                Widen(s0 + 4L * k), Widen(s0 + 5L * k), Widen(s0 + 6L * k), Widen(s0 + 7L * k),
+                Widen(s0 + 8L * k), Widen(s0 + 9L * k), Widen(s0 + 10L * k), Widen(s0 + 11L * k),
+                Widen(s0 + 12L * k), Widen(s0 + 13L * k), Widen(s0 + 14L * k), Widen(s0 + 15L * k),
+                dst + (long)p * NR, NR, Vector512<float>.AllBitsSet);
         }
         for (; p < kc; p++)
         {
@@ -342,19 +389,53 @@ internal static unsafe class GemmPacked
     private static Vector512<float> Hi64(Vector512<float> x, Vector512<float> y) => Avx512F.UnpackHigh(x.AsDouble(), y.AsDouble()).AsSingle();
 
     /// <summary>
-    /// a, b, c, d hold column (4L + col) of row groups 0-3, 4-7, 8-11, 12-15 in 128-bit lane L. Writes, for L = 0..3,
-    /// the 16 values of column 4L + col to dst[(4L + col) * 32 .. +16].
+    /// Transposes the 16×16 block whose rows are r0..r15: writes column j (16 values, row order) to dst + j·stride under
+    /// <paramref name="mask"/> (lanes of rows that do not exist are masked off so nothing past a 14-float slot is written).
+    /// Unpack steps interleave pairs of rows at 32 then 64 bits (four rows per 128-bit lane), then 128-bit shuffles gather
+    /// the four lanes of each column.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store4(Vector512<float> a, Vector512<float> b, Vector512<float> c, Vector512<float> d, float* dst, int col)
+    private static void TransposeStore16x16(
+        Vector512<float> r0, Vector512<float> r1, Vector512<float> r2, Vector512<float> r3,
+        Vector512<float> r4, Vector512<float> r5, Vector512<float> r6, Vector512<float> r7,
+        Vector512<float> r8, Vector512<float> r9, Vector512<float> r10, Vector512<float> r11,
+        Vector512<float> r12, Vector512<float> r13, Vector512<float> r14, Vector512<float> r15,
+        float* dst, long stride, Vector512<float> mask)
     {
-        // ab = [a.L0, a.L1, b.L0, b.L1] style shuffles: imm 0x44 picks lanes (0,1) of x and (0,1) of y; 0xEE lanes (2,3).
+        Vector512<float> t0 = Avx512F.UnpackLow(r0, r1), t1 = Avx512F.UnpackHigh(r0, r1);
+        Vector512<float> t2 = Avx512F.UnpackLow(r2, r3), t3 = Avx512F.UnpackHigh(r2, r3);
+        Vector512<float> t4 = Avx512F.UnpackLow(r4, r5), t5 = Avx512F.UnpackHigh(r4, r5);
+        Vector512<float> t6 = Avx512F.UnpackLow(r6, r7), t7 = Avx512F.UnpackHigh(r6, r7);
+        Vector512<float> t8 = Avx512F.UnpackLow(r8, r9), t9 = Avx512F.UnpackHigh(r8, r9);
+        Vector512<float> t10 = Avx512F.UnpackLow(r10, r11), t11 = Avx512F.UnpackHigh(r10, r11);
+        Vector512<float> t12 = Avx512F.UnpackLow(r12, r13), t13 = Avx512F.UnpackHigh(r12, r13);
+        Vector512<float> t14 = Avx512F.UnpackLow(r14, r15), t15 = Avx512F.UnpackHigh(r14, r15);
+        Vector512<float> u0 = Lo64(t0, t2), u1 = Hi64(t0, t2), u2 = Lo64(t1, t3), u3 = Hi64(t1, t3);
+        Vector512<float> u4 = Lo64(t4, t6), u5 = Hi64(t4, t6), u6 = Lo64(t5, t7), u7 = Hi64(t5, t7);
+        Vector512<float> u8 = Lo64(t8, t10), u9 = Hi64(t8, t10), u10 = Lo64(t9, t11), u11 = Hi64(t9, t11);
+        Vector512<float> u12 = Lo64(t12, t14), u13 = Hi64(t12, t14), u14 = Lo64(t13, t15), u15 = Hi64(t13, t15);
+        // u0 holds, per 128-bit lane L, column 4L+0 of rows 0..3; u1 column 4L+1; u2 column 4L+2; u3 column 4L+3.
+        Store4(u0, u4, u8, u12, dst, 0, stride, mask);
+        Store4(u1, u5, u9, u13, dst, 1, stride, mask);
+        Store4(u2, u6, u10, u14, dst, 2, stride, mask);
+        Store4(u3, u7, u11, u15, dst, 3, stride, mask);
+    }
+
+    /// <summary>
+    /// a, b, c, d hold column (4L + col) of row groups 0-3, 4-7, 8-11, 12-15 in 128-bit lane L. Writes, for L = 0..3,
+    /// the 16 values of column 4L + col to dst + (4L + col)·stride.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store4(Vector512<float> a, Vector512<float> b, Vector512<float> c, Vector512<float> d, float* dst, int col,
+        long stride, Vector512<float> mask)
+    {
+        // imm 0x44 picks lanes (0,1) of x and (0,1) of y; 0xEE lanes (2,3).
         Vector512<float> abLo = Avx512F.Shuffle4x128(a, b, 0x44), abHi = Avx512F.Shuffle4x128(a, b, 0xEE);
         Vector512<float> cdLo = Avx512F.Shuffle4x128(c, d, 0x44), cdHi = Avx512F.Shuffle4x128(c, d, 0xEE);
         // abLo = [a0 a1 b0 b1], cdLo = [c0 c1 d0 d1]; 0x88 -> [x0 x2 y0 y2] = [a0 b0 c0 d0]; 0xDD -> [a1 b1 c1 d1].
-        Avx512F.Shuffle4x128(abLo, cdLo, 0x88).Store(dst + (0 * 4 + col) * NR);
-        Avx512F.Shuffle4x128(abLo, cdLo, 0xDD).Store(dst + (1 * 4 + col) * NR);
-        Avx512F.Shuffle4x128(abHi, cdHi, 0x88).Store(dst + (2 * 4 + col) * NR);
-        Avx512F.Shuffle4x128(abHi, cdHi, 0xDD).Store(dst + (3 * 4 + col) * NR);
+        Avx512F.MaskStore(dst + (0 * 4 + col) * stride, mask, Avx512F.Shuffle4x128(abLo, cdLo, 0x88));
+        Avx512F.MaskStore(dst + (1 * 4 + col) * stride, mask, Avx512F.Shuffle4x128(abLo, cdLo, 0xDD));
+        Avx512F.MaskStore(dst + (2 * 4 + col) * stride, mask, Avx512F.Shuffle4x128(abHi, cdHi, 0x88));
+        Avx512F.MaskStore(dst + (3 * 4 + col) * stride, mask, Avx512F.Shuffle4x128(abHi, cdHi, 0xDD));
     }
 }

@@ -31,6 +31,9 @@ public class GemmTests
         data.Add(1035, 40, 33, WeightType.BF16); // more than one MC block of rows
         data.Add(20, 1100, 40, WeightType.BF16); // three K blocks (double-buffered packing)
         data.Add(31, 4096, 200, WeightType.BF16); // model-sized K: 8 K blocks, edge rows and columns, in-item B packing
+        // Several row blocks × K blocks × column chunks, with a last row block of one partial panel: the pipelined
+        // schedule (A of the next row block packed while the current one computes, C kept across K blocks).
+        data.Add(905, 1100, 300, WeightType.BF16);
         return data;
     }
 
