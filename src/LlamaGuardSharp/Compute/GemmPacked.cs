@@ -64,9 +64,14 @@ internal static unsafe class GemmPacked
         int rowPanelsPerItem = MBlock / MR;
         int mBlocks = (mPanels + rowPanelsPerItem - 1) / rowPanelsPerItem;
         bool packBInItem = mBlocks == 1;
-        // Packed A (and B) hold K block b at offset b·(panels·R·kcMax): panel r of block b at + r·R·kc_b.
-        long aBlockFloats = (long)mPanels * MR * kcMax, bBlockFloats = (long)nPanels * NR * kcMax;
-        ScratchBuffer packA = context.Scratch.Rent(aBlockFloats * kBlocks);
+        // Packed A lives in a ring of row-block slots (the schedule packs row block mb + 1 while mb computes, so three
+        // slots are enough; a whole-matrix buffer was 197 MB for the projector and crowded the mapped weights out of
+        // the page cache). A slot holds K block b at b·(MC·kcMax), its panel r (counted from the row block's first)
+        // at + r·14·kc_b. Packed B holds K block b at b·(nPanels·32·kcMax), panel q at + q·32·kc_b.
+        int aSlots = Math.Min(mBlocks, 3);
+        long aBlockFloats = (long)Math.Min(mPanels, rowPanelsPerItem) * MR * kcMax, aSlotFloats = aBlockFloats * kBlocks;
+        long bBlockFloats = (long)nPanels * NR * kcMax;
+        ScratchBuffer packA = context.Scratch.Rent(aSlotFloats * aSlots);
         ScratchBuffer packB = context.Scratch.Rent(packBInItem ? 16 : bBlockFloats * kBlocks);
         try
         {
@@ -99,6 +104,7 @@ internal static unsafe class GemmPacked
             int nChunks = (nPanels + chunkPanels - 1) / chunkPanels;
             int[] work = Schedule(mBlocks, kBlocks, nChunks);
             int[] packed = new int[mBlocks * kBlocks]; // 1 once A of (row block, K block) is packed
+            int[] computed = new int[mBlocks];         // compute items finished per row block (frees its A slot)
 
             context.ForOrdered(work.Length, index =>
             {
@@ -107,13 +113,24 @@ internal static unsafe class GemmPacked
                 {
                     // Pack A of one (row block, K block); compute items of that row block wait for it.
                     int unit = -item - 1, mb = unit / kBlocks, block = unit % kBlocks;
-                    int p0 = block * kcMax, kc = Math.Min(kcMax, k - p0);
-                    float* pa = (float*)paBase + block * aBlockFloats;
-                    for (int r = mb * rowPanelsPerItem, r1 = Math.Min(mPanels, r + rowPanelsPerItem); r < r1; r++)
+                    if (mb >= aSlots)
                     {
-                        PackA((float*)aPtr, m, k, r * MR, p0, kc, pa + (long)r * MR * kc);
+                        // The slot's previous row block must be finished (its items all started before this one).
+                        WaitUntil(ref computed[mb - aSlots], nChunks);
                     }
-                    Volatile.Write(ref packed[unit], 1);
+                    int p0 = block * kcMax, kc = Math.Min(kcMax, k - p0), rFirst = mb * rowPanelsPerItem;
+                    float* pa = (float*)paBase + mb % aSlots * aSlotFloats + block * aBlockFloats;
+                    try
+                    {
+                        for (int r = rFirst, r1 = Math.Min(mPanels, r + rowPanelsPerItem); r < r1; r++)
+                        {
+                            PackA((float*)aPtr, m, k, r * MR, p0, kc, pa + (long)(r - rFirst) * MR * kc);
+                        }
+                    }
+                    finally
+                    {
+                        Volatile.Write(ref packed[unit], 1);
+                    }
                     return;
                 }
                 int nc = item % nChunks, rowBlock = item / nChunks;
@@ -139,13 +156,17 @@ internal static unsafe class GemmPacked
                             // Macro addresses panel q at base + q·NR·kc: shift the base so panel qp0 lands at the buffer start.
                             pb = local.Pointer - (long)qp0 * NR * kc;
                         }
-                        WaitUntilSet(ref packed[rowBlock * kBlocks + block]);
+                        WaitUntil(ref packed[rowBlock * kBlocks + block], 1);
                         float* blockBias = p0 + kc == k ? (float*)biasPtr : null;
-                        Macro((float*)paBase + block * aBlockFloats, pb, kc, rp0, rp1, qp0, qp1, m, n, (float*)cPtr, block == 0, blockBias);
+                        // Macro addresses A panel r at base + r·14·kc: shift the base so panel rp0 lands at the slot start.
+                        float* pa = (float*)paBase + rowBlock % aSlots * aSlotFloats + block * aBlockFloats - (long)rp0 * MR * kc;
+                        Macro(pa, pb, kc, rp0, rp1, qp0, qp1, m, n, (float*)cPtr, block == 0, blockBias);
                     }
                 }
                 finally
                 {
+                    // In finally so that a waiting pack item never hangs, even if this item failed.
+                    Interlocked.Increment(ref computed[rowBlock]);
                     if (local is not null)
                     {
                         context.Scratch.Return(local);
@@ -196,10 +217,11 @@ internal static unsafe class GemmPacked
         return work;
     }
 
-    private static void WaitUntilSet(ref int flag)
+    /// <summary>Spins (then yields) until <paramref name="counter"/> reaches <paramref name="target"/>.</summary>
+    private static void WaitUntil(ref int counter, int target)
     {
         var spinner = new SpinWait();
-        while (Volatile.Read(ref flag) == 0)
+        while (Volatile.Read(ref counter) < target)
         {
             spinner.SpinOnce();
         }

@@ -33,6 +33,9 @@ internal sealed unsafe class ScratchBuffer
 internal sealed class ScratchPool
 {
     private const int MaxKept = 32;
+
+    /// <summary>Buffers above 64 MiB are not kept: only calls made once per request need them.</summary>
+    private const long MaxKeptFloats = 16L << 20;
     private readonly List<ScratchBuffer> _free = [];
     private readonly Lock _gate = new();
 
@@ -61,6 +64,10 @@ internal sealed class ScratchPool
 
     public void Return(ScratchBuffer buffer)
     {
+        if (buffer.Length > MaxKeptFloats)
+        {
+            return; // a one-off giant (the projector's packed B, 126 MB) is left to the GC instead of pinned for good
+        }
         lock (_gate)
         {
             if (_free.Count < MaxKept)

@@ -34,6 +34,7 @@ public class GemmTests
         // Several row blocks × K blocks × column chunks, with a last row block of one partial panel: the pipelined
         // schedule (A of the next row block packed while the current one computes, C kept across K blocks).
         data.Add(905, 1100, 300, WeightType.BF16);
+        data.Add(1850, 800, 40, WeightType.BF16); // five row blocks: the three A slots are reused
         return data;
     }
 
