@@ -114,8 +114,17 @@ internal static unsafe class AttentionTiled
         float* sRaw = stackalloc float[panelCount * sStride + 16];
         float* oRaw = stackalloc float[panelCount * oStride + 16];
         float* qpAll = Align(qpRaw), sAll = Align(sRaw), oAll = Align(oRaw);
-        float* runMax = stackalloc float[panelCount * Rows];
-        float* runSum = stackalloc float[panelCount * Rows];
+        // Running max and sum per row, 16 slots per panel (lanes 14 and 15 unused: −inf and 0), so a panel's 14 rows are
+        // one vector for the batched softmax.
+        float* runMaxRaw = stackalloc float[panelCount * 16 + 16];
+        float* runSumRaw = stackalloc float[panelCount * 16 + 16];
+        float* lanesRaw = stackalloc float[2 * 16 * 16 + 16]; // per-row partial vectors for the horizontal reductions
+        float* runMax = Align(runMaxRaw), runSum = Align(runSumRaw), lanes = Align(lanesRaw);
+        for (int i = 0; i < panelCount * 16; i++)
+        {
+            runMax[i] = float.NegativeInfinity;
+            runSum[i] = 0f;
+        }
         int* queryOf = stackalloc int[panelCount * Rows];
         for (int r = 0; r < panelCount * Rows; r++)
         {
@@ -138,8 +147,6 @@ internal static unsafe class AttentionTiled
                     qp[p * Rows + lane] = 0f;
                 }
             }
-            runMax[r] = float.NegativeInfinity;
-            runSum[r] = 0f;
         }
         new Span<float>(oAll, panelCount * oStride).Clear();
         long ldk = (long)kvHeads * d;
@@ -168,27 +175,39 @@ internal static unsafe class AttentionTiled
                     DirectScores(qp, panelRows, kRows + (long)j0 * ldk, ldk, count, d, s);
                 }
                 bool anyVisible = false;
-                for (int r = 0; r < panelRows; r++)
+                float* panelMax = runMax + panel * 16, panelSum = runSum + panel * 16;
+                if (panelRows == Rows)
+                {
+                    if (state == MaskTileState.Mixed)
+                    {
+                        for (int r = 0; r < Rows; r++)
+                        {
+                            mask.HideInvisible(queryOf[first + r], j0, new Span<float>(s + r * KeyTile, count));
+                        }
+                    }
+                    anyVisible = SoftmaxStep(s, count, panelMax, panelSum, o, d, lanes);
+                }
+                for (int r = 0; r < (panelRows == Rows ? 0 : panelRows); r++)
                 {
                     float* row = s + r * KeyTile;
                     if (state == MaskTileState.Mixed)
                     {
                         mask.HideInvisible(queryOf[first + r], j0, new Span<float>(row, count));
                     }
-                    float newMax = MathF.Max(runMax[first + r], RowMax(row, count));
+                    float newMax = MathF.Max(panelMax[r], RowMax(row, count));
                     if (float.IsNegativeInfinity(newMax))
                     {
                         new Span<float>(row, count).Clear(); // nothing visible to this row yet: P = 0
                         continue;
                     }
                     anyVisible = true;
-                    float alpha = MathF.Exp(runMax[first + r] - newMax); // 0 on the first visible tile (runMax = -inf)
-                    runSum[first + r] = runSum[first + r] * alpha + ExpInPlaceAndSum(row, count, newMax);
+                    float alpha = MathF.Exp(panelMax[r] - newMax); // 0 on the first visible tile (runMax = -inf)
+                    panelSum[r] = panelSum[r] * alpha + ExpInPlaceAndSum(row, count, newMax);
                     if (alpha != 1f)
                     {
                         TensorPrimitives.Multiply(new Span<float>(o + r * d, d), alpha, new Span<float>(o + r * d, d));
                     }
-                    runMax[first + r] = newMax;
+                    panelMax[r] = newMax;
                 }
                 if (anyVisible)
                 {
@@ -201,16 +220,152 @@ internal static unsafe class AttentionTiled
             int row = r0 + r, i = queryOf[r], h = g * group + row % group;
             float* o = oAll + r / Rows * oStride + r % Rows * d;
             var dst = new Span<float>(output + ((long)i * heads + h) * d, d);
-            if (runSum[r] == 0f)
+            float sum = runSum[r / Rows * 16 + r % Rows];
+            if (sum == 0f)
             {
                 dst.Clear(); // no visible key
             }
             else
             {
-                TensorPrimitives.Multiply(new ReadOnlySpan<float>(o, d), 1f / runSum[r], dst);
+                TensorPrimitives.Multiply(new ReadOnlySpan<float>(o, d), 1f / sum, dst);
             }
         }
     }
+
+    /// <summary>
+    /// One online-softmax step for a full panel of 14 score rows (row stride <see cref="KeyTile"/>, hidden keys −inf):
+    /// new running max per row, P = e^(S − max) in place (0 for hidden keys and past <paramref name="count"/>), running
+    /// sums rescaled and extended, and the O rows rescaled by e^(old max − new max). The 14 rows are handled as lanes of
+    /// one vector: the per-row horizontal max and sum of the former row-by-row loop (with a scalar exp and a rescale call
+    /// per row) cost ≈ 20 % of the vision attention. Returns whether any row sees a key so far.
+    /// </summary>
+    private static bool SoftmaxStep(float* s, int count, float* runMax, float* runSum, float* o, int d, float* lanes)
+    {
+        Vector512<float> negInf = Vector512.Create(float.NegativeInfinity);
+        int full = count & ~15, tail = count - full;
+        Vector512<float> tailKeep = Vector512.LessThan(Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), Vector512.Create(tail)).AsSingle();
+        float* maxLanes = lanes, sumLanes = lanes + 16 * 16;
+        for (int r = 0; r < Rows; r++)
+        {
+            float* row = s + r * KeyTile;
+            Vector512<float> m0 = negInf, m1 = negInf;
+            int j = 0;
+            for (; j + 32 <= full; j += 32)
+            {
+                m0 = Vector512.Max(m0, Vector512.Load(row + j));
+                m1 = Vector512.Max(m1, Vector512.Load(row + j + 16));
+            }
+            if (j < full)
+            {
+                m0 = Vector512.Max(m0, Vector512.Load(row + j));
+            }
+            if (tail != 0)
+            {
+                Vector512<float> x = Vector512.ConditionalSelect(tailKeep, Vector512.Load(row + full), negInf);
+                x.Store(row + full); // lanes past count become −inf, so their P is 0
+                m1 = Vector512.Max(m1, x);
+            }
+            Vector512.Max(m0, m1).Store(maxLanes + r * 16);
+        }
+        negInf.Store(maxLanes + 14 * 16);
+        negInf.Store(maxLanes + 15 * 16);
+        Vector512<float> oldMax = Vector512.Load(runMax);
+        Vector512<float> newMax = Vector512.Max(oldMax, ReduceLanes(maxLanes, max: true));
+        Vector512<float> visible = ~Vector512.Equals(newMax, negInf);
+        // e^(old − new): 0 on a row's first visible tile (old = −inf); rows still without a visible key keep 1 (their
+        // O and sum are 0 anyway) instead of the NaN of −inf − (−inf).
+        Vector512<float> alpha = Vector512.ConditionalSelect(visible, ExpNonPositive(oldMax - newMax), Vector512<float>.One);
+        newMax.Store(runMax);
+        float* maxOf = lanes; // reuse: the per-row partial maxima are consumed
+        newMax.Store(maxOf);
+        for (int r = 0; r < Rows; r++)
+        {
+            float* row = s + r * KeyTile;
+            int stored = full + (tail != 0 ? 16 : 0);
+            if (float.IsNegativeInfinity(maxOf[r]))
+            {
+                new Span<float>(row, stored).Clear(); // nothing visible to this row yet: P = 0
+                Vector512<float>.Zero.Store(sumLanes + r * 16);
+                continue;
+            }
+            Vector512<float> mv = Vector512.Create(maxOf[r]), s0 = Vector512<float>.Zero, s1 = Vector512<float>.Zero;
+            int j = 0;
+            for (; j + 32 <= stored; j += 32)
+            {
+                Vector512<float> e0 = ExpNonPositive(Vector512.Load(row + j) - mv), e1 = ExpNonPositive(Vector512.Load(row + j + 16) - mv);
+                e0.Store(row + j);
+                e1.Store(row + j + 16);
+                s0 += e0;
+                s1 += e1;
+            }
+            if (j < stored)
+            {
+                Vector512<float> e0 = ExpNonPositive(Vector512.Load(row + j) - mv);
+                e0.Store(row + j);
+                s0 += e0;
+            }
+            (s0 + s1).Store(sumLanes + r * 16);
+        }
+        Vector512<float>.Zero.Store(sumLanes + 14 * 16);
+        Vector512<float>.Zero.Store(sumLanes + 15 * 16);
+        (Vector512.Load(runSum) * alpha + ReduceLanes(sumLanes, max: false)).Store(runSum);
+        alpha.Store(maxOf);
+        for (int r = 0; r < Rows; r++)
+        {
+            float a = maxOf[r];
+            if (a != 1f)
+            {
+                Vector512<float> av = Vector512.Create(a);
+                for (int c = 0; c < d; c += 16)
+                {
+                    (Vector512.Load(o + r * d + c) * av).Store(o + r * d + c);
+                }
+            }
+        }
+        return (visible.ExtractMostSignificantBits() & 0x3FFF) != 0;
+    }
+
+    /// <summary>
+    /// Lane r of the result = the max (or the sum) of the 16 values of v[r] = p[16r .. 16r + 16), for r = 0..15, by a
+    /// butterfly of unpack / 128-bit shuffle steps (45 operations for all 16 rows instead of a horizontal reduction per
+    /// row). The combination order is fixed, so results do not depend on anything but the inputs.
+    /// </summary>
+    private static Vector512<float> ReduceLanes(float* p, bool max)
+    {
+        // Level 1: rows (2i, 2i+1) -> per 128-bit lane [a, b, a, b] partials.
+        Vector512<float> c0 = Pair(Vector512.Load(p), Vector512.Load(p + 16), max);
+        Vector512<float> c1 = Pair(Vector512.Load(p + 32), Vector512.Load(p + 48), max);
+        Vector512<float> c2 = Pair(Vector512.Load(p + 64), Vector512.Load(p + 80), max);
+        Vector512<float> c3 = Pair(Vector512.Load(p + 96), Vector512.Load(p + 112), max);
+        Vector512<float> c4 = Pair(Vector512.Load(p + 128), Vector512.Load(p + 144), max);
+        Vector512<float> c5 = Pair(Vector512.Load(p + 160), Vector512.Load(p + 176), max);
+        Vector512<float> c6 = Pair(Vector512.Load(p + 192), Vector512.Load(p + 208), max);
+        Vector512<float> c7 = Pair(Vector512.Load(p + 224), Vector512.Load(p + 240), max);
+        // Level 2: 64-bit interleave -> per 128-bit lane [r, r+1, r+2, r+3] partials.
+        Vector512<float> e0 = Quad(c0, c1, max), e1 = Quad(c2, c3, max), e2 = Quad(c4, c5, max), e3 = Quad(c6, c7, max);
+        // Level 3: fold 128-bit lanes (0,2) and (1,3) of two 4-row groups.
+        Vector512<float> g0 = Combine(Avx512F.Shuffle4x128(e0, e1, 0x44), Avx512F.Shuffle4x128(e0, e1, 0xEE), max);
+        Vector512<float> g1 = Combine(Avx512F.Shuffle4x128(e2, e3, 0x44), Avx512F.Shuffle4x128(e2, e3, 0xEE), max);
+        // Level 4: fold the remaining lane pairs -> lane 4k + j = row 4k + j.
+        return Combine(Avx512F.Shuffle4x128(g0, g1, 0x88), Avx512F.Shuffle4x128(g0, g1, 0xDD), max);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Combine(Vector512<float> x, Vector512<float> y, bool max) => max ? Vector512.Max(x, y) : x + y;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Pair(Vector512<float> a, Vector512<float> b, bool max) =>
+        Combine(Avx512F.UnpackLow(a, b), Avx512F.UnpackHigh(a, b), max);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Quad(Vector512<float> c, Vector512<float> d, bool max) =>
+        Combine(Lo64(c, d), Hi64(c, d), max);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Lo64(Vector512<float> x, Vector512<float> y) => Avx512F.UnpackLow(x.AsDouble(), y.AsDouble()).AsSingle();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Hi64(Vector512<float> x, Vector512<float> y) => Avx512F.UnpackHigh(x.AsDouble(), y.AsDouble()).AsSingle();
 
     /// <summary>Largest of row[0..count) (−inf when all hidden).</summary>
     private static float RowMax(float* row, int count)
