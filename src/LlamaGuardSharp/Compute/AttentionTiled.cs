@@ -416,10 +416,13 @@ internal static unsafe class AttentionTiled
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static Vector512<float> ExpNonPositive(Vector512<float> x)
     {
-        Vector512<float> tiny = Vector512.LessThan(x, Vector512.Create(-87.3f));
-        x = Vector512.Max(x, Vector512.Create(-87.3f));
-        Vector512<float> n = Vector512.Round(x * Vector512.Create(1.44269504088896341f));
-        Vector512<float> r = Vector512.FusedMultiplyAdd(n, Vector512.Create(-0.693359375f), x);
+        Vector512<float> clamped = Vector512.Max(x, Vector512.Create(-87.3f));
+        // n = round(x·log2e) with the 1.5·2^23 shifter: one FMA and one subtraction on either FMA port, instead of
+        // vrndscaleps (two uops, port 0 only, which also runs vscalefps). Any n within ±1 of the nearest would do: the
+        // polynomial's accuracy holds a little beyond |r| ≤ ln2/2.
+        Vector512<float> shifter = Vector512.Create(12582912f);
+        Vector512<float> n = Vector512.FusedMultiplyAdd(clamped, Vector512.Create(1.44269504088896341f), shifter) - shifter;
+        Vector512<float> r = Vector512.FusedMultiplyAdd(n, Vector512.Create(-0.693359375f), clamped);
         r = Vector512.FusedMultiplyAdd(n, Vector512.Create(2.12194440e-4f), r);
         Vector512<float> p = Vector512.Create(1.9875691500e-4f);
         p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.3981999507e-3f));
@@ -428,8 +431,9 @@ internal static unsafe class AttentionTiled
         p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.6666665459e-1f));
         p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(5.0000001201e-1f));
         p = Vector512.FusedMultiplyAdd(p, r * r, r + Vector512<float>.One);
-        // p·2^n in one vscalefps (exact, like building 2^n in the exponent bits and multiplying, but 1 op instead of 4).
-        return Vector512.AndNot(Avx512F.Scale(p, n), tiny);
+        // p·2^n in one vscalefps (exact, like building 2^n in the exponent bits and multiplying, but 1 op instead of 4);
+        // arguments below the clamp (−inf for hidden keys) give exactly 0 through a compare mask and a masked blend.
+        return Vector512.ConditionalSelect(Vector512.LessThan(x, Vector512.Create(-87.3f)), Vector512<float>.Zero, Avx512F.Scale(p, n));
     }
 
     /// <summary>s[r, j] = q_r · k_j for r &lt; rows (q packed [d][14], scale folded in), k rows of stride ldk.</summary>
