@@ -4,8 +4,10 @@ using LlamaGuardSharp.Compute;
 namespace LlamaGuardSharp.Benchmarks;
 
 /// <summary>
-/// Stopwatch-based quick modes: <c>gemm-quick [threads=2] [reps=5] [filter]</c> and <c>attention-quick [threads=2] [reps=3] [filter]</c>.
-/// Each prints the peak probe measured in the same run and a table of medians.
+/// Stopwatch-based quick modes: <c>gemm-quick [threads=2] [reps=5] [filter]</c> and <c>attention-quick [threads=2] [reps=3] [filter]</c>
+/// (each prints the peak probe measured in the same run and a table of medians); the probes <c>threshold-probe</c>,
+/// <c>bandwidth-probe</c>, <c>kernel-probe</c>, <c>attention-probe</c>, <c>gelu-probe</c>; and, in a build made by
+/// <c>bench/ab.sh</c>, the interleaved A/B modes <c>gemm-ab</c> and <c>attention-ab</c>.
 /// </summary>
 public static class QuickMode
 {
@@ -20,6 +22,34 @@ public static class QuickMode
         if (mode == "bandwidth-probe")
         {
             BandwidthProbe.Run(int.Parse(args[1], CultureInfo.InvariantCulture), int.Parse(args[2], CultureInfo.InvariantCulture));
+            return true;
+        }
+#if AB_BASELINE
+        if (mode is "gemm-ab" or "attention-ab")
+        {
+            int rounds = int.Parse(args[1], CultureInfo.InvariantCulture);
+            int abThreads = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 2;
+            string abFilter = args.Length > 3 ? args[3] : "";
+            if (mode == "gemm-ab")
+            {
+                GemmAb.Run(rounds, abThreads, abFilter);
+            }
+            else
+            {
+                AttentionAb.Run(rounds, abThreads, abFilter);
+            }
+            return true;
+        }
+#endif
+        if (mode == "attention-probe")
+        {
+            AttentionProbe.Run(int.Parse(args[1], CultureInfo.InvariantCulture), int.Parse(args[2], CultureInfo.InvariantCulture),
+                args.Length > 3 ? args[3] : "none");
+            return true;
+        }
+        if (mode == "gelu-probe")
+        {
+            GeluProbe.Run();
             return true;
         }
         if (mode == "kernel-probe")

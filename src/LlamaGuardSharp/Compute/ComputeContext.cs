@@ -23,16 +23,8 @@ public sealed class ComputeContext
     /// <summary>Runs <paramref name="body"/> for every index in [0, count), spread over <see cref="Threads"/> threads.</summary>
     public void For(int count, Action<int> body)
     {
-        if (count <= 0)
+        if (RanSequentially(count, body))
         {
-            return;
-        }
-        if (Threads == 1 || count == 1)
-        {
-            for (int i = 0; i < count; i++)
-            {
-                body(i);
-            }
             return;
         }
         Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = Threads }, body);
@@ -47,16 +39,8 @@ public sealed class ComputeContext
     public void ForOrdered(int count, Action<int> body)
     {
         ArgumentNullException.ThrowIfNull(body);
-        if (count <= 0)
+        if (RanSequentially(count, body))
         {
-            return;
-        }
-        if (Threads == 1 || count == 1)
-        {
-            for (int i = 0; i < count; i++)
-            {
-                body(i);
-            }
             return;
         }
         int next = -1, workers = Math.Min(Threads, count);
@@ -67,5 +51,19 @@ public sealed class ComputeContext
                 body(i);
             }
         });
+    }
+
+    /// <summary>Nothing to do, one thread or one item: runs the items in order on the calling thread and returns true.</summary>
+    private bool RanSequentially(int count, Action<int> body)
+    {
+        if (count > 0 && Threads > 1 && count > 1)
+        {
+            return false;
+        }
+        for (int i = 0; i < count; i++)
+        {
+            body(i);
+        }
+        return true;
     }
 }

@@ -84,6 +84,8 @@ public static class Gelu
     {
         Vector512<float> z = Vector512.Abs(x) * Vector512.Create(0.70710678118654752440f);
         Vector512<float> t = Vector512<float>.One / (Vector512<float>.One + Vector512.Create(0.5f) * z);
+        // The coefficients of Evaluate, unrolled on purpose: a loop over one shared table did not unroll and made
+        // this path ≈ 2× slower (gelu-probe 38–42 ms vs 17–29 ms).
         Vector512<float> p = Vector512.Create(0.17087277f);
         p = Vector512.FusedMultiplyAdd(p, t, Vector512.Create(-0.82215223f));
         p = Vector512.FusedMultiplyAdd(p, t, Vector512.Create(1.48851587f));

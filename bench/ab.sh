@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Interleaved A/B of a compute kernel against its version at a git revision (robust to a noisy, shared host: both
+# versions run alternately in one process, so they see the same background load; read the current/baseline ratio).
+# Usage: bench/ab.sh REV gemm|attention [rounds=5] [threads=2] [shape-substring]
+#   e.g. bench/ab.sh HEAD gemm 5 2 "text"      (uncommitted GemmPacked.cs vs the committed one)
+# The baseline source is generated into bench/LlamaGuardSharp.Benchmarks/Baseline/ (git-ignored) with its class
+# renamed; it must still compile against the current library (internal helpers it uses may have changed since REV).
+set -euo pipefail
+rev=${1:?usage: bench/ab.sh REV gemm|attention [rounds] [threads] [filter]}
+kind=${2:?usage: bench/ab.sh REV gemm|attention [rounds] [threads] [filter]}
+rounds=${3:-5}; threads=${4:-2}; filter=${5:-}
+case "$kind" in
+  gemm|attention) ;;
+  *) echo "unknown kernel '$kind' (gemm or attention)" >&2; exit 2 ;;
+esac
+root=$(git rev-parse --show-toplevel)
+out="$root/bench/LlamaGuardSharp.Benchmarks/Baseline"
+mkdir -p "$out"
+# Both baselines are generated (the A/B harness references both), whichever kernel is timed.
+for cls in GemmPacked AttentionTiled; do
+  git -C "$root" show "$rev:src/LlamaGuardSharp/Compute/$cls.cs" \
+    | sed -e 's/^namespace LlamaGuardSharp.Compute;/using LlamaGuardSharp.Compute;\nnamespace LlamaGuardSharp.Benchmarks.Baseline;/' \
+          -e "s/internal static unsafe class $cls\b/internal static unsafe class ${cls}Baseline/" \
+          -e 's/<see cref="\([A-Za-z]*\)"\/>/\1/g' > "$out/${cls}Baseline.cs"
+done
+dotnet build -c Release "$root/bench/LlamaGuardSharp.Benchmarks" -p:AbBaseline=true -o "$root/bench/LlamaGuardSharp.Benchmarks/bin/ab" >/dev/null
+dotnet "$root/bench/LlamaGuardSharp.Benchmarks/bin/ab/LlamaGuardSharp.Benchmarks.dll" "$kind-ab" "$rounds" "$threads" "$filter"
