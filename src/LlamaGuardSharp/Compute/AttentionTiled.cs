@@ -174,42 +174,14 @@ internal static unsafe class AttentionTiled
                 {
                     DirectScores(qp, panelRows, kRows + (long)j0 * ldk, ldk, count, d, s);
                 }
-                bool anyVisible = false;
-                float* panelMax = runMax + panel * 16, panelSum = runSum + panel * 16;
-                if (panelRows == Rows)
+                if (state == MaskTileState.Mixed)
                 {
-                    if (state == MaskTileState.Mixed)
+                    for (int r = 0; r < panelRows; r++)
                     {
-                        for (int r = 0; r < Rows; r++)
-                        {
-                            mask.HideInvisible(queryOf[first + r], j0, new Span<float>(s + r * KeyTile, count));
-                        }
+                        mask.HideInvisible(queryOf[first + r], j0, new Span<float>(s + r * KeyTile, count));
                     }
-                    anyVisible = SoftmaxStep(s, count, panelMax, panelSum, o, d, lanes);
                 }
-                for (int r = 0; r < (panelRows == Rows ? 0 : panelRows); r++)
-                {
-                    float* row = s + r * KeyTile;
-                    if (state == MaskTileState.Mixed)
-                    {
-                        mask.HideInvisible(queryOf[first + r], j0, new Span<float>(row, count));
-                    }
-                    float newMax = MathF.Max(panelMax[r], RowMax(row, count));
-                    if (float.IsNegativeInfinity(newMax))
-                    {
-                        new Span<float>(row, count).Clear(); // nothing visible to this row yet: P = 0
-                        continue;
-                    }
-                    anyVisible = true;
-                    float alpha = MathF.Exp(panelMax[r] - newMax); // 0 on the first visible tile (runMax = -inf)
-                    panelSum[r] = panelSum[r] * alpha + ExpInPlaceAndSum(row, count, newMax);
-                    if (alpha != 1f)
-                    {
-                        TensorPrimitives.Multiply(new Span<float>(o + r * d, d), alpha, new Span<float>(o + r * d, d));
-                    }
-                    panelMax[r] = newMax;
-                }
-                if (anyVisible)
+                if (SoftmaxStep(s, panelRows, count, runMax + panel * 16, runSum + panel * 16, o, d, lanes))
                 {
                     AccumulatePV(s, panelRows, count, v + (long)j0 * ldv, ldv, o, d);
                 }
@@ -233,19 +205,20 @@ internal static unsafe class AttentionTiled
     }
 
     /// <summary>
-    /// One online-softmax step for a full panel of 14 score rows (row stride <see cref="KeyTile"/>, hidden keys −inf):
+    /// One online-softmax step for a panel of <paramref name="rows"/> ≤ 14 score rows (row stride <see cref="KeyTile"/>,
+    /// hidden keys −inf; lanes of rows past <paramref name="rows"/> are treated as seeing nothing and left untouched):
     /// new running max per row, P = e^(S − max) in place (0 for hidden keys and past <paramref name="count"/>), running
     /// sums rescaled and extended, and the O rows rescaled by e^(old max − new max). The 14 rows are handled as lanes of
     /// one vector: the per-row horizontal max and sum of the former row-by-row loop (with a scalar exp and a rescale call
     /// per row) cost ≈ 20 % of the vision attention. Returns whether any row sees a key so far.
     /// </summary>
-    private static bool SoftmaxStep(float* s, int count, float* runMax, float* runSum, float* o, int d, float* lanes)
+    private static bool SoftmaxStep(float* s, int rows, int count, float* runMax, float* runSum, float* o, int d, float* lanes)
     {
         Vector512<float> negInf = Vector512.Create(float.NegativeInfinity);
         int full = count & ~15, tail = count - full;
         Vector512<float> tailKeep = Vector512.LessThan(Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), Vector512.Create(tail)).AsSingle();
         float* maxLanes = lanes, sumLanes = lanes + 16 * 16;
-        for (int r = 0; r < Rows; r++)
+        for (int r = 0; r < rows; r++)
         {
             float* row = s + r * KeyTile;
             Vector512<float> m0 = negInf, m1 = negInf;
@@ -267,8 +240,10 @@ internal static unsafe class AttentionTiled
             }
             Vector512.Max(m0, m1).Store(maxLanes + r * 16);
         }
-        negInf.Store(maxLanes + 14 * 16);
-        negInf.Store(maxLanes + 15 * 16);
+        for (int r = rows; r < 16; r++)
+        {
+            negInf.Store(maxLanes + r * 16);
+        }
         Vector512<float> oldMax = Vector512.Load(runMax);
         Vector512<float> newMax = Vector512.Max(oldMax, ReduceLanes(maxLanes, max: true));
         Vector512<float> visible = ~Vector512.Equals(newMax, negInf);
@@ -278,7 +253,7 @@ internal static unsafe class AttentionTiled
         newMax.Store(runMax);
         float* maxOf = lanes; // reuse: the per-row partial maxima are consumed
         newMax.Store(maxOf);
-        for (int r = 0; r < Rows; r++)
+        for (int r = 0; r < rows; r++)
         {
             float* row = s + r * KeyTile;
             int stored = full + (tail != 0 ? 16 : 0);
@@ -306,11 +281,13 @@ internal static unsafe class AttentionTiled
             }
             (s0 + s1).Store(sumLanes + r * 16);
         }
-        Vector512<float>.Zero.Store(sumLanes + 14 * 16);
-        Vector512<float>.Zero.Store(sumLanes + 15 * 16);
+        for (int r = rows; r < 16; r++)
+        {
+            Vector512<float>.Zero.Store(sumLanes + r * 16);
+        }
         (Vector512.Load(runSum) * alpha + ReduceLanes(sumLanes, max: false)).Store(runSum);
         alpha.Store(maxOf);
-        for (int r = 0; r < Rows; r++)
+        for (int r = 0; r < rows; r++)
         {
             float a = maxOf[r];
             if (a != 1f)
@@ -366,46 +343,6 @@ internal static unsafe class AttentionTiled
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<float> Hi64(Vector512<float> x, Vector512<float> y) => Avx512F.UnpackHigh(x.AsDouble(), y.AsDouble()).AsSingle();
-
-    /// <summary>Largest of row[0..count) (−inf when all hidden).</summary>
-    private static float RowMax(float* row, int count)
-    {
-        int j = 0;
-        Vector512<float> m = Vector512.Create(float.NegativeInfinity);
-        for (; j + 16 <= count; j += 16)
-        {
-            m = Vector512.Max(m, Vector512.Load(row + j));
-        }
-        Vector256<float> m8 = Vector256.Max(m.GetLower(), m.GetUpper());
-        Vector128<float> m4 = Vector128.Max(m8.GetLower(), m8.GetUpper());
-        float max = MathF.Max(MathF.Max(m4[0], m4[1]), MathF.Max(m4[2], m4[3]));
-        for (; j < count; j++)
-        {
-            max = MathF.Max(max, row[j]);
-        }
-        return max;
-    }
-
-    /// <summary>row[j] = e^(row[j] − max) (hidden −inf entries become 0); returns the sum, in a fixed order.</summary>
-    private static float ExpInPlaceAndSum(float* row, int count, float max)
-    {
-        int j = 0;
-        Vector512<float> sum = Vector512<float>.Zero, mv = Vector512.Create(max);
-        for (; j + 16 <= count; j += 16)
-        {
-            Vector512<float> e = ExpNonPositive(Vector512.Load(row + j) - mv);
-            e.Store(row + j);
-            sum += e;
-        }
-        float total = Vector512.Sum(sum);
-        for (; j < count; j++)
-        {
-            float e = MathF.Exp(row[j] - max);
-            row[j] = e;
-            total += e;
-        }
-        return total;
-    }
 
     /// <summary>
     /// e^x for x ≤ 0 (softmax arguments after subtracting the running max), all in float32: x = n·ln2 + r with

@@ -156,26 +156,7 @@ internal static unsafe class GemmRowDot
             s2 = Vector512.FusedMultiplyAdd(x, T.Load16(w2, p), s2);
             s3 = Vector512.FusedMultiplyAdd(x, T.Load16(w3, p), s3);
         }
-        float r0 = Vector512.Sum(s0), r1 = Vector512.Sum(s1), r2 = Vector512.Sum(s2), r3 = Vector512.Sum(s3);
-        for (; p < k; p++)
-        {
-            float x = a[p];
-            r0 = MathF.FusedMultiplyAdd(x, T.Load1(w0, p), r0);
-            r1 = MathF.FusedMultiplyAdd(x, T.Load1(w1, p), r1);
-            r2 = MathF.FusedMultiplyAdd(x, T.Load1(w2, p), r2);
-            r3 = MathF.FusedMultiplyAdd(x, T.Load1(w3, p), r3);
-        }
-        if (bias != null)
-        {
-            r0 += bias[0];
-            r1 += bias[1];
-            r2 += bias[2];
-            r3 += bias[3];
-        }
-        c[0] = r0;
-        c[1] = r1;
-        c[2] = r2;
-        c[3] = r3;
+        Finish<T>(s0, s1, s2, s3, a, k, p, w0, rowBytes, c, bias);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -213,35 +194,40 @@ internal static unsafe class GemmRowDot
             s32 = Vector512.FusedMultiplyAdd(x, b2, s32);
             s33 = Vector512.FusedMultiplyAdd(x, b3, s33);
         }
-        Finish(s00, s01, s02, s03, a, k, p, w0, rowBytes, c, bias);
-        Finish(s10, s11, s12, s13, a1, k, p, w0, rowBytes, c + ldc, bias);
-        Finish(s20, s21, s22, s23, a2, k, p, w0, rowBytes, c + 2L * ldc, bias);
-        Finish(s30, s31, s32, s33, a3, k, p, w0, rowBytes, c + 3L * ldc, bias);
+        Finish<T>(s00, s01, s02, s03, a, k, p, w0, rowBytes, c, bias);
+        Finish<T>(s10, s11, s12, s13, a1, k, p, w0, rowBytes, c + ldc, bias);
+        Finish<T>(s20, s21, s22, s23, a2, k, p, w0, rowBytes, c + 2L * ldc, bias);
+        Finish<T>(s30, s31, s32, s33, a3, k, p, w0, rowBytes, c + 3L * ldc, bias);
+    }
 
-        static void Finish(Vector512<float> s0, Vector512<float> s1, Vector512<float> s2, Vector512<float> s3,
-            float* a, int k, int p, byte* w0, long rowBytes, float* c, float* bias)
+    /// <summary>
+    /// One A row against 4 weight rows after the vector loop: horizontal sums, the K % 16 tail from <paramref name="p"/>,
+    /// the bias, and the 4 results to c[0..4).
+    /// </summary>
+    private static void Finish<T>(Vector512<float> s0, Vector512<float> s1, Vector512<float> s2, Vector512<float> s3,
+        float* a, int k, int p, byte* w0, long rowBytes, float* c, float* bias)
+        where T : struct, IWeightWidener
+    {
+        byte* w1 = w0 + rowBytes, w2 = w1 + rowBytes, w3 = w2 + rowBytes;
+        float r0 = Vector512.Sum(s0), r1 = Vector512.Sum(s1), r2 = Vector512.Sum(s2), r3 = Vector512.Sum(s3);
+        for (; p < k; p++)
         {
-            byte* w1 = w0 + rowBytes, w2 = w1 + rowBytes, w3 = w2 + rowBytes;
-            float r0 = Vector512.Sum(s0), r1 = Vector512.Sum(s1), r2 = Vector512.Sum(s2), r3 = Vector512.Sum(s3);
-            for (; p < k; p++)
-            {
-                float x = a[p];
-                r0 = MathF.FusedMultiplyAdd(x, T.Load1(w0, p), r0);
-                r1 = MathF.FusedMultiplyAdd(x, T.Load1(w1, p), r1);
-                r2 = MathF.FusedMultiplyAdd(x, T.Load1(w2, p), r2);
-                r3 = MathF.FusedMultiplyAdd(x, T.Load1(w3, p), r3);
-            }
-            if (bias != null)
-            {
-                r0 += bias[0];
-                r1 += bias[1];
-                r2 += bias[2];
-                r3 += bias[3];
-            }
-            c[0] = r0;
-            c[1] = r1;
-            c[2] = r2;
-            c[3] = r3;
+            float x = a[p];
+            r0 = MathF.FusedMultiplyAdd(x, T.Load1(w0, p), r0);
+            r1 = MathF.FusedMultiplyAdd(x, T.Load1(w1, p), r1);
+            r2 = MathF.FusedMultiplyAdd(x, T.Load1(w2, p), r2);
+            r3 = MathF.FusedMultiplyAdd(x, T.Load1(w3, p), r3);
         }
+        if (bias != null)
+        {
+            r0 += bias[0];
+            r1 += bias[1];
+            r2 += bias[2];
+            r3 += bias[3];
+        }
+        c[0] = r0;
+        c[1] = r1;
+        c[2] = r2;
+        c[3] = r3;
     }
 }
