@@ -19,9 +19,15 @@ public class ComputeContextTests
             // Every odd item waits for the item before it: safe only because items start in index order.
             if (i % 2 == 1)
             {
+                // A deadline turns a scheduling bug (an item waiting on one that never starts) into a failure, not a hang.
                 var spinner = new SpinWait();
+                long deadline = Environment.TickCount64 + 10_000;
                 while (Volatile.Read(ref done[i - 1]) == 0)
                 {
+                    if (Environment.TickCount64 > deadline)
+                    {
+                        throw new TimeoutException($"item {i} waited 10 s for item {i - 1}");
+                    }
                     spinner.SpinOnce();
                 }
             }
