@@ -9,7 +9,7 @@ using LlamaGuardSharp.Inference;
 namespace LlamaGuardSharp.Cli.Commands;
 
 /// <summary>
-/// <c>llamaguard bench [--quick] [--model DIR] [--runs N] [--threads N] [--json]</c>: measures the machine's FMA peak,
+/// <c>llamaguard bench [--quick] [--model DIR] [--runs N] [--threads N] [--no-gemm] [--profile] [--json]</c>: measures the machine's FMA peak,
 /// the GEMM kernel at every model shape, and end-to-end classifications (4-tile image, ≈400-token prompt) with a
 /// per-stage breakdown, all as medians and as fractions of the peak measured in the same run. Without --model it
 /// benchmarks a synthetic checkpoint of the real widths (full depth, or depth-reduced with --quick) that it writes
@@ -31,9 +31,13 @@ public static class BenchCommand
         };
         var skipGemm = new Option<bool>("--no-gemm") { Description = "Skip the per-shape GEMM table." };
         var json = new Option<bool>("--json") { Description = "Print one JSON object on stdout." };
+        var profile = new Option<bool>("--profile")
+        {
+            Description = "Time every kernel call of the end-to-end runs and report them per kernel and shape (seconds per classification, GFLOP/s, % of peak).",
+        };
         var command = new Command("bench", "Benchmark the kernels and end-to-end classification against the machine's measured peak.")
         {
-            quick, model, runs, threads, workDir, skipGemm, json,
+            quick, model, runs, threads, workDir, skipGemm, json, profile,
         };
         command.SetAction(async (parseResult, ct) =>
         {
@@ -68,9 +72,14 @@ public static class BenchCommand
                 }
 
                 string modelDir = parseResult.GetValue(model) ?? await EnsureSyntheticModelAsync(isQuick, parseResult.GetValue(workDir)!, error, ct);
-                var endToEnd = await RunEndToEndAsync(modelDir, context, peak, repetitions, error, ct);
+                var kernels = parseResult.GetValue(profile) ? new KernelProfile() : null;
+                var endToEnd = await RunEndToEndAsync(modelDir, context, peak, repetitions, kernels, error, ct);
+                if (kernels is not null)
+                {
+                    WriteProfile(kernels, endToEnd, peak, error);
+                }
                 output.WriteLine(parseResult.GetValue(json)
-                    ? ToJson(context, peak, gemm, endToEnd)
+                    ? ToJson(context, peak, gemm, endToEnd, kernels)
                     : $"end-to-end: {endToEnd.Seconds:F1} s median, {endToEnd.Flops.Total / 1e12:F2} TFLOP, {endToEnd.Gflops:F0} GFLOP/s = {endToEnd.FractionOfPeak:P0} of the {peak.WallGflops:F0} GFLOP/s peak, peak anonymous memory {endToEnd.PeakAnonymousBytes / 1e6:F0} MB");
                 return 0;
             }
@@ -105,11 +114,11 @@ public static class BenchCommand
     }
 
     private static async Task<EndToEnd> RunEndToEndAsync(string modelDir, ComputeContext context, PeakMeasurement peak, int repetitions,
-        TextWriter error, CancellationToken ct)
+        KernelProfile? kernels, TextWriter error, CancellationToken ct)
     {
         using var memory = new AnonymousMemorySampler();
         // Five new tokens ≈ a verdict with one category line; category probabilities off so the FLOP count is exact.
-        var options = new GuardModelOptions { Threads = context.Threads, MaxNewTokens = 5, ComputeCategoryProbabilities = false };
+        var options = new GuardModelOptions { Threads = context.Threads, MaxNewTokens = 5, ComputeCategoryProbabilities = false, KernelProfile = kernels };
         using var guard = await GuardModel.LoadAsync(modelDir, options,
             new LineProgress<GuardLoadProgress>(p => error.WriteLine($"bench: loading {p.Stage} ({p.Fraction:P0})")), ct);
         var conversation = BenchmarkConversation.Create(guard.Tokenizer, 400, guard.Config.Vision.ImageSize);
@@ -117,6 +126,11 @@ public static class BenchCommand
         for (int r = 0; r < repetitions; r++)
         {
             error.WriteLine($"bench: end-to-end classification {r + 1}/{repetitions}…");
+            if (r == 1)
+            {
+                // The first run also pays for paging the mapped weights in: profile the warm runs only.
+                kernels?.Clear();
+            }
             var verdict = await guard.ClassifyAsync(conversation, null, ct);
             var t = verdict.Timings;
             error.WriteLine($"bench:   total {t.Total.TotalSeconds:F2} s (preprocess {t.Preprocess.TotalSeconds:F2}, vision {t.Vision.TotalSeconds:F2}, prefill {t.Prefill.TotalSeconds:F2}, decode {t.Decode.TotalSeconds:F2})");
@@ -135,13 +149,30 @@ public static class BenchCommand
             flops, gflops, gflops / peak.WallGflops, memory.PeakBytes, AnonymousMemorySampler.PeakResidentBytes());
     }
 
+    /// <summary>Runs the kernel profile covers: all but the first (which pages the weights in) when there are several.</summary>
+    private static int ProfiledRuns(EndToEnd e) => e.Runs > 1 ? e.Runs - 1 : 1;
+
+    /// <summary>The kernel table on stderr: per classification (totals divided by the profiled runs), largest first.</summary>
+    private static void WriteProfile(KernelProfile kernels, EndToEnd e, PeakMeasurement peak, TextWriter error)
+    {
+        var entries = kernels.Entries;
+        int runs = ProfiledRuns(e);
+        double timed = entries.Sum(k => k.Seconds) / runs;
+        error.WriteLine($"bench: kernels per classification, warm runs ({timed:F1} s in kernels; {e.Seconds:F1} s median total):");
+        foreach (var k in entries)
+        {
+            string rate = k.Flops > 0 ? $"{k.Gflops,7:F1} GFLOP/s {k.Gflops / peak.WallGflops,5:P0}" : "";
+            error.WriteLine($"bench:   {k.Kernel,-10} {k.Shape,-44} {k.Calls / runs,5} calls {k.Seconds / runs,8:F2} s {rate}");
+        }
+    }
+
     private static double Median(IEnumerable<double> values)
     {
         var sorted = values.Order().ToArray();
         return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
     }
 
-    private static string ToJson(ComputeContext context, PeakMeasurement peak, IReadOnlyList<GemmTiming> gemm, EndToEnd e)
+    private static string ToJson(ComputeContext context, PeakMeasurement peak, IReadOnlyList<GemmTiming> gemm, EndToEnd e, KernelProfile? kernels)
     {
         var report = new
         {
@@ -177,6 +208,16 @@ public static class BenchCommand
                     Stage("prefill", e.Prefill, e.Flops.Prefill, peak),
                     Stage("decode", e.Decode, e.Flops.Decode, peak),
                 },
+                // Per classification over the warm runs (all but the first when there are several); absent without --profile.
+                kernels = kernels?.Entries.Select(k => new
+                {
+                    kernel = k.Kernel,
+                    shape = k.Shape,
+                    calls = (double)k.Calls / ProfiledRuns(e),
+                    seconds = k.Seconds / ProfiledRuns(e),
+                    gflops = k.Gflops,
+                    pct_of_peak = 100 * k.Gflops / peak.WallGflops,
+                }),
             },
         };
         return JsonSerializer.Serialize(report);

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
@@ -35,10 +36,13 @@ public static class Attention
             AttentionReference.Compute(q, queries, heads, k, v, keys, kvHeads, headDim, scale, mask, output, context);
             return;
         }
+        long start = context.Profile is null ? 0 : Stopwatch.GetTimestamp();
         fixed (float* pq = q, pk = k, pv = v, po = output)
         {
             AttentionTiled.Run(pq, queries, heads, pk, pv, keys, kvHeads, headDim, scale, mask, po, context);
         }
+        context.Profile?.Record("attention", $"queries={queries} keys={keys} heads={heads}/{kvHeads} d={headDim}",
+            4.0 * queries * keys * heads * headDim, start);
     }
 
     /// <summary>Shape and argument checks shared by the tuned kernel and <see cref="AttentionReference"/>.</summary>

@@ -7,18 +7,23 @@ namespace LlamaGuardSharp.Compute;
 /// </summary>
 public sealed class ComputeContext
 {
-    public ComputeContext(int threads = 0)
+    /// <param name="threads">Worker threads (0 = every logical processor).</param>
+    /// <param name="profile">When given, every kernel call adds its wall time to it (see <see cref="KernelProfile"/>).</param>
+    public ComputeContext(int threads = 0, KernelProfile? profile = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(threads);
         Threads = threads == 0 ? Environment.ProcessorCount : threads;
+        Profile = profile;
     }
+
+    /// <summary>The per-kernel timing sink, or null (the default: no timing).</summary>
+    public KernelProfile? Profile { get; }
 
     /// <summary>Pack buffers and score tiles reused across kernel calls (no allocations in the steady state).</summary>
     internal ScratchPool Scratch { get; } = new();
 
     /// <summary>Number of worker threads (1 = run on the calling thread).</summary>
     public int Threads { get; }
-
 
     /// <summary>Runs <paramref name="body"/> for every index in [0, count), spread over <see cref="Threads"/> threads.</summary>
     public void For(int count, Action<int> body)

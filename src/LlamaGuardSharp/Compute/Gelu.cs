@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
@@ -21,6 +22,7 @@ public static class Gelu
         {
             throw new ArgumentException("Output is shorter than input.", nameof(y));
         }
+        long startTime = context.Profile is null ? 0 : Stopwatch.GetTimestamp();
         fixed (float* px = x, py = y)
         {
             nint xp = (nint)px, yp = (nint)py;
@@ -32,6 +34,7 @@ public static class Gelu
                 Run((float*)xp + start, (float*)yp + start, Math.Min(Chunk, n - start));
             });
         }
+        context.Profile?.Record("gelu", $"{x.Length}", 0, startTime);
     }
 
     /// <summary>Single-threaded overload for short vectors.</summary>

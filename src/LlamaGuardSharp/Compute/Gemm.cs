@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
@@ -8,7 +9,7 @@ namespace LlamaGuardSharp.Compute;
 /// C[m, n] = Σ_k A[m, k] · W[n, k] (+ bias[n]). A and C are float32 row-major; W is bf16/f16/f32 in place.
 /// Accumulation is float32. Results are bit-identical for every <see cref="ComputeContext.Threads"/> value.
 /// </summary>
-public static class Gemm
+public static unsafe class Gemm
 {
     /// <summary>
     /// From this many rows of A on, the packed, register-blocked kernel beats streaming dot products (threshold-probe at
@@ -20,7 +21,7 @@ public static class Gemm
     /// C[M, N] = A[M, K] · Wᵀ (+ bias). <paramref name="a"/> holds M rows of K = W.Cols floats,
     /// <paramref name="c"/> receives M rows of N = W.Rows floats. <paramref name="bias"/> may be empty.
     /// </summary>
-    public static unsafe void MatMulTransposed(ReadOnlySpan<float> a, int m, WeightMatrix w, ReadOnlySpan<float> bias, Span<float> c, ComputeContext context)
+    public static void MatMulTransposed(ReadOnlySpan<float> a, int m, WeightMatrix w, ReadOnlySpan<float> bias, Span<float> c, ComputeContext context)
     {
         ArgumentNullException.ThrowIfNull(w);
         ArgumentNullException.ThrowIfNull(context);
@@ -36,6 +37,7 @@ public static class Gemm
             GemmReference.MatMulTransposed(a, m, w, bias, c);
             return;
         }
+        long start = context.Profile is null ? 0 : Stopwatch.GetTimestamp();
         fixed (float* pa = a, pb = bias, pc = c)
         {
             float* biasPtr = bias.IsEmpty ? null : pb;
@@ -48,6 +50,65 @@ public static class Gemm
                 GemmPacked.Run(pa, m, w, biasPtr, pc, context);
             }
         }
+        context.Profile?.Record("gemm", $"M={m} N={n} K={k}", 2.0 * m * n * k, start);
+    }
+
+    /// <summary>
+    /// Two projections of the same input in one pass: C0 = A·W0ᵀ and C1 = A·W1ᵀ (no bias), e.g. the gate and up
+    /// projections of an MLP. A is packed once and the work spans both outputs, so a narrow weight (k/v: N = 1024) runs
+    /// at the efficiency of the wide total. Every element equals what <see cref="MatMulTransposed(ReadOnlySpan{float}, int, WeightMatrix, ReadOnlySpan{float}, Span{float}, ComputeContext)"/>
+    /// gives for its weight alone, bit for bit.
+    /// </summary>
+    public static void MatMulTransposed(ReadOnlySpan<float> a, int m, WeightMatrix w0, Span<float> c0, WeightMatrix w1, Span<float> c1,
+        ComputeContext context) =>
+        MatMulTransposed(a, m, w0, c0, w1, c1, null, [], context);
+
+    /// <summary>Three projections of the same input in one pass (q, k and v), as the two-weight overload.</summary>
+    public static void MatMulTransposed(ReadOnlySpan<float> a, int m, WeightMatrix w0, Span<float> c0, WeightMatrix w1, Span<float> c1,
+        WeightMatrix? w2, Span<float> c2, ComputeContext context)
+    {
+        ArgumentNullException.ThrowIfNull(w0);
+        ArgumentNullException.ThrowIfNull(w1);
+        ArgumentNullException.ThrowIfNull(context);
+        int k = w0.Cols;
+        foreach (var w in (ReadOnlySpan<WeightMatrix?>)[w1, w2])
+        {
+            if (w is not null && w.Cols != k)
+            {
+                throw new ArgumentException($"Fused weights must share K: {w0.Rows}×{k} and {w.Rows}×{w.Cols}.");
+            }
+        }
+        CheckShapes(a.Length, m, k, w0.Rows, 0, c0.Length);
+        CheckShapes(a.Length, m, k, w1.Rows, 0, c1.Length);
+        if (w2 is not null)
+        {
+            CheckShapes(a.Length, m, k, w2.Rows, 0, c2.Length);
+        }
+        if (m == 0)
+        {
+            return;
+        }
+        if (m < PackedMinRows || !Avx512F.IsSupported || !Vector512.IsHardwareAccelerated)
+        {
+            // Streaming dot products read every weight row once anyway: fusing gains nothing there.
+            MatMulTransposed(a, m, w0, default, c0, context);
+            MatMulTransposed(a, m, w1, default, c1, context);
+            if (w2 is not null)
+            {
+                MatMulTransposed(a, m, w2, default, c2, context);
+            }
+            return;
+        }
+        long start = context.Profile is null ? 0 : Stopwatch.GetTimestamp();
+        int n = w0.Rows + w1.Rows + (w2?.Rows ?? 0);
+        fixed (float* pa = a, p0 = c0, p1 = c1, p2 = c2)
+        {
+            GemmTarget[] targets = w2 is null
+                ? [new(w0, p0, null), new(w1, p1, null)]
+                : [new(w0, p0, null), new(w1, p1, null), new(w2, p2, null)];
+            GemmPacked.Run(pa, m, targets, context);
+        }
+        context.Profile?.Record("gemm", $"M={m} N={n} K={k} (fused {(w2 is null ? 2 : 3)})", 2.0 * m * n * k, start);
     }
 
     internal static void CheckShapes(int aLength, int m, int k, int n, int biasLength, int cLength)

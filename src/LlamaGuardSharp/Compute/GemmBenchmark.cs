@@ -8,7 +8,11 @@ public sealed record GemmShape(string Name, int M, int K, int N)
 {
     public double Flops => 2.0 * M * K * N;
 
-    /// <summary>The model's GEMM shapes (spec §8): vision encoder, projector, text prefill (≈400 tokens), decode.</summary>
+    /// <summary>
+    /// The model's GEMM shapes (spec §8): vision encoder, projector, text prefill (≈400 tokens), decode. "(fused)" rows
+    /// are the calls the model makes (projections of one input in one GEMM); the single-weight rows (q/o, k/v, gate/up)
+    /// are what an unfused implementation such as HF transformers runs, kept for the PyTorch comparison.
+    /// </summary>
     public static IReadOnlyList<GemmShape> ModelShapes { get; } =
     [
         new("vision qkv (fused)", 6432, 1280, 3840),
@@ -16,8 +20,11 @@ public sealed record GemmShape(string Name, int M, int K, int N)
         new("vision fc1", 6432, 1280, 5120),
         new("vision fc2", 6432, 5120, 1280),
         new("projector", 6404, 7680, 4096),
+        new("cross k+v (fused)", 6404, 4096, 2048),
+        new("text q+k+v prefill (fused)", 400, 4096, 6144),
         new("text q/o prefill", 400, 4096, 4096),
         new("text k/v prefill", 400, 4096, 1024),
+        new("text gate+up prefill (fused)", 400, 4096, 28672),
         new("text gate/up prefill", 400, 4096, 14336),
         new("text down prefill", 400, 14336, 4096),
         new("text q/o decode", 1, 4096, 4096),

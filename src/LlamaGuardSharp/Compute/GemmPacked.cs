@@ -52,10 +52,25 @@ internal static unsafe class GemmPacked
     private const int NR = GemmMicroKernel.Cols;
     private const int PackGroup = 8; // micro-panels per packing work item
 
-    public static void Run(float* a, int m, WeightMatrix w, float* bias, float* c, ComputeContext context)
+    public static void Run(float* a, int m, WeightMatrix w, float* bias, float* c, ComputeContext context) =>
+        Run(a, m, [new GemmTarget(w, c, bias)], context);
+
+    /// <summary>
+    /// C_t = A·W_tᵀ (+ bias_t) for every target t: one GEMM over the targets' weights side by side (N = Σ N_t, same K),
+    /// so A is packed once and the work items cover all of N (e.g. q, k and v of a layer in one call). Each output
+    /// element is reduced exactly as by a call with its target alone.
+    /// </summary>
+    public static void Run(float* a, int m, GemmTarget[] targets, ComputeContext context)
     {
-        int k = w.Cols, n = w.Rows;
-        int mPanels = (m + MR - 1) / MR, nPanels = (n + NR - 1) / NR;
+        int k = targets[0].Weight.Cols;
+        int mPanels = (m + MR - 1) / MR;
+        // Global B panel q belongs to the target t with panelStart[t] <= q < panelStart[t + 1].
+        int[] panelStart = new int[targets.Length + 1];
+        for (int t = 0; t < targets.Length; t++)
+        {
+            panelStart[t + 1] = panelStart[t] + (targets[t].Weight.Rows + NR - 1) / NR;
+        }
+        int nPanels = panelStart[^1];
         // Near-equal K blocks of at most KBlock (e.g. 1280 -> 2 × 640, 4096 -> 5 × 688 + 656) so no block is a short,
         // inefficient remainder; multiples of 16 keep the vector packing loops free of scalar tails.
         int kBlocks = (k + KBlock - 1) / KBlock;
@@ -75,7 +90,7 @@ internal static unsafe class GemmPacked
         ScratchBuffer packB = context.Scratch.Rent(packBInItem ? 16 : bBlockFloats * kBlocks);
         try
         {
-            nint aPtr = (nint)a, cPtr = (nint)c, biasPtr = (nint)bias, paBase = (nint)packA.Pointer, pbBase = (nint)packB.Pointer;
+            nint aPtr = (nint)a, paBase = (nint)packA.Pointer, pbBase = (nint)packB.Pointer;
             if (!packBInItem)
             {
                 // Many row blocks: B (small next to A here) is packed for every K block up front by both threads.
@@ -86,7 +101,7 @@ internal static unsafe class GemmPacked
                     float* pb = (float*)pbBase + block * bBlockFloats;
                     for (int q = item % bGroups * PackGroup, q1 = Math.Min(nPanels, q + PackGroup); q < q1; q++)
                     {
-                        PackB(w, q * NR, p0, kc, pb + (long)q * NR * kc);
+                        PackB(targets, panelStart, q, p0, kc, pb + (long)q * NR * kc);
                     }
                 });
             }
@@ -151,16 +166,15 @@ internal static unsafe class GemmPacked
                         {
                             for (int q = qp0; q < qp1; q++)
                             {
-                                PackB(w, q * NR, p0, kc, local.Pointer + (long)(q - qp0) * NR * kc);
+                                PackB(targets, panelStart, q, p0, kc, local.Pointer + (long)(q - qp0) * NR * kc);
                             }
                             // Macro addresses panel q at base + q·NR·kc: shift the base so panel qp0 lands at the buffer start.
                             pb = local.Pointer - (long)qp0 * NR * kc;
                         }
                         WaitUntil(ref packed[rowBlock * kBlocks + block], 1);
-                        float* blockBias = p0 + kc == k ? (float*)biasPtr : null;
                         // Macro addresses A panel r at base + r·14·kc: shift the base so panel rp0 lands at the slot start.
                         float* pa = (float*)paBase + rowBlock % aSlots * aSlotFloats + block * aBlockFloats - (long)rp0 * MR * kc;
-                        Macro(pa, pb, kc, rp0, rp1, qp0, qp1, m, n, (float*)cPtr, block == 0, blockBias);
+                        Macro(pa, pb, kc, rp0, rp1, qp0, qp1, m, targets, panelStart, block == 0, lastBlock: p0 + kc == k);
                     }
                 }
                 finally
@@ -229,9 +243,11 @@ internal static unsafe class GemmPacked
 
     /// <summary>
     /// Updates C rows of A panels [rp0, rp1) × columns of B panels [qp0, qp1): each A micro-panel (14·kc floats,
-    /// L1-resident) is swept across the chunk's B micro-panels (kc·NBlock floats, L2-resident).
+    /// L1-resident) is swept across the chunk's B micro-panels (kc·NBlock floats, L2-resident). The bias is added
+    /// with the last K block.
     /// </summary>
-    private static void Macro(float* pa, float* pb, int kc, int rp0, int rp1, int qp0, int qp1, int m, int n, float* c, bool first, float* bias)
+    private static void Macro(float* pa, float* pb, int kc, int rp0, int rp1, int qp0, int qp1, int m, GemmTarget[] targets, int[] panelStart,
+        bool first, bool lastBlock)
     {
         float* tile = stackalloc float[MR * NR + 16];
         float* edgeBias = stackalloc float[NR + 16];
@@ -241,12 +257,19 @@ internal static unsafe class GemmPacked
         {
             int i0 = r * MR, rows = Math.Min(MR, m - i0);
             float* aPanel = pa + (long)r * MR * kc;
+            int t = Target(panelStart, qp0);
             for (int q = qp0; q < qp1; q++)
             {
-                int j0 = q * NR, cols = Math.Min(NR, n - j0);
+                if (q == panelStart[t + 1])
+                {
+                    t++;
+                }
+                var target = targets[t];
+                int n = target.Weight.Rows, j0 = (q - panelStart[t]) * NR, cols = Math.Min(NR, n - j0);
                 float* bPanel = pb + (long)q * NR * kc;
+                float* bias = lastBlock ? target.Bias : null;
                 float* biasPanel = bias == null ? null : bias + j0;
-                float* cTile = c + (long)i0 * n + j0;
+                float* cTile = target.C + (long)i0 * n + j0;
                 if (rows == MR && cols == NR)
                 {
                     GemmMicroKernel.Kernel14x32(aPanel, bPanel, kc, cTile, n, !first, biasPanel);
@@ -312,6 +335,24 @@ internal static unsafe class GemmPacked
                 dst[q * MR + i] = 0f;
             }
         }
+    }
+
+    /// <summary>The target that global B panel <paramref name="q"/> belongs to.</summary>
+    private static int Target(int[] panelStart, int q)
+    {
+        int t = 0;
+        while (q >= panelStart[t + 1])
+        {
+            t++;
+        }
+        return t;
+    }
+
+    /// <summary>Packs global B panel <paramref name="q"/>: 32 rows of its target's weight, k range p0..p0+kc.</summary>
+    private static void PackB(GemmTarget[] targets, int[] panelStart, int q, int p0, int kc, float* dst)
+    {
+        int t = Target(panelStart, q);
+        PackB(targets[t].Weight, (q - panelStart[t]) * NR, p0, kc, dst);
     }
 
     /// <summary>Packs W rows j0..j0+32 (= B columns), k range p0..p0+kc, widened to float32 as [kc][32] (missing rows zero).</summary>
@@ -460,4 +501,14 @@ internal static unsafe class GemmPacked
         Avx512F.MaskStore(dst + (2 * 4 + col) * stride, mask, Avx512F.Shuffle4x128(abHi, cdHi, 0x88));
         Avx512F.MaskStore(dst + (3 * 4 + col) * stride, mask, Avx512F.Shuffle4x128(abHi, cdHi, 0xDD));
     }
+}
+
+/// <summary>One weight of a (possibly fused) GEMM: C[M, W.Rows] = A·Wᵀ (+ bias), C and bias as raw pointers (bias may be null).</summary>
+internal readonly unsafe struct GemmTarget(WeightMatrix weight, float* c, float* bias)
+{
+    public WeightMatrix Weight { get; } = weight;
+
+    public float* C { get; } = c;
+
+    public float* Bias { get; } = bias;
 }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Numerics.Tensors;
 
 namespace LlamaGuardSharp.Compute;
@@ -16,6 +17,7 @@ public static class LayerNorm
         RowKernels.CheckRows(x.Length, y.Length, rows, dim);
         RowKernels.CheckVector(weight.Length, dim, nameof(weight));
         RowKernels.CheckVector(bias.Length, dim, nameof(bias));
+        long start = context.Profile is null ? 0 : Stopwatch.GetTimestamp();
         fixed (float* px = x, pw = weight, pb = bias, py = y)
         {
             nint xp = (nint)px, wp = (nint)pw, bp = (nint)pb, yp = (nint)py;
@@ -30,6 +32,7 @@ public static class LayerNorm
                 }
             });
         }
+        context.Profile?.Record("layernorm", $"{rows}×{dim}", 0, start);
     }
 
     private static void Row(ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> b, float eps, Span<float> y)

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Numerics.Tensors;
 
 namespace LlamaGuardSharp.Compute;
@@ -12,6 +13,7 @@ public static class Residual
         {
             throw new ArgumentException($"Residual lengths differ ({x.Length} vs {y.Length}).");
         }
+        long startTime = context.Profile is null ? 0 : Stopwatch.GetTimestamp();
         fixed (float* px = x, py = y)
         {
             nint xp = (nint)px, yp = (nint)py;
@@ -32,5 +34,6 @@ public static class Residual
                 }
             });
         }
+        context.Profile?.Record("residual", $"{x.Length}", 0, startTime);
     }
 }

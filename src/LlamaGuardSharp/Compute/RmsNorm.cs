@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Numerics.Tensors;
 
 namespace LlamaGuardSharp.Compute;
@@ -12,6 +13,7 @@ public static class RmsNorm
         ArgumentNullException.ThrowIfNull(context);
         RowKernels.CheckRows(x.Length, y.Length, rows, dim);
         RowKernels.CheckVector(weight.Length, dim, nameof(weight));
+        long start = context.Profile is null ? 0 : Stopwatch.GetTimestamp();
         fixed (float* px = x, pw = weight, py = y)
         {
             nint xp = (nint)px, wp = (nint)pw, yp = (nint)py;
@@ -29,5 +31,6 @@ public static class RmsNorm
                 }
             });
         }
+        context.Profile?.Record("rmsnorm", $"{rows}×{dim}", 0, start);
     }
 }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.Intrinsics;
 
 namespace LlamaGuardSharp.Compute;
@@ -9,6 +10,7 @@ public static class SwiGlu
     {
         ArgumentNullException.ThrowIfNull(context);
         RowKernels.CheckSameLength(gate.Length, up.Length, y.Length);
+        long startTime = context.Profile is null ? 0 : Stopwatch.GetTimestamp();
         fixed (float* pg = gate, pu = up, py = y)
         {
             nint gp = (nint)pg, up2 = (nint)pu, yp = (nint)py;
@@ -20,6 +22,7 @@ public static class SwiGlu
                 Run((float*)gp + start, (float*)up2 + start, (float*)yp + start, Math.Min(Chunk, n - start));
             });
         }
+        context.Profile?.Record("swiglu", $"{gate.Length}", 0, startTime);
     }
 
     private static unsafe void Run(float* g, float* u, float* y, int n)

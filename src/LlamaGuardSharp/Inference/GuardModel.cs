@@ -83,7 +83,7 @@ public sealed class GuardModel : IDisposable
                 var preprocessing = ImagePreprocessorOptions.FromModelDirectory(checkpoint.Directory);
                 cancellationToken.ThrowIfCancellationRequested();
                 progress?.Report(new GuardLoadProgress("preparing weights", 0.5));
-                var compute = new ComputeContext(options.Threads);
+                var compute = new ComputeContext(options.Threads, options.KernelProfile);
                 var model = MllamaModel.Load(checkpoint, new ModelOptions(options.CrossAttentionMasking, compute));
                 progress?.Report(new GuardLoadProgress("ready", 1));
                 return new GuardModel(checkpoint, model, tokenizer, preprocessing, options, watch.Elapsed);

@@ -1,3 +1,4 @@
+using LlamaGuardSharp.Compute;
 using LlamaGuardSharp.Imaging;
 using LlamaGuardSharp.Model;
 using LlamaGuardSharp.Prompting;
@@ -17,6 +18,9 @@ public sealed record GuardModelOptions
 
     /// <summary>Compute threads; 0 = all cores.</summary>
     public int Threads { get; init; }
+
+    /// <summary>When set, every kernel call of this model adds its wall time to it (profiling; <c>llamaguard bench --profile</c>).</summary>
+    public KernelProfile? KernelProfile { get; init; }
 
     /// <summary>Greedy decoding limit. 20 covers every verdict of the default policy except the longest category lists; 32 covers all.</summary>
     public int MaxNewTokens { get; init; } = 20;

@@ -67,8 +67,7 @@ public sealed class TextDecoder
             {
                 var k = new float[(long)n * KvDim];
                 var v = new float[(long)n * KvDim];
-                Gemm.MatMulTransposed(crossAttentionStates, n, layer.Wk, default, k, _context);
-                Gemm.MatMulTransposed(crossAttentionStates, n, layer.Wv, default, v, _context);
+                Gemm.MatMulTransposed(crossAttentionStates, n, layer.Wk, k, layer.Wv, v, _context);
                 Rms(k, k, layer.KNorm);
                 keys[i] = k;
                 values[i] = v;
@@ -164,11 +163,9 @@ public sealed class TextDecoder
         var c = Config;
         int hd = c.HeadDim, kvDim = KvDim;
         Rms(h, s.Normed, w.InputNorm);
-        Gemm.MatMulTransposed(s.Normed, n, w.Wq, default, s.Q, _context);
         var k = cacheK.AsSpan(start * kvDim, n * kvDim);
         var v = cacheV.AsSpan(start * kvDim, n * kvDim);
-        Gemm.MatMulTransposed(s.Normed, n, w.Wk, default, k, _context);
-        Gemm.MatMulTransposed(s.Normed, n, w.Wv, default, v, _context);
+        Gemm.MatMulTransposed(s.Normed, n, w.Wq, s.Q, w.Wk, k, w.Wv, v, _context);
         _rope.Apply(s.Q, c.NumAttentionHeads, rope);
         _rope.Apply(k, c.NumKeyValueHeads, rope);
         int keys = start + n;
@@ -230,8 +227,7 @@ public sealed class TextDecoder
     private void Mlp(DecoderMlpWeights w, float[] h, int n, LayerScratch s)
     {
         Rms(h, s.Normed, w.Norm);
-        Gemm.MatMulTransposed(s.Normed, n, w.Gate, default, s.Gate, _context);
-        Gemm.MatMulTransposed(s.Normed, n, w.Up, default, s.Up, _context);
+        Gemm.MatMulTransposed(s.Normed, n, w.Gate, s.Gate, w.Up, s.Up, _context);
         SwiGlu.Apply(s.Gate, s.Up, s.Gate, _context);
         Gemm.MatMulTransposed(s.Gate, n, w.Down, default, s.Out, _context);
     }

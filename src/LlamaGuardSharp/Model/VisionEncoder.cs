@@ -208,9 +208,7 @@ public sealed class VisionEncoder
         var c = Config;
         int n = s.Tokens, heads = c.AttentionHeads, hd = c.HeadDim;
         Norm(x, s.Normed, w.Norm1Weight, w.Norm1Bias, (float)c.NormEps);
-        Gemm.MatMulTransposed(s.Normed, n, w.Wq, default, s.Q, _context);
-        Gemm.MatMulTransposed(s.Normed, n, w.Wk, default, s.K, _context);
-        Gemm.MatMulTransposed(s.Normed, n, w.Wv, default, s.V, _context);
+        Gemm.MatMulTransposed(s.Normed, n, w.Wq, s.Q, w.Wk, s.K, w.Wv, s.V, _context);
         Attention.Compute(s.Q, n, heads, s.K, s.V, n, heads, hd, 1f / MathF.Sqrt(hd), mask, s.Attended, _context);
         Gemm.MatMulTransposed(s.Attended, n, w.Wo, default, s.Out, _context);
         Residual.AddScaled(x, s.Out, w.AttentionGate, _context);

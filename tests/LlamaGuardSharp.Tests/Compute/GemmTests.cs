@@ -109,6 +109,63 @@ public class GemmTests
         Assert.Throws<ArgumentException>(() => Gemm.MatMulTransposed(new float[6], 2, weights.Matrix, new float[3], new float[8], context));
     }
 
+    public static TheoryData<int, int, int, int, int> FusedShapes() => new()
+    {
+        // M, K and the three N: below the packed threshold, single row block (in-item B packing), several row blocks
+        // (B packed up front), widths that are not multiples of a 32-column panel, chunks straddling two weights.
+        { 3, 70, 40, 9, 33 },
+        { 20, 1100, 96, 32, 32 },
+        { 45, 300, 45, 17, 0 },
+        { 905, 200, 70, 33, 100 },
+        { 1035, 40, 256, 64, 64 },
+    };
+
+    [Theory]
+    [MemberData(nameof(FusedShapes))]
+    public void FusedMatMulTransposed_EqualsSeparateCallsBitForBit(int m, int k, int n0, int n1, int n2)
+    {
+        var rng = new Random(HashCode.Combine(m, k, n0, n1, n2));
+        float[] a = RandomValues(rng, m * k);
+        using var w0 = TestWeights.Create(rng, n0, k, WeightType.BF16);
+        using var w1 = TestWeights.Create(rng, n1, k, WeightType.F32);
+        using var w2 = n2 > 0 ? TestWeights.Create(rng, n2, k, WeightType.BF16) : null;
+        foreach (int threads in new[] { 1, 2 })
+        {
+            var context = new ComputeContext(threads);
+            float[] s0 = new float[m * n0], s1 = new float[m * n1], s2 = new float[m * n2];
+            Gemm.MatMulTransposed(a, m, w0.Matrix, [], s0, context);
+            Gemm.MatMulTransposed(a, m, w1.Matrix, [], s1, context);
+            if (w2 is not null)
+            {
+                Gemm.MatMulTransposed(a, m, w2.Matrix, [], s2, context);
+            }
+            float[] f0 = Enumerable.Repeat(float.NaN, m * n0).ToArray(), f1 = new float[m * n1], f2 = new float[m * n2];
+            if (w2 is null)
+            {
+                Gemm.MatMulTransposed(a, m, w0.Matrix, f0, w1.Matrix, f1, context);
+            }
+            else
+            {
+                Gemm.MatMulTransposed(a, m, w0.Matrix, f0, w1.Matrix, f1, w2.Matrix, f2, context);
+            }
+            Assert.Equal(s0, f0);
+            Assert.Equal(s1, f1);
+            Assert.Equal(s2, f2);
+        }
+    }
+
+    [Fact]
+    public void FusedMatMulTransposed_RejectsWeightsOfDifferentWidthOrShortOutputs()
+    {
+        var rng = new Random(5);
+        using var w0 = TestWeights.Create(rng, 8, 16, WeightType.BF16);
+        using var w1 = TestWeights.Create(rng, 8, 15, WeightType.BF16);
+        var context = new ComputeContext(1);
+        var e = Assert.Throws<ArgumentException>(() => Gemm.MatMulTransposed(new float[20 * 16], 20, w0.Matrix, new float[160], w1.Matrix, new float[160], context));
+        Assert.Contains("share K", e.Message);
+        Assert.Throws<ArgumentException>(() => Gemm.MatMulTransposed(new float[20 * 16], 20, w0.Matrix, new float[160], w0.Matrix, new float[159], context));
+    }
+
     internal static float[] RandomValues(Random rng, int count)
     {
         float[] values = new float[count];

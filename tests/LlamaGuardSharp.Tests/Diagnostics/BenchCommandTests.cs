@@ -23,4 +23,34 @@ public sealed class BenchCommandTests(TinyGuardModelFixture fixture) : IClassFix
             e2e.GetProperty("stages").EnumerateArray().Select(s => s.GetProperty("name").GetString()!).ToArray());
         Assert.Contains("bench: end-to-end classification 1/1", error);
     }
+
+    [Fact]
+    public async Task Profile_reports_every_kernel_of_the_warm_runs()
+    {
+        var (code, output, error) = await CliRunner.RunAsync("bench", "--model", fixture.Directory, "--no-gemm", "--runs", "2", "--profile", "--json");
+        Assert.True(code == 0, error);
+        using var json = JsonDocument.Parse(output);
+        var e2e = json.RootElement.GetProperty("end_to_end");
+        var kernels = e2e.GetProperty("kernels").EnumerateArray().ToArray();
+        var names = kernels.Select(k => k.GetProperty("kernel").GetString()!).ToHashSet();
+        foreach (string expected in new[] { "gemm", "attention", "layernorm", "rmsnorm", "gelu", "swiglu", "residual" })
+        {
+            Assert.Contains(expected, names);
+        }
+        Assert.All(kernels, k => Assert.True(k.GetProperty("seconds").GetDouble() >= 0 && k.GetProperty("calls").GetDouble() > 0));
+        // Per classification: the timed kernels cannot take longer than the median classification.
+        Assert.True(kernels.Sum(k => k.GetProperty("seconds").GetDouble()) <= e2e.GetProperty("seconds").GetDouble() * 1.5);
+        // The fused q/k/v projections show up as one GEMM per layer.
+        Assert.Contains(kernels, k => k.GetProperty("shape").GetString()!.Contains("(fused 3)", StringComparison.Ordinal));
+        Assert.Contains("bench: kernels per classification", error);
+    }
+
+    [Fact]
+    public async Task Without_profile_there_is_no_kernel_table()
+    {
+        var (code, output, error) = await CliRunner.RunAsync("bench", "--model", fixture.Directory, "--no-gemm", "--runs", "1", "--json");
+        Assert.True(code == 0, error);
+        using var json = JsonDocument.Parse(output);
+        Assert.Equal(JsonValueKind.Null, json.RootElement.GetProperty("end_to_end").GetProperty("kernels").ValueKind);
+    }
 }
