@@ -23,8 +23,11 @@ internal static unsafe class AttentionTiled
 {
     private const int Rows = GemmMicroKernel.Rows;   // 14 (query, head) rows per panel
     private const int KeyPanel = GemmMicroKernel.Cols; // 32 keys per packed Kᵀ panel
-    private const int KeyTile = 128;                  // keys per online-softmax step (4 panels; S tile 14×128 = 7 KiB)
-    private const int PanelsPerItem = 4;              // 56 rows share each K/V tile (stack: 4 × (Q + S + O) ≈ 64 KiB at d = 128)
+    private const int KeyTile = 128;                  // keys per online-softmax step (4 Kᵀ panels; S tile 14×128 = 7 KiB)
+    // Row panels per work item, walking the key tiles together (112 rows share each K/V tile; stack: 8 × (Q + S + O)
+    // ≈ 170 KiB at d = 128). Until 2026-11-28 this constant read 4 while a local constant of 8 shadowed it where the work
+    // is split, so 8 is what every measurement so far used.
+    private const int PanelsPerItem = 8;
 
     public static void Run(float* q, int queries, int heads, float* k, float* v, int keys, int kvHeads, int d, float scale,
         AttentionMask mask, float* output, ComputeContext context)
@@ -45,11 +48,11 @@ internal static unsafe class AttentionTiled
         {
             nint ktPtr = (nint)kt.Pointer, vpPtr = (nint)vp.Pointer, kPtr = (nint)k, vPtr = (nint)v, qPtr = (nint)q, oPtr = (nint)output;
             // Phase 1: Kᵀ panels [kvHead][keyPanel][d][32] (keys past the end are zero and never used).
-            const int PanelsPerItem = 8;
-            int packItemsPerHead = (keyPanels + PanelsPerItem - 1) / PanelsPerItem;
+            const int PackPanelsPerItem = 8;
+            int packItemsPerHead = (keyPanels + PackPanelsPerItem - 1) / PackPanelsPerItem;
             context.For(direct ? 0 : kvHeads * packItemsPerHead, item =>
             {
-                int g = item / packItemsPerHead, kp0 = item % packItemsPerHead * PanelsPerItem, kp1 = Math.Min(keyPanels, kp0 + PanelsPerItem);
+                int g = item / packItemsPerHead, kp0 = item % packItemsPerHead * PackPanelsPerItem, kp1 = Math.Min(keyPanels, kp0 + PackPanelsPerItem);
                 for (int kp = kp0; kp < kp1; kp++)
                 {
                     PackKeys((float*)kPtr, keys, kvHeads, d, g, kp, (float*)ktPtr + (g * keyPanels + kp) * panelFloats);
