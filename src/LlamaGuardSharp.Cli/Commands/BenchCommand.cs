@@ -9,7 +9,7 @@ using LlamaGuardSharp.Inference;
 namespace LlamaGuardSharp.Cli.Commands;
 
 /// <summary>
-/// <c>llamaguard bench [--quick] [--model DIR] [--runs N] [--threads N] [--no-gemm] [--profile] [--json]</c>: measures the machine's FMA peak,
+/// <c>llamaguard bench [--quick] [--model DIR] [--runs N] [--warmup N] [--threads N] [--no-gemm] [--profile] [--json]</c>: measures the machine's FMA peak,
 /// the GEMM kernel at every model shape, and end-to-end classifications (4-tile image, ≈400-token prompt) with a
 /// per-stage breakdown, all as medians and as fractions of the peak measured in the same run. Without --model it
 /// benchmarks a synthetic checkpoint of the real widths (full depth, or depth-reduced with --quick) that it writes
@@ -22,6 +22,11 @@ public static class BenchCommand
         var quick = new Option<bool>("--quick") { Description = "Depth-reduced synthetic model (5 local + 1 global vision layers, 5 text layers), fewer repetitions." };
         var model = new Option<string?>("--model") { Description = "Benchmark this model folder instead of a synthetic one.", HelpName = "DIR" };
         var runs = new Option<int?>("--runs") { Description = "End-to-end repetitions (median reported; default 3, 2 with --quick)." };
+        var warmup = new Option<int>("--warmup")
+        {
+            Description = "Classifications run first and left out of the medians: the first one also pages the mapped weights in (its time is reported as first_run_seconds).",
+            DefaultValueFactory = _ => 1,
+        };
         var threads = new Option<int>("--threads") { Description = "Compute threads (0 = all cores).", DefaultValueFactory = _ => 0 };
         var workDir = new Option<string>("--work-dir")
         {
@@ -37,7 +42,7 @@ public static class BenchCommand
         };
         var command = new Command("bench", "Benchmark the kernels and end-to-end classification against the machine's measured peak.")
         {
-            quick, model, runs, threads, workDir, skipGemm, json, profile,
+            quick, model, runs, warmup, threads, workDir, skipGemm, json, profile,
         };
         command.SetAction(async (parseResult, ct) =>
         {
@@ -48,6 +53,12 @@ public static class BenchCommand
             if (repetitions < 1)
             {
                 error.WriteLine("error: --runs must be at least 1.");
+                return 2;
+            }
+            int warmups = parseResult.GetValue(warmup);
+            if (warmups < 0)
+            {
+                error.WriteLine("error: --warmup must be 0 or more.");
                 return 2;
             }
             try
@@ -73,7 +84,7 @@ public static class BenchCommand
 
                 string modelDir = parseResult.GetValue(model) ?? await EnsureSyntheticModelAsync(isQuick, parseResult.GetValue(workDir)!, error, ct);
                 var kernels = parseResult.GetValue(profile) ? new KernelProfile() : null;
-                var endToEnd = await RunEndToEndAsync(modelDir, context, peak, repetitions, kernels, error, ct);
+                var endToEnd = await RunEndToEndAsync(modelDir, context, peak, warmups, repetitions, kernels, error, ct);
                 if (kernels is not null)
                 {
                     WriteProfile(kernels, endToEnd, peak, error);
@@ -92,7 +103,8 @@ public static class BenchCommand
         return command;
     }
 
-    private sealed record EndToEnd(string ModelDirectory, MllamaConfig Config, double LoadSeconds, int PromptTokens, int DecodeSteps, int Runs,
+    private sealed record EndToEnd(string ModelDirectory, MllamaConfig Config, double LoadSeconds, int PromptTokens, int DecodeSteps, int Warmups,
+        double FirstRunSeconds, int Runs,
         double Seconds, double Preprocess, double Vision, double Prefill, double Decode, StageFlops Flops, double Gflops, double FractionOfPeak,
         long PeakAnonymousBytes, long PeakResidentBytes);
 
@@ -113,8 +125,8 @@ public static class BenchCommand
         return dir;
     }
 
-    private static async Task<EndToEnd> RunEndToEndAsync(string modelDir, ComputeContext context, PeakMeasurement peak, int repetitions,
-        KernelProfile? kernels, TextWriter error, CancellationToken ct)
+    private static async Task<EndToEnd> RunEndToEndAsync(string modelDir, ComputeContext context, PeakMeasurement peak, int warmups,
+        int repetitions, KernelProfile? kernels, TextWriter error, CancellationToken ct)
     {
         using var memory = new AnonymousMemorySampler();
         // Five new tokens ≈ a verdict with one category line; category probabilities off so the FLOP count is exact.
@@ -123,10 +135,14 @@ public static class BenchCommand
             new LineProgress<GuardLoadProgress>(p => error.WriteLine($"bench: loading {p.Stage} ({p.Fraction:P0})")), ct);
         var conversation = BenchmarkConversation.Create(guard.Tokenizer, 400, guard.Config.Vision.ImageSize);
         var verdicts = new List<SafetyVerdict>();
-        for (int r = 0; r < repetitions; r++)
+        double firstRun = 0;
+        for (int r = 0; r < warmups + repetitions; r++)
         {
-            error.WriteLine($"bench: end-to-end classification {r + 1}/{repetitions}…");
-            if (r == 1)
+            bool warm = r < warmups;
+            error.WriteLine(warm
+                ? $"bench: warm-up classification {r + 1}/{warmups} (not in the medians)…"
+                : $"bench: end-to-end classification {r - warmups + 1}/{repetitions}…");
+            if (r == ProfileStart(warmups, repetitions))
             {
                 // The first run also pays for paging the mapped weights in: profile the warm runs only.
                 kernels?.Clear();
@@ -134,14 +150,21 @@ public static class BenchCommand
             var verdict = await guard.ClassifyAsync(conversation, null, ct);
             var t = verdict.Timings;
             error.WriteLine($"bench:   total {t.Total.TotalSeconds:F2} s (preprocess {t.Preprocess.TotalSeconds:F2}, vision {t.Vision.TotalSeconds:F2}, prefill {t.Prefill.TotalSeconds:F2}, decode {t.Decode.TotalSeconds:F2})");
-            verdicts.Add(verdict);
+            if (r == 0)
+            {
+                firstRun = t.Total.TotalSeconds;
+            }
+            if (!warm)
+            {
+                verdicts.Add(verdict);
+            }
         }
         var first = verdicts[0];
         var flops = ClassificationFlops.Estimate(guard.Config, first.PromptTokenCount, first.GeneratedTokenCount - 1, images: 1);
         double seconds = Median(verdicts.Select(v => v.Timings.Total.TotalSeconds));
         double gflops = flops.Total / seconds / 1e9;
         return new EndToEnd(guard.ModelDirectory, guard.Config, guard.LoadTime.TotalSeconds, first.PromptTokenCount, first.GeneratedTokenCount - 1,
-            repetitions, seconds,
+            warmups, firstRun, repetitions, seconds,
             Median(verdicts.Select(v => v.Timings.Preprocess.TotalSeconds)),
             Median(verdicts.Select(v => v.Timings.Vision.TotalSeconds)),
             Median(verdicts.Select(v => v.Timings.Prefill.TotalSeconds)),
@@ -149,8 +172,14 @@ public static class BenchCommand
             flops, gflops, gflops / peak.WallGflops, memory.PeakBytes, AnonymousMemorySampler.PeakResidentBytes());
     }
 
-    /// <summary>Runs the kernel profile covers: all but the first (which pages the weights in) when there are several.</summary>
-    private static int ProfiledRuns(EndToEnd e) => e.Runs > 1 ? e.Runs - 1 : 1;
+    /// <summary>
+    /// The run from which the kernel profile counts: the first measured run after a warm-up, else the second run (the
+    /// first pays for paging the weights in) when there are several.
+    /// </summary>
+    private static int ProfileStart(int warmups, int repetitions) => warmups > 0 ? warmups : repetitions > 1 ? 1 : 0;
+
+    /// <summary>Runs the kernel profile covers.</summary>
+    private static int ProfiledRuns(EndToEnd e) => e.Warmups + e.Runs - ProfileStart(e.Warmups, e.Runs);
 
     /// <summary>The kernel table on stderr: per classification (totals divided by the profiled runs), largest first.</summary>
     private static void WriteProfile(KernelProfile kernels, EndToEnd e, PeakMeasurement peak, TextWriter error)
@@ -194,6 +223,8 @@ public static class BenchCommand
                 prompt_tokens = e.PromptTokens,
                 image_tiles = e.Config.Vision.MaxNumTiles,
                 decode_steps = e.DecodeSteps,
+                warmup_runs = e.Warmups,
+                first_run_seconds = e.FirstRunSeconds,
                 runs = e.Runs,
                 seconds = e.Seconds,
                 tflop = e.Flops.Total / 1e12,
@@ -208,7 +239,7 @@ public static class BenchCommand
                     Stage("prefill", e.Prefill, e.Flops.Prefill, peak),
                     Stage("decode", e.Decode, e.Flops.Decode, peak),
                 },
-                // Per classification over the warm runs (all but the first when there are several); absent without --profile.
+                // Per classification over the profiled runs (see ProfileStart); absent without --profile.
                 kernels = kernels?.Entries.Select(k => new
                 {
                     kernel = k.Kernel,

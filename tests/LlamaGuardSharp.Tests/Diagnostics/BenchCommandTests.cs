@@ -9,10 +9,13 @@ public sealed class BenchCommandTests(TinyGuardModelFixture fixture) : IClassFix
     [Fact]
     public async Task Reports_peak_and_end_to_end_stages_as_json()
     {
-        var (code, output, error) = await CliRunner.RunAsync("bench", "--model", fixture.Directory, "--no-gemm", "--runs", "1", "--json");
+        var (code, output, error) = await CliRunner.RunAsync("bench", "--model", fixture.Directory, "--no-gemm", "--runs", "1", "--warmup", "1", "--json");
         Assert.True(code == 0, error);
         using var json = JsonDocument.Parse(output);
         var root = json.RootElement;
+        Assert.Equal(1, root.GetProperty("end_to_end").GetProperty("warmup_runs").GetInt32());
+        Assert.True(root.GetProperty("end_to_end").GetProperty("first_run_seconds").GetDouble() > 0);
+        Assert.Contains("bench: warm-up classification 1/1 (not in the medians)", error);
         Assert.True(root.GetProperty("peak_gflops").GetDouble() > 0);
         var e2e = root.GetProperty("end_to_end");
         Assert.True(e2e.GetProperty("seconds").GetDouble() > 0);
@@ -27,7 +30,7 @@ public sealed class BenchCommandTests(TinyGuardModelFixture fixture) : IClassFix
     [Fact]
     public async Task Profile_reports_every_kernel_of_the_warm_runs()
     {
-        var (code, output, error) = await CliRunner.RunAsync("bench", "--model", fixture.Directory, "--no-gemm", "--runs", "2", "--profile", "--json");
+        var (code, output, error) = await CliRunner.RunAsync("bench", "--model", fixture.Directory, "--no-gemm", "--runs", "2", "--warmup", "0", "--profile", "--json");
         Assert.True(code == 0, error);
         using var json = JsonDocument.Parse(output);
         var e2e = json.RootElement.GetProperty("end_to_end");
@@ -46,9 +49,17 @@ public sealed class BenchCommandTests(TinyGuardModelFixture fixture) : IClassFix
     }
 
     [Fact]
+    public async Task Rejects_a_negative_warmup()
+    {
+        var (code, _, error) = await CliRunner.RunAsync("bench", "--model", fixture.Directory, "--no-gemm", "--warmup", "-1");
+        Assert.Equal(2, code);
+        Assert.Contains("--warmup must be 0 or more", error);
+    }
+
+    [Fact]
     public async Task Without_profile_there_is_no_kernel_table()
     {
-        var (code, output, error) = await CliRunner.RunAsync("bench", "--model", fixture.Directory, "--no-gemm", "--runs", "1", "--json");
+        var (code, output, error) = await CliRunner.RunAsync("bench", "--model", fixture.Directory, "--no-gemm", "--runs", "1", "--warmup", "0", "--json");
         Assert.True(code == 0, error);
         using var json = JsonDocument.Parse(output);
         Assert.Equal(JsonValueKind.Null, json.RootElement.GetProperty("end_to_end").GetProperty("kernels").ValueKind);
