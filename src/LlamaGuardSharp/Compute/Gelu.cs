@@ -55,23 +55,30 @@ public static class Gelu
         int i = 0;
         if (Vector512.IsHardwareAccelerated)
         {
-            Vector512<float> limit = Vector512.Create(SinglePrecisionLimit);
             for (; i + 16 <= n; i += 16)
             {
-                Vector512<float> v = Vector512.Load(x + i);
-                if (Vector512.LessThanOrEqualAll(Vector512.Abs(v), limit))
-                {
-                    EvaluateSingle(v).Store(y + i);
-                    continue;
-                }
-                Vector512<double> lo = Evaluate(Vector512.WidenLower(v)), hi = Evaluate(Vector512.WidenUpper(v));
-                Vector512.Narrow(lo, hi).Store(y + i);
+                Vector16(Vector512.Load(x + i)).Store(y + i);
             }
         }
         for (; i < n; i++)
         {
             y[i] = (float)Scalar(x[i]);
         }
+    }
+
+    /// <summary>
+    /// GELU of 16 values, as <see cref="Apply(ReadOnlySpan{float}, Span{float}, ComputeContext)"/> evaluates each aligned
+    /// group of 16 (also used while packing the A operand of vision fc2, which must give the same bits).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector512<float> Vector16(Vector512<float> v)
+    {
+        if (Vector512.LessThanOrEqualAll(Vector512.Abs(v), Vector512.Create(SinglePrecisionLimit)))
+        {
+            return EvaluateSingle(v);
+        }
+        Vector512<double> lo = Evaluate(Vector512.WidenLower(v)), hi = Evaluate(Vector512.WidenUpper(v));
+        return Vector512.Narrow(lo, hi);
     }
 
     /// <summary>

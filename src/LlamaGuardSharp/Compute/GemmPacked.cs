@@ -52,15 +52,18 @@ internal static unsafe class GemmPacked
     private const int NR = GemmMicroKernel.Cols;
     private const int PackGroup = 8; // micro-panels per packing work item
 
-    public static void Run(float* a, int m, WeightMatrix w, float* bias, float* c, ComputeContext context) =>
-        Run(a, m, [new GemmTarget(w, c, bias)], context);
+    public static void Run(float* a, int m, WeightMatrix w, float* bias, float* c, ComputeContext context, bool geluOfA = false) =>
+        Run(a, m, [new GemmTarget(w, c, bias)], context, geluOfA);
 
     /// <summary>
     /// C_t = A·W_tᵀ (+ bias_t) for every target t: one GEMM over the targets' weights side by side (N = Σ N_t, same K),
     /// so A is packed once and the work items cover all of N (e.g. q, k and v of a layer in one call). Each output
     /// element is reduced exactly as by a call with its target alone.
     /// </summary>
-    public static void Run(float* a, int m, GemmTarget[] targets, ComputeContext context)
+    /// <param name="geluOfA">Multiply GELU(A) instead of A: the activation is applied while A is packed (vision fc2),
+    /// which saves a pass over the activations; needs K % 16 == 0 so that every value is evaluated in the same 16-lane
+    /// vector as <see cref="Gelu.Apply(ReadOnlySpan{float}, Span{float}, ComputeContext)"/> would (bit-identical).</param>
+    public static void Run(float* a, int m, GemmTarget[] targets, ComputeContext context, bool geluOfA = false)
     {
         int k = targets[0].Weight.Cols;
         int mPanels = (m + MR - 1) / MR;
@@ -139,7 +142,7 @@ internal static unsafe class GemmPacked
                     {
                         for (int r = rFirst, r1 = Math.Min(mPanels, r + rowPanelsPerItem); r < r1; r++)
                         {
-                            PackA((float*)aPtr, m, k, r * MR, p0, kc, pa + (long)(r - rFirst) * MR * kc);
+                            PackA((float*)aPtr, m, k, r * MR, p0, kc, pa + (long)(r - rFirst) * MR * kc, geluOfA);
                         }
                     }
                     finally
@@ -299,10 +302,15 @@ internal static unsafe class GemmPacked
     }
 
     /// <summary>Packs rows i0..i0+14 of A, columns p0..p0+kc, as [kc][14] (rows past M are zero).</summary>
-    private static void PackA(float* a, int m, int k, int i0, int p0, int kc, float* dst)
+    private static void PackA(float* a, int m, int k, int i0, int p0, int kc, float* dst, bool gelu)
     {
         int rows = Math.Min(MR, m - i0);
         int p = 0;
+        if (gelu)
+        {
+            PackGeluA(a, k, i0, rows, p0, kc, dst);
+            return;
+        }
         if (rows == MR && Avx512F.IsSupported)
         {
             // 14 rows × 16 columns per step, transposed in registers (rows 14 and 15 are zero and masked off on store):
@@ -333,6 +341,50 @@ internal static unsafe class GemmPacked
             for (int q = p; q < kc; q++)
             {
                 dst[q * MR + i] = 0f;
+            }
+        }
+    }
+
+    /// <summary>
+    /// <see cref="PackA"/> of GELU(A): the 16-column groups start at multiples of 16 in each row (K % 16 == 0, p0 and
+    /// kc multiples of 16), exactly the vectors <see cref="Gelu"/> evaluates, so the packed values are bit-identical to
+    /// packing the output of <see cref="Gelu.Apply(ReadOnlySpan{float}, Span{float}, ComputeContext)"/>.
+    /// </summary>
+    private static void PackGeluA(float* a, int k, int i0, int rows, int p0, int kc, float* dst)
+    {
+        float* src = a + (long)i0 * k + p0;
+        if (rows == MR)
+        {
+            Vector512<float> mask = Vector512.Create(-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 0, 0).AsSingle();
+            for (int p = 0; p < kc; p += 16)
+            {
+                float* s0 = src + p;
+                Transpose16x16.Store(
+                    Gelu.Vector16(Vector512.Load(s0)), Gelu.Vector16(Vector512.Load(s0 + 1L * k)),
+                    Gelu.Vector16(Vector512.Load(s0 + 2L * k)), Gelu.Vector16(Vector512.Load(s0 + 3L * k)),
+                    Gelu.Vector16(Vector512.Load(s0 + 4L * k)), Gelu.Vector16(Vector512.Load(s0 + 5L * k)),
+                    Gelu.Vector16(Vector512.Load(s0 + 6L * k)), Gelu.Vector16(Vector512.Load(s0 + 7L * k)),
+                    Gelu.Vector16(Vector512.Load(s0 + 8L * k)), Gelu.Vector16(Vector512.Load(s0 + 9L * k)),
+                    Gelu.Vector16(Vector512.Load(s0 + 10L * k)), Gelu.Vector16(Vector512.Load(s0 + 11L * k)),
+                    Gelu.Vector16(Vector512.Load(s0 + 12L * k)), Gelu.Vector16(Vector512.Load(s0 + 13L * k)),
+                    Vector512<float>.Zero, Vector512<float>.Zero,
+                    dst + (long)p * MR, MR, mask);
+            }
+            return;
+        }
+        float* values = stackalloc float[16];
+        for (int i = 0; i < MR; i++)
+        {
+            for (int p = 0; p < kc; p += 16)
+            {
+                if (i < rows)
+                {
+                    Gelu.Vector16(Vector512.Load(src + (long)i * k + p)).Store(values);
+                }
+                for (int t = 0; t < 16; t++)
+                {
+                    dst[(p + t) * MR + i] = i < rows ? values[t] : 0f;
+                }
             }
         }
     }

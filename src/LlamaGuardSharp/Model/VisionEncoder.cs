@@ -215,8 +215,7 @@ public sealed class VisionEncoder
 
         Norm(x, s.Normed, w.Norm2Weight, w.Norm2Bias, (float)c.NormEps);
         Gemm.MatMulTransposed(s.Normed, n, w.Fc1, w.Fc1Bias, s.Hidden, _context);
-        Gelu.Apply(s.Hidden, s.Hidden, _context);
-        Gemm.MatMulTransposed(s.Hidden, n, w.Fc2, w.Fc2Bias, s.Out, _context);
+        Gemm.MatMulTransposedGelu(s.Hidden, n, w.Fc2, w.Fc2Bias, s.Out, _context); // fc2(GELU(hidden)), GELU applied while packing
         Residual.AddScaled(x, s.Out, w.MlpGate, _context);
     }
 

@@ -166,6 +166,34 @@ public class GemmTests
         Assert.Throws<ArgumentException>(() => Gemm.MatMulTransposed(new float[20 * 16], 20, w0.Matrix, new float[160], w0.Matrix, new float[159], context));
     }
 
+    [Theory]
+    [InlineData(905, 320, 70)]  // several row blocks, pipelined A packing with the activation
+    [InlineData(20, 1104, 40)]  // one row block with a partial panel (rows 14..19)
+    [InlineData(5, 64, 9)]      // few rows: activation applied to a copy, streaming kernel
+    [InlineData(30, 70, 33)]    // K not a multiple of 16: activation applied to a copy
+    public void MatMulTransposedGelu_EqualsGeluThenMatMulBitForBit(int m, int k, int n)
+    {
+        var rng = new Random(HashCode.Combine(m, k, n, "gelu"));
+        float[] a = RandomValues(rng, m * k);
+        for (int i = 0; i < a.Length; i++)
+        {
+            a[i] *= i % 97 == 0 ? 12f : 2.5f; // mostly within ±3 (float path), some vectors with large values (double path)
+        }
+        float[] original = (float[])a.Clone();
+        float[] bias = RandomValues(rng, n);
+        using var weights = TestWeights.Create(rng, n, k, WeightType.BF16);
+        foreach (int threads in new[] { 1, 2 })
+        {
+            var context = new ComputeContext(threads);
+            float[] activated = new float[a.Length], expected = new float[m * n], fused = new float[m * n];
+            Gelu.Apply(a, activated, context);
+            Gemm.MatMulTransposed(activated, m, weights.Matrix, bias, expected, context);
+            Gemm.MatMulTransposedGelu(a, m, weights.Matrix, bias, fused, context);
+            Assert.Equal(expected, fused);
+            Assert.Equal(original, a); // the input is not modified
+        }
+    }
+
     internal static float[] RandomValues(Random rng, int count)
     {
         float[] values = new float[count];
