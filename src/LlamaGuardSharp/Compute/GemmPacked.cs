@@ -275,6 +275,23 @@ internal static unsafe class GemmPacked
                 float* cTile = target.C + (long)i0 * n + j0;
                 if (rows == MR && cols == NR)
                 {
+                    if (!first)
+                    {
+                        // The kernel starts by loading its C tile, untouched since the previous K block and often out of
+                        // L2 by now: prefetch the tile of the next call (the next panel of this row panel, or the chunk's
+                        // first of the next row panel) so its 28 lines arrive during this call (A/B: vision fc1/fc2
+                        // 0.93–0.96×, cross k/v 0.96×; bit-identical).
+                        if (q + 1 < qp1 && q + 1 < panelStart[t + 1])
+                        {
+                            PrefetchTile(cTile + NR, n);
+                        }
+                        else if (r + 1 < rp1)
+                        {
+                            int t0 = Target(panelStart, qp0);
+                            long ld = targets[t0].Weight.Rows;
+                            PrefetchTile(targets[t0].C + (i0 + MR) * ld + (qp0 - panelStart[t0]) * NR, ld);
+                        }
+                    }
                     GemmMicroKernel.Kernel14x32(aPanel, bPanel, kc, cTile, n, !first, biasPanel);
                     continue;
                 }
@@ -386,6 +403,17 @@ internal static unsafe class GemmPacked
                     dst[(p + t) * MR + i] = i < rows ? values[t] : 0f;
                 }
             }
+        }
+    }
+
+    /// <summary>Prefetches the 14 rows × 2 cache lines of a C tile (row stride <paramref name="ld"/> floats) into L1.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PrefetchTile(float* tile, long ld)
+    {
+        for (int i = 0; i < MR; i++)
+        {
+            Sse.Prefetch0(tile + i * ld);
+            Sse.Prefetch0(tile + i * ld + 16);
         }
     }
 
