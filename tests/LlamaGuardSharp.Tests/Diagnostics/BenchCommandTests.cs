@@ -17,6 +17,11 @@ public sealed class BenchCommandTests(TinyGuardModelFixture fixture) : IClassFix
         Assert.True(root.GetProperty("end_to_end").GetProperty("first_run_seconds").GetDouble() > 0);
         Assert.Contains("bench: warm-up classification 1/1 (not in the medians)", error);
         Assert.True(root.GetProperty("peak_gflops").GetDouble() > 0);
+        // The reference peak is the higher of the probe readings before and after the end-to-end runs.
+        double before = root.GetProperty("peak_gflops_before").GetDouble(), after = root.GetProperty("peak_gflops_after").GetDouble();
+        Assert.True(before > 0 && after > 0);
+        Assert.Equal(Math.Max(before, after), root.GetProperty("peak_gflops").GetDouble());
+        Assert.Contains("bench: measuring the FMA peak again", error);
         var e2e = root.GetProperty("end_to_end");
         Assert.True(e2e.GetProperty("seconds").GetDouble() > 0);
         Assert.InRange(e2e.GetProperty("prompt_tokens").GetInt32(), 400, 440);
