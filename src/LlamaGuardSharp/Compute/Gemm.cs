@@ -23,10 +23,7 @@ public static unsafe class Gemm
     /// </summary>
     public static void MatMulTransposed(ReadOnlySpan<float> a, int m, WeightMatrix w, ReadOnlySpan<float> bias, Span<float> c, ComputeContext context)
     {
-        ArgumentNullException.ThrowIfNull(w);
-        ArgumentNullException.ThrowIfNull(context);
-        int k = w.Cols, n = w.Rows;
-        CheckShapes(a.Length, m, k, n, bias.Length, c.Length);
+        var (k, n) = CheckArguments(a.Length, m, w, bias.Length, c.Length, context);
         if (m == 0)
         {
             return;
@@ -62,10 +59,7 @@ public static unsafe class Gemm
     /// </summary>
     public static void MatMulTransposedGelu(ReadOnlySpan<float> a, int m, WeightMatrix w, ReadOnlySpan<float> bias, Span<float> c, ComputeContext context)
     {
-        ArgumentNullException.ThrowIfNull(w);
-        ArgumentNullException.ThrowIfNull(context);
-        int k = w.Cols, n = w.Rows;
-        CheckShapes(a.Length, m, k, n, bias.Length, c.Length);
+        var (k, n) = CheckArguments(a.Length, m, w, bias.Length, c.Length, context);
         if (m == 0)
         {
             return;
@@ -141,6 +135,15 @@ public static unsafe class Gemm
             GemmPacked.Run(pa, m, targets, context);
         }
         context.Profile?.Record("gemm", $"M={m} N={n} K={k} (fused {(w2 is null ? 2 : 3)})", 2.0 * m * n * k, start);
+    }
+
+    /// <summary>Null and shape checks of a single-weight call; returns (K, N).</summary>
+    private static (int K, int N) CheckArguments(int aLength, int m, WeightMatrix w, int biasLength, int cLength, ComputeContext context)
+    {
+        ArgumentNullException.ThrowIfNull(w);
+        ArgumentNullException.ThrowIfNull(context);
+        CheckShapes(aLength, m, w.Cols, w.Rows, biasLength, cLength);
+        return (w.Cols, w.Rows);
     }
 
     internal static void CheckShapes(int aLength, int m, int k, int n, int biasLength, int cLength)
