@@ -66,6 +66,10 @@ internal static unsafe class GemmPacked
     public static void Run(float* a, int m, GemmTarget[] targets, ComputeContext context, bool geluOfA = false)
     {
         int k = targets[0].Weight.Cols;
+        if (geluOfA && k % 16 != 0)
+        {
+            throw new ArgumentException($"GELU while packing needs K % 16 == 0 (K = {k}).", nameof(geluOfA));
+        }
         int mPanels = (m + MR - 1) / MR;
         // Global B panel q belongs to the target t with panelStart[t] <= q < panelStart[t + 1].
         int[] panelStart = new int[targets.Length + 1];
