@@ -87,10 +87,18 @@ public static unsafe class Gemm
     /// </summary>
     public static void MatMulTransposed(ReadOnlySpan<float> a, int m, WeightMatrix w0, Span<float> c0, WeightMatrix w1, Span<float> c1,
         ComputeContext context) =>
-        MatMulTransposed(a, m, w0, c0, w1, c1, null, [], context);
+        Fused(a, m, w0, c0, w1, c1, null, [], context);
 
     /// <summary>Three projections of the same input in one pass (q, k and v), as the two-weight overload.</summary>
     public static void MatMulTransposed(ReadOnlySpan<float> a, int m, WeightMatrix w0, Span<float> c0, WeightMatrix w1, Span<float> c1,
+        WeightMatrix w2, Span<float> c2, ComputeContext context)
+    {
+        ArgumentNullException.ThrowIfNull(w2);
+        Fused(a, m, w0, c0, w1, c1, w2, c2, context);
+    }
+
+    /// <summary>The two- and three-weight projections (<paramref name="w2"/> null for two).</summary>
+    private static void Fused(ReadOnlySpan<float> a, int m, WeightMatrix w0, Span<float> c0, WeightMatrix w1, Span<float> c1,
         WeightMatrix? w2, Span<float> c2, ComputeContext context)
     {
         ArgumentNullException.ThrowIfNull(w0);
