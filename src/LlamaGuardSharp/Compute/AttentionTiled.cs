@@ -8,7 +8,7 @@ namespace LlamaGuardSharp.Compute;
 /// <summary>
 /// Flash-attention style kernel: for each KV head, the rows (query, head-in-group) are processed 14 at a time —
 /// grouped-query heads that share a KV head share the K and V traffic — against key tiles of <see cref="KeyTile"/>:
-/// S = Q·Kᵀ with the GEMM micro-kernel (Q packed with the scale folded in, K pre-packed transposed once per call),
+/// S = Q·Kᵀ with the GEMM micro-kernel (Q packed with the scale and log2 e folded in, K pre-packed transposed once per call),
 /// the mask applied per tile (hidden tiles skipped, mixed tiles masked by ranges), an online softmax (running max and
 /// sum, rescaling the output accumulator when the max grows), and O += P·V with 5- and 4-row register tiles over V rows.
 /// Tried and dropped (no measurable gain): splitting each key tile into a Q·Kᵀ sweep over all panels followed by a
@@ -16,8 +16,8 @@ namespace LlamaGuardSharp.Compute;
 /// </summary>
 /// <remarks>
 /// Each (KV head, 14-row panel) is one work item with a fixed key order, so results do not depend on the thread count.
-/// Rounding differs from the two-pass <see cref="AttentionReference"/> only by float32 re-association (scale folded
-/// into Q, exp(s - running max) rescaled), well inside 1e-4 relative.
+/// Rounding differs from the two-pass <see cref="AttentionReference"/> only by float32 re-association (scale and
+/// log2 e folded into Q, 2^(s − running max) rescaled), well inside 1e-4 relative.
 /// </remarks>
 internal static unsafe class AttentionTiled
 {
@@ -63,7 +63,9 @@ internal static unsafe class AttentionTiled
                         new Span<float>((float*)vpPtr + ((long)g * keys + j) * d, d));
                 }
             });
-            // Phase 2: one item per (KV head, group of up to PanelsPerItem row panels).
+            // Phase 2: one item per (KV head, group of up to PanelsPerItem row panels). Scores are computed in base-2
+            // units (log2 e folded into the Q scale), so the softmax's exponential is a plain 2^x.
+            float scaleLog2 = scale * Log2E;
             int groups = (panels + PanelsPerItem - 1) / PanelsPerItem;
             context.For(kvHeads * groups, item =>
             {
@@ -71,7 +73,7 @@ internal static unsafe class AttentionTiled
                 float* vHead = direct ? (float*)vPtr + (long)g * d : (float*)vpPtr + (long)g * keys * d;
                 long ldv = direct ? (long)kvHeads * d : d;
                 ProcessPanels((float*)qPtr, queries, heads, group, direct ? null : (float*)ktPtr + g * keyPanels * panelFloats,
-                    (float*)kPtr + (long)g * d, kvHeads, vHead, ldv, keys, d, scale, mask, g, panel * Rows, Math.Min(PanelsPerItem * Rows, rowsPerKv - panel * Rows), (float*)oPtr);
+                    (float*)kPtr + (long)g * d, kvHeads, vHead, ldv, keys, d, scaleLog2, mask, g, panel * Rows, Math.Min(PanelsPerItem * Rows, rowsPerKv - panel * Rows), (float*)oPtr);
             });
         }
         finally
@@ -255,8 +257,8 @@ internal static unsafe class AttentionTiled
     /// <summary>
     /// One online-softmax step for a panel of <paramref name="rows"/> ≤ 14 score rows (row stride <see cref="KeyTile"/>,
     /// hidden keys −inf; lanes of rows past <paramref name="rows"/> are treated as seeing nothing and left untouched):
-    /// new running max per row, P = e^(S − max) in place (0 for hidden keys and past <paramref name="count"/>), running
-    /// sums rescaled and extended, and the O rows rescaled by e^(old max − new max). The 14 rows are handled as lanes of
+    /// new running max per row, P = 2^(S − max) in place (S in base-2 units; 0 for hidden keys and past
+    /// <paramref name="count"/>), running sums rescaled and extended, and the O rows rescaled by 2^(old max − new max). The 14 rows are handled as lanes of
     /// one vector: the per-row horizontal max and sum of the former row-by-row loop (with a scalar exp and a rescale call
     /// per row) cost ≈ 20 % of the vision attention. Returns whether any row sees a key so far.
     /// </summary>
@@ -295,9 +297,9 @@ internal static unsafe class AttentionTiled
         Vector512<float> oldMax = Vector512.Load(runMax);
         Vector512<float> newMax = Vector512.Max(oldMax, ReduceLanes(maxLanes, max: true));
         Vector512<float> visible = ~Vector512.Equals(newMax, negInf);
-        // e^(old − new): 0 on a row's first visible tile (old = −inf); rows still without a visible key keep 1 (their
+        // 2^(old − new): 0 on a row's first visible tile (old = −inf); rows still without a visible key keep 1 (their
         // O and sum are 0 anyway) instead of the NaN of −inf − (−inf).
-        Vector512<float> alpha = Vector512.ConditionalSelect(visible, ExpNonPositive(oldMax - newMax), Vector512<float>.One);
+        Vector512<float> alpha = Vector512.ConditionalSelect(visible, Exp2NonPositive(oldMax - newMax), Vector512<float>.One);
         newMax.Store(runMax);
         float* maxOf = lanes; // reuse: the per-row partial maxima are consumed
         newMax.Store(maxOf);
@@ -315,7 +317,7 @@ internal static unsafe class AttentionTiled
             int j = 0;
             for (; j + 32 <= stored; j += 32)
             {
-                Vector512<float> e0 = ExpNonPositive(Vector512.Load(row + j) - mv), e1 = ExpNonPositive(Vector512.Load(row + j + 16) - mv);
+                Vector512<float> e0 = Exp2NonPositive(Vector512.Load(row + j) - mv), e1 = Exp2NonPositive(Vector512.Load(row + j + 16) - mv);
                 e0.Store(row + j);
                 e1.Store(row + j + 16);
                 s0 += e0;
@@ -323,7 +325,7 @@ internal static unsafe class AttentionTiled
             }
             if (j < stored)
             {
-                Vector512<float> e0 = ExpNonPositive(Vector512.Load(row + j) - mv);
+                Vector512<float> e0 = Exp2NonPositive(Vector512.Load(row + j) - mv);
                 e0.Store(row + j);
                 s0 += e0;
             }
@@ -396,13 +398,14 @@ internal static unsafe class AttentionTiled
     /// e^x for x ≤ 0 (softmax arguments after subtracting the running max), all in float32: x = n·ln2 + r with
     /// |r| ≤ ln2/2, e^r from the degree-7 minimax polynomial of Cephes' expf (relative error ≈ 1e-7), scaled by 2^n
     /// with vscalefps. Arguments below −104 (including −inf for hidden keys) give exactly 0 (see ExpClamp). About 3×
-    /// cheaper than <see cref="Vector512.Exp(Vector512{float})"/>, which evaluates in double.
+    /// cheaper than <see cref="Vector512.Exp(Vector512{float})"/>, which evaluates in double. (GELU's erf uses it; the
+    /// softmax works in base 2, see <see cref="Exp2NonPositive"/>.)
     /// </summary>
-    /// <summary>
+    /// <remarks>
     /// Lower clamp of <see cref="ExpNonPositive"/>: −104 gives n = round(−104·log2 e) = −150 and r ≈ −0.03, so
     /// e^r·2^−150 ≈ 0.49 · 2^−149 rounds to +0. Arguments in (−104, −87.3) give subnormal values ≤ 1.2e−38, as the
     /// true e^x is; e^x for x below −104 is under half the smallest subnormal, so 0 is the correctly rounded result.
-    /// </summary>
+    /// </remarks>
     private const float ExpClamp = -104f;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -428,6 +431,40 @@ internal static unsafe class AttentionTiled
         // blend (two of the ≈ 17 vector ops per 16 scores, ≈ 1.5 % of the vision attention).
         return Avx512F.Scale(p, n);
     }
+
+    /// <summary>
+    /// 2^x for x ≤ 0, all in float32: the softmax's exponential. The scores are in base-2 units (log2 e is folded into
+    /// the Q scale), so x = n + r with n = round(x) (1.5·2^23 shifter) and r = x − n exact in [−0.5, 0.5]; 2^r from a
+    /// degree-6 polynomial (near-minimax relative fit, ≤ 1.4 ulp in float32 Horner), scaled by 2^n with vscalefps.
+    /// 12 vector operations per 16 values instead of 15 for e^x (no two-constant Cody–Waite reduction, no r² split).
+    /// Arguments at or below <see cref="Exp2Clamp"/> (including −inf for hidden keys) give exactly 0.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector512<float> Exp2NonPositive(Vector512<float> x)
+    {
+        Vector512<float> clamped = Vector512.Max(x, Vector512.Create(Exp2Clamp));
+        Vector512<float> shifter = Vector512.Create(12582912f);
+        Vector512<float> n = (clamped + shifter) - shifter; // round to nearest: exact for |x| < 2^22
+        Vector512<float> r = clamped - n;                     // exact (Sterbenz), |r| ≤ 0.5
+        Vector512<float> p = Vector512.Create(1.534581242594868e-4f);
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.3399930903688073e-3f));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(9.618489071726799e-3f));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(5.550328642129898e-2f));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(0.24022646248340607f));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(0.6931471824645996f));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512<float>.One);
+        return Avx512F.Scale(p, n);
+    }
+
+    /// <summary>
+    /// Lower clamp of <see cref="Exp2NonPositive"/>: at −151, n = −151 and r = 0, so 2^−151 (a quarter of the smallest
+    /// subnormal) rounds to +0; just above it, r &lt; 0.5 keeps the product under half the smallest subnormal. Arguments
+    /// in (−149, −126) give the subnormal 2^x, as they should.
+    /// </summary>
+    private const float Exp2Clamp = -151f;
+
+    /// <summary>log2 e: the softmax's scale factor folded into Q, so scores are in base-2 units for <see cref="Exp2NonPositive"/>.</summary>
+    private const float Log2E = 1.44269504088896341f;
 
     /// <summary>s[r, j] = q_r · k_j for r &lt; rows (q packed [d][14], scale folded in), k rows of stride ldk.</summary>
     private static void DirectScores(float* qp, int rows, float* k, long ldk, int count, int d, float* s)

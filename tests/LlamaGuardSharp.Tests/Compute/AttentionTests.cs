@@ -175,3 +175,35 @@ public class SoftmaxExpTests
         }
     }
 }
+
+public class SoftmaxExp2Tests
+{
+    [Fact]
+    public void Exp2NonPositive_IsAccurate_AndHiddenKeysGiveExactZero()
+    {
+        // Special values first so they fill whole 16-lane vectors; then a dense sweep of the normal range, including
+        // every half-integer (the reduction's rounding boundaries).
+        float[] special = [0f, -1e-30f, -0.5f, -1.5f, -125.5f, -126f, -130f, -140f, -149f, -150f, -150.4f, -150.6f, -151f, -200f, -1e30f, float.NegativeInfinity];
+        float[] xs = special.Concat(Enumerable.Range(0, 100_000).Select(i => -126f * i / 99_999f))
+            .Concat(Enumerable.Range(0, 256).Select(i => -0.5f * i)).ToArray();
+        int checkedValues = 0;
+        for (int i = 0; i + 16 <= xs.Length; i += 16)
+        {
+            var result = LlamaGuardSharp.Compute.AttentionTiled.Exp2NonPositive(System.Runtime.Intrinsics.Vector512.Create(xs.AsSpan(i, 16)));
+            for (int l = 0; l < 16; l++)
+            {
+                double x = xs[i + l], expected = Math.Pow(2, x);
+                checkedValues++;
+                if (x <= -150.5)
+                {
+                    Assert.Equal(0f, result[l]); // hidden keys (−inf) and anything below half the smallest subnormal
+                    continue;
+                }
+                // Normal range: ≤ 1.5 ulp (≈ 9e-8 relative); subnormal results (x < −126) within one subnormal step.
+                double tolerance = 1.5e-7 * expected + (x < -126 ? 1.5e-45 : 0);
+                Assert.True(Math.Abs(result[l] - expected) <= tolerance, $"2^{x:R} = {result[l]:R}, expected {expected:R}");
+            }
+        }
+        Assert.True(checkedValues >= 100_000);
+    }
+}
