@@ -16,8 +16,8 @@ esac
 root=$(git rev-parse --show-toplevel)
 out="$root/bench/LlamaGuardSharp.Benchmarks/Baseline"
 mkdir -p "$out"
-# Both baselines are generated (the A/B harness references both), whichever kernel is timed.
-for cls in GemmPacked AttentionTiled; do
+# All baselines are generated (the A/B harness references them all), whichever kernel is timed.
+for cls in GemmPacked AttentionTiled GemmRowDot; do
   git -C "$root" show "$rev:src/LlamaGuardSharp/Compute/$cls.cs" \
     | sed -e 's/^namespace LlamaGuardSharp.Compute;/using LlamaGuardSharp.Compute;\nnamespace LlamaGuardSharp.Benchmarks.Baseline;/' \
           -e "s/internal static unsafe class $cls\b/internal static unsafe class ${cls}Baseline/" \

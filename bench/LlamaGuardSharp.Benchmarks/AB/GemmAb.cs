@@ -4,7 +4,10 @@ using LlamaGuardSharp.Compute;
 
 namespace LlamaGuardSharp.Benchmarks;
 
-/// <summary><c>gemm-ab rounds [threads] [shape-substring]</c>: baseline vs current <c>GemmPacked</c> at the model shapes (M ≥ 10).</summary>
+/// <summary>
+/// <c>gemm-ab rounds [threads] [shape-substring]</c>: baseline vs current <c>GemmPacked</c> at the model shapes with
+/// M ≥ <see cref="Gemm.PackedMinRows"/>, and baseline vs current <c>GemmRowDot</c> at the decode shapes.
+/// </summary>
 internal static unsafe class GemmAb
 {
     public static void Run(int rounds, int threads, string filter)
@@ -13,19 +16,24 @@ internal static unsafe class GemmAb
         var rng = new Random(1);
         foreach (GemmShape shape in GemmShape.ModelShapes)
         {
-            if (shape.M < Gemm.PackedMinRows || !shape.Name.Contains(filter, StringComparison.Ordinal))
+            if (!shape.Name.Contains(filter, StringComparison.Ordinal))
             {
                 continue;
             }
             long count = (long)shape.N * shape.K;
-            ushort* weights = (ushort*)NativeMemory.AlignedAlloc((nuint)(count * 2), 64);
+            bool packed = shape.M >= Gemm.PackedMinRows;
+            // Decode GEMVs are memory-bound: cycle through enough weight copies (≥ 1 GiB) that none is still in the L3
+            // when it comes round again, as in the model, where one decode step streams 17 GB of weights.
+            int copies = packed ? 1 : (int)Math.Max(1, (1L << 30) / (count * 2));
+            ushort* weights = (ushort*)NativeMemory.AlignedAlloc((nuint)(count * 2 * copies), 64);
             try
             {
-                for (long i = 0; i < count; i++)
+                for (long i = 0; i < count * copies; i++)
                 {
                     weights[i] = (ushort)(0x3C00 + rng.Next(0x200));
                 }
-                var w = new WeightMatrix(weights, shape.N, shape.K, WeightType.BF16, null);
+                var ws = Enumerable.Range(0, copies).Select(i => new WeightMatrix(weights + i * count, shape.N, shape.K, WeightType.BF16, null)).ToArray();
+                var w = ws[0];
                 float[] a = new float[(long)shape.M * shape.K];
                 for (int i = 0; i < a.Length; i++)
                 {
@@ -36,9 +44,31 @@ internal static unsafe class GemmAb
                 {
                     float* x = pa, y1 = p1, y2 = p2;
                     var t = AbRunner.Time(rounds,
-                        () => Baseline.GemmPackedBaseline.Run(x, shape.M, w, null, y1, context),
-                        () => GemmPacked.Run(x, shape.M, w, null, y2, context));
-                    AbRunner.Report(shape.Name, shape.Flops, t, AbRunner.MaxAbsDifference(c1, c2));
+                        () =>
+                        {
+                            if (packed)
+                            {
+                                Baseline.GemmPackedBaseline.Run(x, shape.M, w, null, y1, context);
+                                return;
+                            }
+                            foreach (var wi in ws)
+                            {
+                                Baseline.GemmRowDotBaseline.Run(x, shape.M, wi, null, y1, context);
+                            }
+                        },
+                        () =>
+                        {
+                            if (packed)
+                            {
+                                GemmPacked.Run(x, shape.M, w, null, y2, context);
+                                return;
+                            }
+                            foreach (var wi in ws)
+                            {
+                                GemmRowDot.Run(x, shape.M, wi, null, y2, context);
+                            }
+                        });
+                    AbRunner.Report(shape.Name, shape.Flops, (t.BaselineMs / copies, t.CurrentMs / copies), AbRunner.MaxAbsDifference(c1, c2));
                 }
             }
             finally

@@ -28,6 +28,10 @@ public class GemmTests
             index++;
         }
         data.Add(1, 4096, 100, WeightType.BF16);
+        // Decode row-dot: K with a 32-wide unrolled part, one 16-wide step and a scalar tail; rows past a multiple of 4.
+        data.Add(1, 53, 9, WeightType.BF16);
+        data.Add(1, 53, 9, WeightType.F32);
+        data.Add(1, 4112, 38, WeightType.BF16);
         data.Add(1035, 40, 33, WeightType.BF16); // more than one MC block of rows
         data.Add(20, 1100, 40, WeightType.BF16); // three K blocks (double-buffered packing)
         data.Add(31, 4096, 200, WeightType.BF16); // model-sized K: 8 K blocks, edge rows and columns, in-item B packing
