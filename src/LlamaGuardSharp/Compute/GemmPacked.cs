@@ -48,6 +48,9 @@ internal static unsafe class GemmPacked
     /// </summary>
     public const int NBlockSingleRowBlock = 128;
 
+    /// <summary>Packed-A size (bytes) above which a one-row-block GEMM uses 2 × <see cref="NBlockSingleRowBlock"/> columns per item.</summary>
+    private const long LargePackedA = 16L << 20;
+
     private const int MR = GemmMicroKernel.Rows;
     private const int NR = GemmMicroKernel.Cols;
     private const int PackGroup = 8; // micro-panels per packing work item
@@ -115,7 +118,11 @@ internal static unsafe class GemmPacked
 
             // Column chunks of at most NC, and enough items (≥ 8 per thread) for dynamic load balance (text k/v,
             // N = 1024, had only 8 items: 40/38 ms → 26/34 ms with 16).
-            int chunkPanels = (packBInItem ? NBlockSingleRowBlock : NBlock) / NR;
+            // One row block with a packed A too large to stay in L3 between items (text down: 400 × 14336 floats = 23 MB,
+            // streamed once per item): twice as wide chunks halve that traffic. A/B: down 0.93–0.95× time; at K = 4096
+            // (6.5 MB) the wider chunks were neutral to 1.05× slower, so they keep 128.
+            int singleBlockCols = (long)m * k * sizeof(float) > LargePackedA ? 2 * NBlockSingleRowBlock : NBlockSingleRowBlock;
+            int chunkPanels = (packBInItem ? singleBlockCols : NBlock) / NR;
             if (context.Threads > 1)
             {
                 while (chunkPanels > 1 && mBlocks * ((nPanels + chunkPanels - 1) / chunkPanels) < 8 * context.Threads)
