@@ -122,6 +122,9 @@ public static class BenchCommand
         public double PeakBefore { get; init; }
 
         public double PeakAfter { get; init; }
+
+        /// <summary>Major page faults (pages read from disk) per run, warm-ups first; null entries where unknown.</summary>
+        public IReadOnlyList<long?> MajorPageFaults { get; init; } = [];
     }
 
     private static async Task<string> EnsureSyntheticModelAsync(bool quick, string workDir, TextWriter error, CancellationToken ct)
@@ -151,6 +154,7 @@ public static class BenchCommand
             new LineProgress<GuardLoadProgress>(p => error.WriteLine($"bench: loading {p.Stage} ({p.Fraction:P0})")), ct);
         var conversation = BenchmarkConversation.Create(guard.Tokenizer, 400, guard.Config.Vision.ImageSize);
         var verdicts = new List<SafetyVerdict>();
+        var majorFaults = new List<long?>(); // per run, warm-ups included
         double firstRun = 0;
         for (int r = 0; r < warmups + repetitions; r++)
         {
@@ -163,9 +167,12 @@ public static class BenchCommand
                 // The first run also pays for paging the mapped weights in: profile the warm runs only.
                 kernels?.Clear();
             }
+            long? faultsBefore = PageFaults.Major();
             var verdict = await guard.ClassifyAsync(conversation, null, ct);
+            long? faults = PageFaults.Major() - faultsBefore;
             var t = verdict.Timings;
-            error.WriteLine($"bench:   total {t.Total.TotalSeconds:F2} s (preprocess {t.Preprocess.TotalSeconds:F2}, vision {t.Vision.TotalSeconds:F2}, prefill {t.Prefill.TotalSeconds:F2}, decode {t.Decode.TotalSeconds:F2})");
+            error.WriteLine($"bench:   total {t.Total.TotalSeconds:F2} s (preprocess {t.Preprocess.TotalSeconds:F2}, vision {t.Vision.TotalSeconds:F2}, prefill {t.Prefill.TotalSeconds:F2}, decode {t.Decode.TotalSeconds:F2}; {faults?.ToString(CultureInfo.InvariantCulture) ?? "?"} major page faults)");
+            majorFaults.Add(faults);
             if (r == 0)
             {
                 firstRun = t.Total.TotalSeconds;
@@ -185,7 +192,10 @@ public static class BenchCommand
             Median(verdicts.Select(v => v.Timings.Vision.TotalSeconds)),
             Median(verdicts.Select(v => v.Timings.Prefill.TotalSeconds)),
             Median(verdicts.Select(v => v.Timings.Decode.TotalSeconds)),
-            flops, gflops, gflops / peak.WallGflops, memory.PeakBytes, AnonymousMemorySampler.PeakResidentBytes());
+            flops, gflops, gflops / peak.WallGflops, memory.PeakBytes, AnonymousMemorySampler.PeakResidentBytes())
+        {
+            MajorPageFaults = majorFaults,
+        };
     }
 
     /// <summary>
@@ -252,6 +262,8 @@ public static class BenchCommand
                 pct_of_peak = 100 * e.FractionOfPeak,
                 peak_rss_mb = e.PeakAnonymousBytes / 1e6,
                 peak_resident_including_mapped_weights_mb = e.PeakResidentBytes / 1e6,
+                // Per run, warm-ups first: mapped weight pages read back from disk (the page cache evicted them).
+                major_page_faults = e.MajorPageFaults,
                 stages = new[]
                 {
                     Stage("preprocess", e.Preprocess, 0, peak),
