@@ -118,4 +118,71 @@ internal static unsafe class GemmMicroKernel
         c12_0.Store(c + 12 * ldc); c12_1.Store(c + 12 * ldc + 16);
         c13_0.Store(c + 13 * ldc); c13_1.Store(c + 13 * ldc + 16);
     }
+
+    /// <summary>
+    /// Rows [0, <paramref name="rows"/>) (1 ≤ rows ≤ 8) of <see cref="Kernel14x32"/>, for a last row panel of at most 8
+    /// rows (e.g. a 414-token prompt: 29 full panels and one of 8): <paramref name="a"/> is the same kc×14 packed panel;
+    /// C rows past <paramref name="rows"/> are neither read nor written. Each element's FMA chain is the one
+    /// <see cref="Kernel14x32"/> would run (bit-identical), without the FMAs of 6 or more zero rows (1.4 % of a 414-row
+    /// GEMM) or the copy through a private tile.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Kernel8x32(float* a, float* b, int kc, float* c, long ldc, int rows, bool accumulate, float* bias)
+    {
+        Vector512<float> c0_0, c0_1, c1_0, c1_1, c2_0, c2_1, c3_0, c3_1, c4_0, c4_1, c5_0, c5_1, c6_0, c6_1, c7_0, c7_1;
+            c0_0 = Vector512<float>.Zero; c0_1 = Vector512<float>.Zero;
+            c1_0 = Vector512<float>.Zero; c1_1 = Vector512<float>.Zero;
+            c2_0 = Vector512<float>.Zero; c2_1 = Vector512<float>.Zero;
+            c3_0 = Vector512<float>.Zero; c3_1 = Vector512<float>.Zero;
+            c4_0 = Vector512<float>.Zero; c4_1 = Vector512<float>.Zero;
+            c5_0 = Vector512<float>.Zero; c5_1 = Vector512<float>.Zero;
+            c6_0 = Vector512<float>.Zero; c6_1 = Vector512<float>.Zero;
+            c7_0 = Vector512<float>.Zero; c7_1 = Vector512<float>.Zero;
+        if (accumulate)
+        {
+            if (rows > 0) { c0_0 = Vector512.Load(c + 0 * ldc); c0_1 = Vector512.Load(c + 0 * ldc + 16); }
+            if (rows > 1) { c1_0 = Vector512.Load(c + 1 * ldc); c1_1 = Vector512.Load(c + 1 * ldc + 16); }
+            if (rows > 2) { c2_0 = Vector512.Load(c + 2 * ldc); c2_1 = Vector512.Load(c + 2 * ldc + 16); }
+            if (rows > 3) { c3_0 = Vector512.Load(c + 3 * ldc); c3_1 = Vector512.Load(c + 3 * ldc + 16); }
+            if (rows > 4) { c4_0 = Vector512.Load(c + 4 * ldc); c4_1 = Vector512.Load(c + 4 * ldc + 16); }
+            if (rows > 5) { c5_0 = Vector512.Load(c + 5 * ldc); c5_1 = Vector512.Load(c + 5 * ldc + 16); }
+            if (rows > 6) { c6_0 = Vector512.Load(c + 6 * ldc); c6_1 = Vector512.Load(c + 6 * ldc + 16); }
+            if (rows > 7) { c7_0 = Vector512.Load(c + 7 * ldc); c7_1 = Vector512.Load(c + 7 * ldc + 16); }
+        }
+        for (int p = 0; p < kc; p++)
+        {
+            Vector512<float> b0 = Vector512.Load(b), b1 = Vector512.Load(b + 16);
+            Vector512<float> ar;
+            ar = Vector512.Create(a[0]); c0_0 = Vector512.FusedMultiplyAdd(ar, b0, c0_0); c0_1 = Vector512.FusedMultiplyAdd(ar, b1, c0_1);
+            ar = Vector512.Create(a[1]); c1_0 = Vector512.FusedMultiplyAdd(ar, b0, c1_0); c1_1 = Vector512.FusedMultiplyAdd(ar, b1, c1_1);
+            ar = Vector512.Create(a[2]); c2_0 = Vector512.FusedMultiplyAdd(ar, b0, c2_0); c2_1 = Vector512.FusedMultiplyAdd(ar, b1, c2_1);
+            ar = Vector512.Create(a[3]); c3_0 = Vector512.FusedMultiplyAdd(ar, b0, c3_0); c3_1 = Vector512.FusedMultiplyAdd(ar, b1, c3_1);
+            ar = Vector512.Create(a[4]); c4_0 = Vector512.FusedMultiplyAdd(ar, b0, c4_0); c4_1 = Vector512.FusedMultiplyAdd(ar, b1, c4_1);
+            ar = Vector512.Create(a[5]); c5_0 = Vector512.FusedMultiplyAdd(ar, b0, c5_0); c5_1 = Vector512.FusedMultiplyAdd(ar, b1, c5_1);
+            ar = Vector512.Create(a[6]); c6_0 = Vector512.FusedMultiplyAdd(ar, b0, c6_0); c6_1 = Vector512.FusedMultiplyAdd(ar, b1, c6_1);
+            ar = Vector512.Create(a[7]); c7_0 = Vector512.FusedMultiplyAdd(ar, b0, c7_0); c7_1 = Vector512.FusedMultiplyAdd(ar, b1, c7_1);
+            a += 14;
+            b += 32;
+        }
+        if (bias != null)
+        {
+            Vector512<float> bias0 = Vector512.Load(bias), bias1 = Vector512.Load(bias + 16);
+            c0_0 += bias0; c0_1 += bias1;
+            c1_0 += bias0; c1_1 += bias1;
+            c2_0 += bias0; c2_1 += bias1;
+            c3_0 += bias0; c3_1 += bias1;
+            c4_0 += bias0; c4_1 += bias1;
+            c5_0 += bias0; c5_1 += bias1;
+            c6_0 += bias0; c6_1 += bias1;
+            c7_0 += bias0; c7_1 += bias1;
+        }
+        if (rows > 0) { c0_0.Store(c + 0 * ldc); c0_1.Store(c + 0 * ldc + 16); }
+        if (rows > 1) { c1_0.Store(c + 1 * ldc); c1_1.Store(c + 1 * ldc + 16); }
+        if (rows > 2) { c2_0.Store(c + 2 * ldc); c2_1.Store(c + 2 * ldc + 16); }
+        if (rows > 3) { c3_0.Store(c + 3 * ldc); c3_1.Store(c + 3 * ldc + 16); }
+        if (rows > 4) { c4_0.Store(c + 4 * ldc); c4_1.Store(c + 4 * ldc + 16); }
+        if (rows > 5) { c5_0.Store(c + 5 * ldc); c5_1.Store(c + 5 * ldc + 16); }
+        if (rows > 6) { c6_0.Store(c + 6 * ldc); c6_1.Store(c + 6 * ldc + 16); }
+        if (rows > 7) { c7_0.Store(c + 7 * ldc); c7_1.Store(c + 7 * ldc + 16); }
+    }
 }

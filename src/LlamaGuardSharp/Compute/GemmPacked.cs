@@ -52,6 +52,7 @@ internal static unsafe class GemmPacked
     private const long LargePackedA = 16L << 20;
 
     private const int MR = GemmMicroKernel.Rows;
+    private const int ShortPanelRows = 8; // row panels with at most this many rows use GemmMicroKernel.Kernel8x32
     private const int NR = GemmMicroKernel.Cols;
     private const int PackGroup = 8; // micro-panels per packing work item
 
@@ -306,6 +307,12 @@ internal static unsafe class GemmPacked
                     GemmMicroKernel.Kernel14x32(aPanel, bPanel, kc, cTile, n, !first, biasPanel);
                     continue;
                 }
+                if (rows <= ShortPanelRows && cols == NR)
+                {
+                    // A last row panel of ≤ 8 rows: the short kernel straight into C (no zero rows, no private tile).
+                    GemmMicroKernel.Kernel8x32(aPanel, bPanel, kc, cTile, n, rows, !first, biasPanel);
+                    continue;
+                }
                 if (bias != null && cols < NR)
                 {
                     new Span<float>(edgeBias, NR).Clear();
@@ -320,7 +327,14 @@ internal static unsafe class GemmPacked
                         new ReadOnlySpan<float>(cTile + (long)i * n, cols).CopyTo(new Span<float>(tile + i * NR, cols));
                     }
                 }
-                GemmMicroKernel.Kernel14x32(aPanel, bPanel, kc, tile, NR, !first, biasPanel);
+                if (rows <= ShortPanelRows)
+                {
+                    GemmMicroKernel.Kernel8x32(aPanel, bPanel, kc, tile, NR, rows, !first, biasPanel);
+                }
+                else
+                {
+                    GemmMicroKernel.Kernel14x32(aPanel, bPanel, kc, tile, NR, !first, biasPanel);
+                }
                 for (int i = 0; i < rows; i++)
                 {
                     new ReadOnlySpan<float>(tile + i * NR, cols).CopyTo(new Span<float>(cTile + (long)i * n, cols));
