@@ -124,7 +124,8 @@ internal static unsafe class GemmMicroKernel
     /// rows (e.g. a 414-token prompt: 29 full panels and one of 8): <paramref name="a"/> is the same kc×14 packed panel;
     /// C rows past <paramref name="rows"/> are neither read nor written. Each element's FMA chain is the one
     /// <see cref="Kernel14x32"/> would run (bit-identical), without the FMAs of 6 or more zero rows (1.4 % of a 414-row
-    /// GEMM) or the copy through a private tile.
+    /// GEMM) or the copy through a private tile. Written out like <see cref="Kernel14x32"/> (and generated the same way):
+    /// the JIT keeps the accumulators in registers only as separately named locals.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Kernel8x32(float* a, float* b, int kc, float* c, long ldc, int rows, bool accumulate, float* bias)
