@@ -47,6 +47,11 @@ public static class QuickMode
                 args.Length > 3 ? args[3] : "none");
             return true;
         }
+        if (mode == "decode-probe")
+        {
+            DecodeProbe.Run(args[1], args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 2);
+            return true;
+        }
         if (mode == "gelu-probe")
         {
             GeluProbe.Run();
