@@ -73,7 +73,9 @@ internal static unsafe class GemmRowDot
     /// at ≈ 75 % of the streaming-read bandwidth with four interleaved row streams. Interleaved A/B (bench/ab.sh, weights
     /// cycled through ≥ 1 GiB of copies so they come from DRAM): 1024 B gave 0.83–0.90× time at every decode shape,
     /// 2048 B 0.88–0.97×, 4096 B ≈ 1.0–1.09×, prefetching the current line (the unrolling alone) ≈ 1.0×.
-    /// Near a row's end the prefetch runs into the next rows, which are read next anyway.
+    /// Near a row's end the prefetch runs into the next rows, which are read next anyway (and, for the last rows, past the
+    /// matrix: prefetches never fault). One prefetch per row per 32 elements covers every 64-byte line of bf16/f16
+    /// weights; f32 weights get every other line prefetched and the rest from the hardware prefetchers.
     /// </summary>
     private const int PrefetchBytes = 1024;
     private const int RowsPerItem = 64; // weight rows per work item: 8 KiB..28 KiB of bf16 per row × 64 rows
