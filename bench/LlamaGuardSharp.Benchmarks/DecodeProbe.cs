@@ -14,10 +14,11 @@ namespace LlamaGuardSharp.Benchmarks;
 /// </summary>
 public static unsafe class DecodeProbe
 {
+    private const int K = 4096, N = 14336; // text gate/up at decode
+
     public static void Run(string path, int threads)
     {
-        const int k = 4096, n = 14336;
-        long bytes = (long)k * n * 2;
+        long bytes = (long)K * N * 2;
         using var map = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.Read);
         using var view = map.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
         byte* basePtr = null;
@@ -37,12 +38,12 @@ public static unsafe class DecodeProbe
                 byte* fileBase = basePtr + 4096;
                 Buffer.MemoryCopy(fileBase, anon, bytes * regions, bytes * regions);
                 var context = new ComputeContext(threads);
-                float[] a = Enumerable.Range(0, k).Select(i => (float)Math.Sin(i)).ToArray();
-                float[] c = new float[n];
+                float[] a = Enumerable.Range(0, K).Select(i => (float)Math.Sin(i)).ToArray();
+                float[] c = new float[N];
                 for (int rep = 0; rep < 5; rep++)
                 {
                     double fileSeconds = Time(fileBase, regions, bytes, a, c, context), anonSeconds = Time(anon, regions, bytes, a, c, context);
-                    Console.WriteLine($"decode GEMV 1×{k}→{n}, {regions} regions: file-mapped {bytes * regions / fileSeconds / 1e9:F1} GB/s, anonymous copy {bytes * regions / anonSeconds / 1e9:F1} GB/s");
+                    Console.WriteLine($"decode GEMV 1×{K}→{N}, {regions} regions: file-mapped {bytes * regions / fileSeconds / 1e9:F1} GB/s, anonymous copy {bytes * regions / anonSeconds / 1e9:F1} GB/s");
                 }
             }
             finally
@@ -58,11 +59,10 @@ public static unsafe class DecodeProbe
 
     private static double Time(byte* region0, int regions, long bytes, float[] a, float[] c, ComputeContext context)
     {
-        const int k = 4096, n = 14336;
         var sw = Stopwatch.StartNew();
         for (int r = 0; r < regions; r++)
         {
-            var w = new WeightMatrix(region0 + r * bytes, n, k, WeightType.BF16, null);
+            var w = new WeightMatrix(region0 + r * bytes, N, K, WeightType.BF16, null);
             Gemm.MatMulTransposed(a, 1, w, default, c, context);
         }
         return sw.Elapsed.TotalSeconds;
