@@ -110,7 +110,7 @@ public static class Gelu
         // its rounded value and rounding error (Fast2Sum: |zz| ≥ |p| whenever zz is large enough to matter).
         Vector512<float> zz = z * z, zzLow = Vector512.FusedMultiplyAdd(z, z, -zz);
         Vector512<float> arg = p - zz, argLow = (p - arg) - zz - zzLow;
-        Vector512<float> e = AttentionTiled.ExpNonPositive(arg);
+        Vector512<float> e = VectorExp.ExpNonPositive(arg);
         Vector512<float> erfc = t * Vector512.FusedMultiplyAdd(e, argLow, e); // e^(arg + argLow) ≈ e^arg · (1 + argLow)
         Vector512<float> halfX = Vector512.Create(0.5f) * x;
         Vector512<float> negative = halfX * erfc;

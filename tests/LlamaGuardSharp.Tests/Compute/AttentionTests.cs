@@ -159,7 +159,7 @@ public class SoftmaxExpTests
         float[] xs = special.Concat(Enumerable.Range(0, 100_000).Select(i => -87f * i / 99_999f)).ToArray();
         for (int i = 0; i + 16 <= xs.Length; i += 16)
         {
-            var result = LlamaGuardSharp.Compute.AttentionTiled.ExpNonPositive(System.Runtime.Intrinsics.Vector512.Create(xs.AsSpan(i, 16)));
+            var result = LlamaGuardSharp.Compute.VectorExp.ExpNonPositive(System.Runtime.Intrinsics.Vector512.Create(xs.AsSpan(i, 16)));
             for (int l = 0; l < 16; l++)
             {
                 double x = xs[i + l], expected = Math.Exp(x);
@@ -189,7 +189,7 @@ public class SoftmaxExp2Tests
         int checkedValues = 0;
         for (int i = 0; i + 16 <= xs.Length; i += 16)
         {
-            var result = LlamaGuardSharp.Compute.AttentionTiled.Exp2NonPositive(System.Runtime.Intrinsics.Vector512.Create(xs.AsSpan(i, 16)));
+            var result = LlamaGuardSharp.Compute.VectorExp.Exp2NonPositive(System.Runtime.Intrinsics.Vector512.Create(xs.AsSpan(i, 16)));
             for (int l = 0; l < 16; l++)
             {
                 double x = xs[i + l], expected = Math.Pow(2, x);
