@@ -12,7 +12,8 @@ namespace LlamaGuardSharp.Compute;
 /// the mask applied per tile (hidden tiles skipped, mixed tiles masked by ranges), an online softmax (running max and
 /// sum, rescaling the output accumulator when the max grows), and O += P·V with 5- and 4-row register tiles over V rows.
 /// Tried and dropped (no measurable gain): splitting each key tile into a Q·Kᵀ sweep over all panels followed by a
-/// P·V sweep, to keep the Kᵀ and V tiles L1-resident separately.
+/// P·V sweep, to keep the Kᵀ and V tiles L1-resident separately (tried twice, the second time with 64-key tiles so
+/// that each sweep's working set fits L1; docs/performance.md, fourth pass).
 /// </summary>
 /// <remarks>
 /// Each (KV head, 14-row panel) is one work item with a fixed key order, so results do not depend on the thread count.

@@ -22,6 +22,9 @@ internal static unsafe class GemmMicroKernel
     public const int Rows = 14;
     public const int Cols = 32;
 
+    /// <summary>Rows <see cref="Kernel8x32"/> covers: row panels with at most this many rows use it.</summary>
+    public const int ShortRows = 8;
+
     /// <summary>
     /// C[0..14, 0..32] (row stride <paramref name="ldc"/>) = (accumulate ? C : 0) + Σ_p a[p*14 + r] · b[p*32 + j] (+ bias[j]).
     /// <paramref name="a"/>: kc×14 packed A, <paramref name="b"/>: kc×32 packed B, <paramref name="bias"/> null or 32 floats.

@@ -52,7 +52,7 @@ internal static unsafe class GemmPacked
     private const long LargePackedA = 16L << 20;
 
     private const int MR = GemmMicroKernel.Rows;
-    private const int ShortPanelRows = 8; // row panels with at most this many rows use GemmMicroKernel.Kernel8x32
+    private const int ShortPanelRows = GemmMicroKernel.ShortRows;
     private const int NR = GemmMicroKernel.Cols;
     private const int PackGroup = 8; // micro-panels per packing work item
 
