@@ -35,6 +35,11 @@ internal static unsafe class AttentionTiled
     {
         int group = heads / kvHeads;
         int rowsPerKv = queries * group;
+        if (AttentionLanes.Supports(rowsPerKv, d))
+        {
+            AttentionLanes.Run(q, queries, heads, k, v, keys, kvHeads, d, scale, mask, output, context);
+            return;
+        }
         int panels = (rowsPerKv + Rows - 1) / Rows;
         int keyPanels = (keys + KeyPanel - 1) / KeyPanel;
         long panelFloats = (long)d * KeyPanel;

@@ -17,6 +17,11 @@ public class AttentionTests
         { "blocks", 9, 200, 4, 1, 64 },       // cross-attention with some rows seeing nothing
         { "blocks", 20, 100, 2, 2, 48 },
         { "none", 4, 9, 2, 1, 20 },           // headDim not a multiple of 16: portable path
+        // Rows-in-lanes kernel (≥ 48 rows per KV head): several 48-row panels, partial last panels and key tiles.
+        { "causal", 70, 70, 8, 2, 32 },       // 280 rows per KV head, the diagonal tiles mixed
+        { "blocks", 60, 200, 4, 1, 64 },      // cross-attention shape, rows that see nothing
+        { "pad", 300, 300, 1, 1, 80 },        // vision shape: pad rows × pad keys hidden, 3 key tiles
+        { "none", 100, 1000, 2, 2, 16 },      // long key sequence, d = 16
     };
 
     [Theory]
