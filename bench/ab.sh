@@ -17,10 +17,15 @@ root=$(git rev-parse --show-toplevel)
 out="$root/bench/LlamaGuardSharp.Benchmarks/Baseline"
 mkdir -p "$out"
 # All baselines are generated (the A/B harness references them all), whichever kernel is timed.
-for cls in GemmPacked AttentionTiled GemmRowDot; do
+# AttentionTiled hands calls with >= 48 rows per KV head to AttentionLanes (since 2026-11-28): its baseline calls the
+# baseline AttentionLanes when REV has one. A kernel file missing at REV gets no baseline.
+rm -f "$out"/*Baseline.cs
+for cls in GemmPacked AttentionTiled GemmRowDot AttentionLanes; do
+  git -C "$root" cat-file -e "$rev:src/LlamaGuardSharp/Compute/$cls.cs" 2>/dev/null || continue
   git -C "$root" show "$rev:src/LlamaGuardSharp/Compute/$cls.cs" \
     | sed -e 's/^namespace LlamaGuardSharp.Compute;/using LlamaGuardSharp.Compute;\nnamespace LlamaGuardSharp.Benchmarks.Baseline;/' \
           -e "s/internal static unsafe class $cls\b/internal static unsafe class ${cls}Baseline/" \
+          -e 's/\bAttentionLanes\.\(Supports\|Run\)/AttentionLanesBaseline.\1/g' \
           -e 's/<see cref="\([A-Za-z]*\)"\/>/\1/g' > "$out/${cls}Baseline.cs"
 done
 dotnet build -c Release "$root/bench/LlamaGuardSharp.Benchmarks" -p:AbBaseline=true -o "$root/bench/LlamaGuardSharp.Benchmarks/bin/ab" >/dev/null
