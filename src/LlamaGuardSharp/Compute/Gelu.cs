@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace LlamaGuardSharp.Compute;
 
@@ -11,7 +12,7 @@ namespace LlamaGuardSharp.Compute;
 /// t·exp(−z² + P(t)), t = 1/(1 + z/2), whose fractional error is below 1.2e-7 for every z ≥ 0; it is evaluated in
 /// double precision (8 lanes per Vector512) so the exponent's argument carries no float32 rounding, and the result
 /// is within about 2e-7 relative of the exact GELU after the final rounding to float32. Vectors whose values all lie
-/// in [−3, 3] take a float32 evaluation of the same formula (≈ 5e-7 relative; see <see cref="SinglePrecisionLimit"/>).
+/// in [−12, 12] take a float32 evaluation of the same formula (&lt; 5e-7 relative; see <see cref="SinglePrecisionLimit"/>).
 /// </summary>
 public static class Gelu
 {
@@ -82,18 +83,24 @@ public static class Gelu
     }
 
     /// <summary>
-    /// Below this |x| a whole vector is evaluated in float32 (16 lanes, the attention's float exp) instead of double:
-    /// z² ≤ 4.5 there, so the float rounding of the exponent's argument (≤ ½ ulp of 4.5 ≈ 2.4e-7 absolute, z² taken
-    /// exactly as hi + lo with an FMA) keeps erfc within ≈ 5e-7 relative. The double path cost ≈ 56 ms per vision layer
-    /// (6432 × 5120 values); vectors holding any |x| above the limit still take it, so the tails stay exact.
+    /// Up to this |x| a whole vector is evaluated in float32 (16 lanes) instead of double. The float path keeps the
+    /// exponent's argument exact where it matters: z² = x²/2 as hi + lo from x (an FMA; z itself is rounded, and its
+    /// 6e-8 relative error would put 1.2e-7·z² into the exponent, 8.6e-6 at x = −12), and the rounding error of
+    /// p − z² carried to the end (e^(arg + argLow) ≈ e^arg·(1 + argLow)); worst seen over a dense sweep of [−12, 12]:
+    /// under 5e-7 relative. At 12, e^(−z²) ≈ 5e-32 is far from float32's underflow (e^−87). The limit was 3 until
+    /// 2026-11-28 (the exponent then lost up to 3.8e-6 relative beyond it); real pre-activations put a |x| above 3 in
+    /// many 16-value groups, each of which paid for two double evaluations. Above 12 the double path keeps the tails exact.
     /// </summary>
-    private const float SinglePrecisionLimit = 3f;
+    private const float SinglePrecisionLimit = 12f;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<float> EvaluateSingle(Vector512<float> x)
     {
         Vector512<float> z = Vector512.Abs(x) * Vector512.Create(0.70710678118654752440f);
-        Vector512<float> t = Vector512<float>.One / (Vector512<float>.One + Vector512.Create(0.5f) * z);
+        Vector512<float> den = Vector512<float>.One + Vector512.Create(0.5f) * z;
+        // 1/den by vrcp14ps and one Newton step (≤ 1 ulp off the division; vdivps on zmm is a 10-cycle port-0 op).
+        Vector512<float> t0 = Avx512F.Reciprocal14(den);
+        Vector512<float> t = Vector512.FusedMultiplyAdd(t0, Avx512F.FusedMultiplyAddNegated(den, t0, Vector512<float>.One), t0);
         // The coefficients of Evaluate, unrolled on purpose: a loop over one shared table did not unroll and made
         // this path ≈ 2× slower (gelu-probe 38–42 ms vs 17–29 ms).
         Vector512<float> p = Vector512.Create(0.17087277f);
@@ -106,10 +113,12 @@ public static class Gelu
         p = Vector512.FusedMultiplyAdd(p, t, Vector512.Create(0.37409196f));
         p = Vector512.FusedMultiplyAdd(p, t, Vector512.Create(1.00002368f));
         p = Vector512.FusedMultiplyAdd(p, t, Vector512.Create(-1.26551223f));
-        // exp(p − z²) with the argument carried as arg + argLow: z² = zz + zzLow exactly (FMA), and p − zz split into
-        // its rounded value and rounding error (Fast2Sum: |zz| ≥ |p| whenever zz is large enough to matter).
-        Vector512<float> zz = z * z, zzLow = Vector512.FusedMultiplyAdd(z, z, -zz);
-        Vector512<float> arg = p - zz, argLow = (p - arg) - zz - zzLow;
+        // exp(p − z²) with the argument carried as arg + argLow: z² = zz + zzLow exactly, from x (see
+        // SinglePrecisionLimit), and p − zz split into its rounded value and rounding error (Fast2Sum: arg + zz is exact
+        // when |zz| ≥ |p|, i.e. whenever zz is large enough to matter).
+        Vector512<float> xx = x * x, half = Vector512.Create(0.5f);
+        Vector512<float> zz = xx * half, zzLow = Vector512.FusedMultiplyAdd(x, x, -xx) * half;
+        Vector512<float> arg = p - zz, argLow = (p - (arg + zz)) - zzLow; // arg + zz is exact (Sterbenz)
         Vector512<float> e = VectorExp.ExpNonPositive(arg);
         Vector512<float> erfc = t * Vector512.FusedMultiplyAdd(e, argLow, e); // e^(arg + argLow) ≈ e^arg · (1 + argLow)
         Vector512<float> halfX = Vector512.Create(0.5f) * x;

@@ -52,7 +52,7 @@ public class ElementwiseTests
     }
 
     [Fact]
-    public void Gelu_IsWithin1_5e6RelativeOfDoublePrecision_IncludingTails()
+    public void Gelu_IsWithin5e7RelativeOfDoublePrecision_IncludingTails()
     {
         // Dense sweep of [-12, 12] (the negative tail is where 1 + erf cancels) plus random values; 1e5 + 7 elements
         // so the vector body, the thread chunks and the scalar tail all run.
@@ -77,8 +77,9 @@ public class ElementwiseTests
             {
                 worst = Math.Max(worst, error / Math.Abs(expected));
             }
-            // 1.5e-6: vectors within [−3, 3] take the float32 path (worst seen 1.11e-6); the double path stays ≤ 2e-7.
-            Assert.True(error <= 1.5e-6 * Math.Abs(expected) + 1e-37, $"gelu({x[i]:R}) = {y[i]:R}, expected {expected:R}");
+            // 5e-7: vectors within [−12, 12] take the float32 path (worst seen < 5e-7 since z² is taken exactly from x and
+            // the exponent's rounding error is carried exactly); the double path stays ≤ 2e-7.
+            Assert.True(error <= 5e-7 * Math.Abs(expected) + 1e-37, $"gelu({x[i]:R}) = {y[i]:R}, expected {expected:R}");
         }
         Assert.True(worst > 0); // the comparison really compared something
     }
