@@ -10,7 +10,8 @@ namespace LlamaGuardSharp.Compute;
 /// g(h) = h / (heads / kvHeads). Layouts are token-major: q and out [queries, heads, headDim],
 /// k and v [keys, kvHeads, headDim] (the natural output of the projection GEMMs). Softmax in float32.
 /// A query that sees no key gets a zero row. Never materialises the queries × keys score matrix (tiled online
-/// softmax, see <see cref="AttentionTiled"/>); results are bit-identical for every thread count.
+/// softmax, see <see cref="AttentionLanes"/> and <see cref="AttentionTiled"/>); results are bit-identical for every
+/// thread count.
 /// </summary>
 public static class Attention
 {
