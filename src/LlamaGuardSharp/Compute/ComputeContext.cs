@@ -19,19 +19,6 @@ public sealed class ComputeContext
     /// <summary>The per-kernel timing sink, or null (the default: no timing).</summary>
     public KernelProfile? Profile { get; }
 
-    /// <summary>Backing field of <see cref="WeightUse"/> (exchanged atomically by its subscriber).</summary>
-    internal Action<WeightMatrix>? WeightUseField;
-
-    /// <summary>
-    /// Called by the GEMM entry points with each weight they are about to multiply (the furthest one, for fused calls),
-    /// or null. Used by the checkpoint's readahead (<c>Checkpoints.WeightPrefetcher</c>) to stay ahead of the forward pass.
-    /// </summary>
-    internal Action<WeightMatrix>? WeightUse
-    {
-        get => Volatile.Read(ref WeightUseField);
-        set => Volatile.Write(ref WeightUseField, value);
-    }
-
     /// <summary>Pack buffers and score tiles reused across kernel calls (no allocations in the steady state).</summary>
     internal ScratchPool Scratch { get; } = new();
 

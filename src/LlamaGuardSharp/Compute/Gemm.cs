@@ -28,7 +28,6 @@ public static unsafe class Gemm
         {
             return;
         }
-        context.WeightUse?.Invoke(w);
         if (!Avx512F.IsSupported || !Vector512.IsHardwareAccelerated)
         {
             // Portable fallback (no AVX-512): correct but slow; the model targets AVX-512 hosts.
@@ -72,7 +71,6 @@ public static unsafe class Gemm
             MatMulTransposed(activated, m, w, bias, c, context);
             return;
         }
-        context.WeightUse?.Invoke(w);
         long start = context.Profile is null ? 0 : Stopwatch.GetTimestamp();
         fixed (float* pa = a, pb = bias, pc = c)
         {
@@ -124,7 +122,6 @@ public static unsafe class Gemm
         {
             return;
         }
-        context.WeightUse?.Invoke(w2 ?? w1);
         if (m < PackedMinRows || !Avx512F.IsSupported || !Vector512.IsHardwareAccelerated)
         {
             // Streaming dot products read every weight row once anyway: fusing gains nothing there.

@@ -32,9 +32,10 @@ public sealed record GuardModelOptions
     public bool ComputeCategoryProbabilities { get; init; } = true;
 
     /// <summary>
-    /// Read the weights into the OS page cache in the background a little ahead of their first use (Linux; a hint that
-    /// never blocks), so that the first classification after a cold start does not wait on one page fault after another
-    /// (measured: its text prefill took ≈ 2× the warm time). Each weight is requested once per model. Default on.
+    /// After loading, read the weights into the OS page cache in the background, in the order a classification uses them
+    /// (Linux; a hint that never blocks), so that the first classification after a cold start does not wait on page
+    /// faults (measured: its text prefill took ≈ 2× the warm time). Skipped when the checkpoint does not fit in physical
+    /// memory next to the activations. Default on.
     /// </summary>
     public bool PrefetchWeights { get; init; } = true;
 
