@@ -12,9 +12,8 @@ namespace LlamaGuardSharp.Model;
 public sealed class MllamaModel
 {
     private MllamaModel(MllamaConfig config, ModelOptions options, VisionEncoder vision, MultiModalProjector projector, TextDecoder text,
-        IReadOnlyList<int> stopTokenIds, IReadOnlyList<WeightMatrix> matricesInUseOrder)
+        IReadOnlyList<int> stopTokenIds)
     {
-        MatricesInUseOrder = matricesInUseOrder;
         StopTokenIds = stopTokenIds;
         Config = config;
         Options = options;
@@ -24,9 +23,6 @@ public sealed class MllamaModel
     }
 
     public MllamaConfig Config { get; }
-
-    /// <summary>The large weight matrices in the order a forward pass first reads them (for page-cache readahead).</summary>
-    internal IReadOnlyList<WeightMatrix> MatricesInUseOrder { get; }
 
     public ModelOptions Options { get; }
 
@@ -59,7 +55,7 @@ public sealed class MllamaModel
             new VisionEncoder(config.Vision, weights.Vision, context),
             new MultiModalProjector(weights.ProjectorWeight, weights.ProjectorBias, context),
             new TextDecoder(config.Text, weights.Text, context, options.CrossAttentionMasking),
-            stops, weights.MatricesInUseOrder());
+            stops);
     }
 
     /// <summary>
