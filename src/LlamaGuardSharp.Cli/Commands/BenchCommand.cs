@@ -9,7 +9,7 @@ using LlamaGuardSharp.Inference;
 namespace LlamaGuardSharp.Cli.Commands;
 
 /// <summary>
-/// <c>llamaguard bench [--quick] [--model DIR] [--runs N] [--warmup N] [--threads N] [--no-gemm] [--profile] [--json]</c>: measures the machine's FMA peak,
+/// <c>llamaguard bench [--quick] [--model DIR] [--runs N] [--warmup N] [--threads N] [--no-gemm] [--no-prefetch] [--profile] [--json]</c>: measures the machine's FMA peak,
 /// the GEMM kernel at every model shape, and end-to-end classifications (4-tile image, ≈400-token prompt) with a
 /// per-stage breakdown, all as medians and as fractions of the peak measured in the same run (the higher of the probe
 /// readings before and after the end-to-end runs). Without --model it
@@ -36,6 +36,10 @@ public static class BenchCommand
             HelpName = "DIR",
         };
         var skipGemm = new Option<bool>("--no-gemm") { Description = "Skip the per-shape GEMM table." };
+        var noPrefetch = new Option<bool>("--no-prefetch")
+        {
+            Description = "Do not read the weights into the page cache in the background after loading (shows what the first run costs without it).",
+        };
         var json = new Option<bool>("--json") { Description = "Print one JSON object on stdout." };
         var profile = new Option<bool>("--profile")
         {
@@ -43,7 +47,7 @@ public static class BenchCommand
         };
         var command = new Command("bench", "Benchmark the kernels and end-to-end classification against the machine's measured peak.")
         {
-            quick, model, runs, warmup, threads, workDir, skipGemm, json, profile,
+            quick, model, runs, warmup, threads, workDir, skipGemm, noPrefetch, json, profile,
         };
         command.SetAction(async (parseResult, ct) =>
         {
@@ -85,7 +89,7 @@ public static class BenchCommand
 
                 string modelDir = parseResult.GetValue(model) ?? await EnsureSyntheticModelAsync(isQuick, parseResult.GetValue(workDir)!, error, ct);
                 var kernels = parseResult.GetValue(profile) ? new KernelProfile() : null;
-                var endToEnd = await RunEndToEndAsync(modelDir, context, peak, warmups, repetitions, kernels, error, ct);
+                var endToEnd = await RunEndToEndAsync(modelDir, context, peak, warmups, repetitions, kernels, !parseResult.GetValue(noPrefetch), error, ct);
                 // The host may be shared: measure the peak again after the runs and compare against the higher of the
                 // two readings (the less disturbed one), so a probe that happened to run during a neighbour's burst
                 // cannot inflate the end-to-end percentage.
@@ -145,11 +149,13 @@ public static class BenchCommand
     }
 
     private static async Task<EndToEnd> RunEndToEndAsync(string modelDir, ComputeContext context, PeakMeasurement peak, int warmups,
-        int repetitions, KernelProfile? kernels, TextWriter error, CancellationToken ct)
+        int repetitions, KernelProfile? kernels, bool prefetch, TextWriter error, CancellationToken ct)
     {
         using var memory = new AnonymousMemorySampler();
         // Five new tokens ≈ a verdict with one category line; category probabilities off so the FLOP count is exact.
-        var options = new GuardModelOptions { Threads = context.Threads, MaxNewTokens = 5, ComputeCategoryProbabilities = false, KernelProfile = kernels };
+        var options = new GuardModelOptions { Threads = context.Threads, MaxNewTokens = 5, ComputeCategoryProbabilities = false, KernelProfile = kernels,
+            PrefetchWeights = prefetch,
+        };
         using var guard = await GuardModel.LoadAsync(modelDir, options,
             new LineProgress<GuardLoadProgress>(p => error.WriteLine($"bench: loading {p.Stage} ({p.Fraction:P0})")), ct);
         var conversation = BenchmarkConversation.Create(guard.Tokenizer, 400, guard.Config.Vision.ImageSize);

@@ -27,6 +27,8 @@ public sealed class GuardModel : IDisposable
     private readonly ImageDecoder _decoder;
     private readonly ImagePreprocessor _preprocessor;
     private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly CancellationTokenSource _prefetchCancel = new();
+    private Task? _prefetch;
     private readonly int[] _stopTokens;
     private readonly int[] _forcedCategoryPrefix;
     private bool _disposed;
@@ -86,7 +88,13 @@ public sealed class GuardModel : IDisposable
                 var compute = new ComputeContext(options.Threads, options.KernelProfile);
                 var model = MllamaModel.Load(checkpoint, new ModelOptions(options.CrossAttentionMasking, compute));
                 progress?.Report(new GuardLoadProgress("ready", 1));
-                return new GuardModel(checkpoint, model, tokenizer, preprocessing, options, watch.Elapsed);
+                var guard = new GuardModel(checkpoint, model, tokenizer, preprocessing, options, watch.Elapsed);
+                if (options.PrefetchWeights && WeightPrefetcher.IsSupported
+                    && WeightPrefetcher.Fits(checkpoint.TotalTensorBytes, GC.GetGCMemoryInfo().TotalAvailableMemoryBytes))
+                {
+                    guard._prefetch = WeightPrefetcher.Start(model.MatricesInUseOrder, guard._prefetchCancel.Token);
+                }
+                return guard;
             }
             catch
             {
@@ -265,6 +273,10 @@ public sealed class GuardModel : IDisposable
         try
         {
             _disposed = true;
+            // Stop the readahead before unmapping (it checks for cancellation every 8 MB).
+            _prefetchCancel.Cancel();
+            _prefetch?.Wait();
+            _prefetchCancel.Dispose();
             _checkpoint.Dispose();
         }
         finally

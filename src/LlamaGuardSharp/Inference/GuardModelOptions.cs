@@ -31,6 +31,14 @@ public sealed record GuardModelOptions
     /// <summary>Whether to compute per-category probabilities (costs up to three extra decode steps when the answer is not already <c>unsafe\nS…</c>).</summary>
     public bool ComputeCategoryProbabilities { get; init; } = true;
 
+    /// <summary>
+    /// After loading, read the weights into the OS page cache in the background, in the order a classification uses them
+    /// (Linux), so that the first classification after a cold start does not wait on page faults: measured 121.7 s
+    /// instead of 160–176 s for the real-size checkpoint (the text weights arrive while the vision encoder runs).
+    /// Skipped when the checkpoint does not fit in physical memory next to the activations. Default on.
+    /// </summary>
+    public bool PrefetchWeights { get; init; } = true;
+
     /// <summary>Limits and options of the image decoder (size, pixel count, EXIF orientation).</summary>
     public ImageDecoderOptions ImageDecoder { get; init; } = new();
 }

@@ -12,8 +12,9 @@ namespace LlamaGuardSharp.Model;
 public sealed class MllamaModel
 {
     private MllamaModel(MllamaConfig config, ModelOptions options, VisionEncoder vision, MultiModalProjector projector, TextDecoder text,
-        IReadOnlyList<int> stopTokenIds)
+        IReadOnlyList<int> stopTokenIds, IReadOnlyList<WeightMatrix> matricesInUseOrder)
     {
+        MatricesInUseOrder = matricesInUseOrder;
         StopTokenIds = stopTokenIds;
         Config = config;
         Options = options;
@@ -23,6 +24,9 @@ public sealed class MllamaModel
     }
 
     public MllamaConfig Config { get; }
+
+    /// <summary>The large weight matrices in the order a forward pass first reads them (for page-cache readahead).</summary>
+    internal IReadOnlyList<WeightMatrix> MatricesInUseOrder { get; }
 
     public ModelOptions Options { get; }
 
@@ -55,7 +59,7 @@ public sealed class MllamaModel
             new VisionEncoder(config.Vision, weights.Vision, context),
             new MultiModalProjector(weights.ProjectorWeight, weights.ProjectorBias, context),
             new TextDecoder(config.Text, weights.Text, context, options.CrossAttentionMasking),
-            stops);
+            stops, weights.MatricesInUseOrder());
     }
 
     /// <summary>

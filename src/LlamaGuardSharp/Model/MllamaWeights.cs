@@ -55,6 +55,27 @@ internal sealed record TextWeights(
 /// </summary>
 internal sealed record MllamaWeights(VisionWeights Vision, WeightMatrix ProjectorWeight, float[] ProjectorBias, TextWeights Text)
 {
+    /// <summary>
+    /// The large matrices in the order a classification first reads them: vision encoder layers, projector, text decoder
+    /// layers, lm_head (what <see cref="WeightPrefetcher"/> reads ahead). The token embedding is left out: a prompt reads
+    /// only its own rows of it.
+    /// </summary>
+    public IReadOnlyList<WeightMatrix> MatricesInUseOrder()
+    {
+        var list = new List<WeightMatrix> { Vision.PatchEmbedding, Vision.TileEmbedding };
+        foreach (VisionLayerWeights layer in Vision.LocalLayers.Concat(Vision.GlobalLayers))
+        {
+            list.AddRange([layer.Wq, layer.Wk, layer.Wv, layer.Wo, layer.Fc1, layer.Fc2]);
+        }
+        list.Add(ProjectorWeight);
+        foreach (DecoderLayerWeights layer in Text.Layers)
+        {
+            list.AddRange([layer.Wq, layer.Wk, layer.Wv, layer.Wo, layer.Mlp.Gate, layer.Mlp.Up, layer.Mlp.Down]);
+        }
+        list.Add(Text.LmHead);
+        return list;
+    }
+
     private const string V = "vision_model.";
     private const string T = "language_model.model.";
 
