@@ -26,6 +26,12 @@ internal static unsafe class AttentionLanes
     public const int Rows = 48;
 
     private const int KeyTile = 128;   // keys per online-softmax step (Pᵀ tile 128 × 48 floats = 24 KiB, L1)
+
+    /// <summary>
+    /// Key tile under a causal mask: half the tiles on the diagonal are then skipped or cut short instead of computed and
+    /// masked (A/B, text self prefill: 0.83× the time with 128; vision and cross-attention are 1.02–1.03× slower with 64).
+    /// </summary>
+    private const int CausalKeyTile = 64;
     private const int KeyPanel = 16;   // keys per packed K panel [d][16]; the score kernel takes 8 of them per call
     private const int DChunk = 8;      // head-dim columns per P·V call (V packed [d/8][keys][8] per KV head)
     private const int PanelsPerItem = 2;
@@ -132,9 +138,10 @@ internal static unsafe class AttentionLanes
         {
             PackQueries(q, heads, group, g, first + panel * Rows, Math.Min(Rows, rows - panel * Rows), d, scale, qtAll + panel * tStride);
         }
-        for (int j0 = 0; j0 < keys; j0 += KeyTile)
+        int keyTile = mask.Kind == AttentionMaskKind.Causal ? CausalKeyTile : KeyTile;
+        for (int j0 = 0; j0 < keys; j0 += keyTile)
         {
-            int count = Math.Min(KeyTile, keys - j0);
+            int count = Math.Min(keyTile, keys - j0);
             float* kTile = kHead + (long)j0 * d; // key panels of 16 are [d][16]: panel j0/16 starts at j0·d
             for (int panel = 0; panel < panelCount; panel++)
             {
