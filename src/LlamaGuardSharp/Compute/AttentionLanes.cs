@@ -124,15 +124,12 @@ internal static unsafe class AttentionLanes
         float* qtRaw = stackalloc float[panelCount * tStride + 16];
         float* otRaw = stackalloc float[panelCount * tStride + 16];
         float* sRaw = stackalloc float[KeyTile * Rows + 16];
-        float* statsRaw = stackalloc float[panelCount * 2 * Rows + Rows + 16];
-        float* maskRaw = stackalloc float[KeyTile + 16];
-        float* qtAll = Align(qtRaw), otAll = Align(otRaw), s = Align(sRaw), stats = Align(statsRaw), maskRow = Align(maskRaw);
-        float* alpha = stats + panelCount * 2 * Rows;
-        for (int i = 0; i < panelCount * Rows; i++)
-        {
-            stats[i] = float.NegativeInfinity;           // running max per row (panel-major)
-            stats[panelCount * Rows + i] = 0f;           // running sum per row
-        }
+        float* statsRaw = stackalloc float[panelCount * 2 * Rows + 2 * Rows + 16];
+        float* qtAll = Align(qtRaw), otAll = Align(otRaw), s = Align(sRaw);
+        // Per row (panel-major): running max and running sum; per step: the rescale factors, and the mask's lane flags.
+        float* runMax = Align(statsRaw), runSum = runMax + panelCount * Rows, alpha = runSum + panelCount * Rows, lanes = alpha + Rows;
+        new Span<float>(runMax, panelCount * Rows).Fill(float.NegativeInfinity);
+        new Span<float>(runSum, panelCount * Rows).Clear();
         new Span<float>(otAll, panelCount * tStride).Clear();
         for (int panel = 0; panel < panelCount; panel++)
         {
@@ -158,9 +155,9 @@ internal static unsafe class AttentionLanes
                 }
                 if (state == MaskTileState.Mixed)
                 {
-                    HideInvisible(mask, s, r0, panelRows, group, j0, count, maskRow);
+                    HideInvisible(mask, s, r0, panelRows, group, j0, count, lanes);
                 }
-                SoftmaxStep(s, count, stats + panel * Rows, stats + (panelCount + panel) * Rows, alpha);
+                SoftmaxStep(s, count, runMax + panel * Rows, runSum + panel * Rows, alpha);
                 for (int c = 0; c < d; c += DChunk)
                 {
                     PV8x48(s, count, vHead + ((long)(c / DChunk) * keys + j0) * DChunk, ot + c * Rows, alpha);
@@ -172,7 +169,7 @@ internal static unsafe class AttentionLanes
         for (int panel = 0; panel < panelCount; panel++)
         {
             int r0 = first + panel * Rows, panelRows = Math.Min(Rows, rows - panel * Rows);
-            float* ot = otAll + panel * tStride, sum = stats + (panelCount + panel) * Rows;
+            float* ot = otAll + panel * tStride, sum = runSum + panel * Rows;
             for (int lane0 = 0; lane0 < panelRows; lane0 += 16)
             {
                 for (int p = 0; p < d; p += 16)
@@ -316,23 +313,8 @@ internal static unsafe class AttentionLanes
                     return;
                 }
             default:
-                {
-                    // Any other mask: row by row through the mask's own range code.
-                    var row = new Span<float>(lanes, count);
-                    for (int lane = 0; lane < panelRows; lane++)
-                    {
-                        row.Clear();
-                        mask.HideInvisible((r0 + lane) / group, j0, row);
-                        for (int j = 0; j < count; j++)
-                        {
-                            if (lanes[j] != 0f)
-                            {
-                                s[j * Rows + lane] = float.NegativeInfinity;
-                            }
-                        }
-                    }
-                    return;
-                }
+                // None is never classified as mixed; a new mask kind needs its lane form here.
+                throw new InvalidOperationException($"Attention mask kind {mask.Kind} has no per-lane masking.");
         }
     }
 

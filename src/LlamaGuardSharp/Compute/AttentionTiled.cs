@@ -28,9 +28,9 @@ internal static unsafe class AttentionTiled
     private const int Rows = GemmMicroKernel.Rows;   // 14 (query, head) rows per panel
     private const int KeyPanel = GemmMicroKernel.Cols; // 32 keys per packed Kᵀ panel
     private const int KeyTile = 128;                  // keys per online-softmax step (4 Kᵀ panels; S tile 14×128 = 7 KiB)
-    // Row panels per work item, walking the key tiles together (112 rows share each K/V tile; stack: 8 × (Q + S + O)
-    // ≈ 170 KiB at d = 128). Until 2026-11-28 this constant read 4 while a local constant of 8 shadowed it where the work
-    // is split, so 8 is what every measurement so far used.
+    // Row panels per work item, walking the key tiles together (stack: 8 × (Q + S + O) ≈ 170 KiB at d = 128). Chosen when
+    // this kernel ran every call (112 rows sharing each K/V tile); since AttentionLanes takes ≥ 48 rows per KV head, an
+    // item here holds at most 4 panels.
     private const int PanelsPerItem = 8;
 
     public static void Run(float* q, int queries, int heads, float* k, float* v, int keys, int kvHeads, int d, float scale,

@@ -9,7 +9,9 @@ public partial class WeightPrefetcherTests
     [Fact]
     public async Task Start_ReadsEvictedMappedWeightsBackIntoThePageCache()
     {
-        string dir = Path.Combine(Path.GetTempPath(), "lgs-prefetch-" + Guid.NewGuid().ToString("N"));
+        // Beside the test binaries rather than in /tmp, which may be a tmpfs (whose pages cannot be evicted, so the
+        // residency check below would have nothing to check).
+        string dir = Path.Combine(AppContext.BaseDirectory, "lgs-prefetch-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dir);
         try
         {
