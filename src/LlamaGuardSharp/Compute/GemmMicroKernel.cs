@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace LlamaGuardSharp.Compute;
 
@@ -68,6 +69,189 @@ internal static unsafe class GemmMicroKernel
             c13_0 = Vector512<float>.Zero; c13_1 = Vector512<float>.Zero;
         }
         for (int p = 0; p < kc; p++)
+        {
+            Vector512<float> b0 = Vector512.Load(b), b1 = Vector512.Load(b + 16);
+            Vector512<float> ar;
+            ar = Vector512.Create(a[0]); c0_0 = Vector512.FusedMultiplyAdd(ar, b0, c0_0); c0_1 = Vector512.FusedMultiplyAdd(ar, b1, c0_1);
+            ar = Vector512.Create(a[1]); c1_0 = Vector512.FusedMultiplyAdd(ar, b0, c1_0); c1_1 = Vector512.FusedMultiplyAdd(ar, b1, c1_1);
+            ar = Vector512.Create(a[2]); c2_0 = Vector512.FusedMultiplyAdd(ar, b0, c2_0); c2_1 = Vector512.FusedMultiplyAdd(ar, b1, c2_1);
+            ar = Vector512.Create(a[3]); c3_0 = Vector512.FusedMultiplyAdd(ar, b0, c3_0); c3_1 = Vector512.FusedMultiplyAdd(ar, b1, c3_1);
+            ar = Vector512.Create(a[4]); c4_0 = Vector512.FusedMultiplyAdd(ar, b0, c4_0); c4_1 = Vector512.FusedMultiplyAdd(ar, b1, c4_1);
+            ar = Vector512.Create(a[5]); c5_0 = Vector512.FusedMultiplyAdd(ar, b0, c5_0); c5_1 = Vector512.FusedMultiplyAdd(ar, b1, c5_1);
+            ar = Vector512.Create(a[6]); c6_0 = Vector512.FusedMultiplyAdd(ar, b0, c6_0); c6_1 = Vector512.FusedMultiplyAdd(ar, b1, c6_1);
+            ar = Vector512.Create(a[7]); c7_0 = Vector512.FusedMultiplyAdd(ar, b0, c7_0); c7_1 = Vector512.FusedMultiplyAdd(ar, b1, c7_1);
+            ar = Vector512.Create(a[8]); c8_0 = Vector512.FusedMultiplyAdd(ar, b0, c8_0); c8_1 = Vector512.FusedMultiplyAdd(ar, b1, c8_1);
+            ar = Vector512.Create(a[9]); c9_0 = Vector512.FusedMultiplyAdd(ar, b0, c9_0); c9_1 = Vector512.FusedMultiplyAdd(ar, b1, c9_1);
+            ar = Vector512.Create(a[10]); c10_0 = Vector512.FusedMultiplyAdd(ar, b0, c10_0); c10_1 = Vector512.FusedMultiplyAdd(ar, b1, c10_1);
+            ar = Vector512.Create(a[11]); c11_0 = Vector512.FusedMultiplyAdd(ar, b0, c11_0); c11_1 = Vector512.FusedMultiplyAdd(ar, b1, c11_1);
+            ar = Vector512.Create(a[12]); c12_0 = Vector512.FusedMultiplyAdd(ar, b0, c12_0); c12_1 = Vector512.FusedMultiplyAdd(ar, b1, c12_1);
+            ar = Vector512.Create(a[13]); c13_0 = Vector512.FusedMultiplyAdd(ar, b0, c13_0); c13_1 = Vector512.FusedMultiplyAdd(ar, b1, c13_1);
+            a += 14;
+            b += 32;
+        }
+        if (bias != null)
+        {
+            Vector512<float> bias0 = Vector512.Load(bias), bias1 = Vector512.Load(bias + 16);
+            c0_0 += bias0; c0_1 += bias1;
+            c1_0 += bias0; c1_1 += bias1;
+            c2_0 += bias0; c2_1 += bias1;
+            c3_0 += bias0; c3_1 += bias1;
+            c4_0 += bias0; c4_1 += bias1;
+            c5_0 += bias0; c5_1 += bias1;
+            c6_0 += bias0; c6_1 += bias1;
+            c7_0 += bias0; c7_1 += bias1;
+            c8_0 += bias0; c8_1 += bias1;
+            c9_0 += bias0; c9_1 += bias1;
+            c10_0 += bias0; c10_1 += bias1;
+            c11_0 += bias0; c11_1 += bias1;
+            c12_0 += bias0; c12_1 += bias1;
+            c13_0 += bias0; c13_1 += bias1;
+        }
+        c0_0.Store(c + 0 * ldc); c0_1.Store(c + 0 * ldc + 16);
+        c1_0.Store(c + 1 * ldc); c1_1.Store(c + 1 * ldc + 16);
+        c2_0.Store(c + 2 * ldc); c2_1.Store(c + 2 * ldc + 16);
+        c3_0.Store(c + 3 * ldc); c3_1.Store(c + 3 * ldc + 16);
+        c4_0.Store(c + 4 * ldc); c4_1.Store(c + 4 * ldc + 16);
+        c5_0.Store(c + 5 * ldc); c5_1.Store(c + 5 * ldc + 16);
+        c6_0.Store(c + 6 * ldc); c6_1.Store(c + 6 * ldc + 16);
+        c7_0.Store(c + 7 * ldc); c7_1.Store(c + 7 * ldc + 16);
+        c8_0.Store(c + 8 * ldc); c8_1.Store(c + 8 * ldc + 16);
+        c9_0.Store(c + 9 * ldc); c9_1.Store(c + 9 * ldc + 16);
+        c10_0.Store(c + 10 * ldc); c10_1.Store(c + 10 * ldc + 16);
+        c11_0.Store(c + 11 * ldc); c11_1.Store(c + 11 * ldc + 16);
+        c12_0.Store(c + 12 * ldc); c12_1.Store(c + 12 * ldc + 16);
+        c13_0.Store(c + 13 * ldc); c13_1.Store(c + 13 * ldc + 16);
+    }
+
+    /// <summary>
+    /// <see cref="Kernel14x32"/> (same bits) that also walks two prefetch streams into L2 while it computes: one line
+    /// of <paramref name="pfA"/> per k for the first <paramref name="pfALines"/> k (at most kc), and, unless
+    /// <paramref name="pfB"/> is null, two lines of it per k (2·kc lines: one whole B micro-panel). The GEMM points them at
+    /// the panels its next calls would otherwise wait for from L3 (see GemmPacked.Macro).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Kernel14x32Prefetch(float* a, float* b, int kc, float* c, long ldc, bool accumulate, float* bias,
+        byte* pfA, int pfALines, byte* pfB)
+    {
+        Vector512<float> c0_0, c0_1, c1_0, c1_1, c2_0, c2_1, c3_0, c3_1, c4_0, c4_1, c5_0, c5_1, c6_0, c6_1, c7_0, c7_1, c8_0, c8_1, c9_0, c9_1, c10_0, c10_1, c11_0, c11_1, c12_0, c12_1, c13_0, c13_1;
+        if (accumulate)
+        {
+            c0_0 = Vector512.Load(c + 0 * ldc); c0_1 = Vector512.Load(c + 0 * ldc + 16);
+            c1_0 = Vector512.Load(c + 1 * ldc); c1_1 = Vector512.Load(c + 1 * ldc + 16);
+            c2_0 = Vector512.Load(c + 2 * ldc); c2_1 = Vector512.Load(c + 2 * ldc + 16);
+            c3_0 = Vector512.Load(c + 3 * ldc); c3_1 = Vector512.Load(c + 3 * ldc + 16);
+            c4_0 = Vector512.Load(c + 4 * ldc); c4_1 = Vector512.Load(c + 4 * ldc + 16);
+            c5_0 = Vector512.Load(c + 5 * ldc); c5_1 = Vector512.Load(c + 5 * ldc + 16);
+            c6_0 = Vector512.Load(c + 6 * ldc); c6_1 = Vector512.Load(c + 6 * ldc + 16);
+            c7_0 = Vector512.Load(c + 7 * ldc); c7_1 = Vector512.Load(c + 7 * ldc + 16);
+            c8_0 = Vector512.Load(c + 8 * ldc); c8_1 = Vector512.Load(c + 8 * ldc + 16);
+            c9_0 = Vector512.Load(c + 9 * ldc); c9_1 = Vector512.Load(c + 9 * ldc + 16);
+            c10_0 = Vector512.Load(c + 10 * ldc); c10_1 = Vector512.Load(c + 10 * ldc + 16);
+            c11_0 = Vector512.Load(c + 11 * ldc); c11_1 = Vector512.Load(c + 11 * ldc + 16);
+            c12_0 = Vector512.Load(c + 12 * ldc); c12_1 = Vector512.Load(c + 12 * ldc + 16);
+            c13_0 = Vector512.Load(c + 13 * ldc); c13_1 = Vector512.Load(c + 13 * ldc + 16);
+        }
+        else
+        {
+            c0_0 = Vector512<float>.Zero; c0_1 = Vector512<float>.Zero;
+            c1_0 = Vector512<float>.Zero; c1_1 = Vector512<float>.Zero;
+            c2_0 = Vector512<float>.Zero; c2_1 = Vector512<float>.Zero;
+            c3_0 = Vector512<float>.Zero; c3_1 = Vector512<float>.Zero;
+            c4_0 = Vector512<float>.Zero; c4_1 = Vector512<float>.Zero;
+            c5_0 = Vector512<float>.Zero; c5_1 = Vector512<float>.Zero;
+            c6_0 = Vector512<float>.Zero; c6_1 = Vector512<float>.Zero;
+            c7_0 = Vector512<float>.Zero; c7_1 = Vector512<float>.Zero;
+            c8_0 = Vector512<float>.Zero; c8_1 = Vector512<float>.Zero;
+            c9_0 = Vector512<float>.Zero; c9_1 = Vector512<float>.Zero;
+            c10_0 = Vector512<float>.Zero; c10_1 = Vector512<float>.Zero;
+            c11_0 = Vector512<float>.Zero; c11_1 = Vector512<float>.Zero;
+            c12_0 = Vector512<float>.Zero; c12_1 = Vector512<float>.Zero;
+            c13_0 = Vector512<float>.Zero; c13_1 = Vector512<float>.Zero;
+        }
+        // Three phases: A and B streams (p < aIterations), then the B stream alone (p < bIterations; none without a B
+        // stream), then no prefetch. Each loop is its own copy of the body: a prefetch instruction per stream and k,
+        // nothing that tests per iteration which streams are on.
+        int p = 0, aIterations = Math.Min(pfALines, kc), bIterations = pfB == null ? 0 : kc;
+        if (pfB == null)
+        {
+            for (; p < aIterations; p++)
+            {
+                Sse.Prefetch1(pfA);
+                pfA += 64;
+                Vector512<float> b0 = Vector512.Load(b), b1 = Vector512.Load(b + 16);
+                Vector512<float> ar;
+                ar = Vector512.Create(a[0]); c0_0 = Vector512.FusedMultiplyAdd(ar, b0, c0_0); c0_1 = Vector512.FusedMultiplyAdd(ar, b1, c0_1);
+                ar = Vector512.Create(a[1]); c1_0 = Vector512.FusedMultiplyAdd(ar, b0, c1_0); c1_1 = Vector512.FusedMultiplyAdd(ar, b1, c1_1);
+                ar = Vector512.Create(a[2]); c2_0 = Vector512.FusedMultiplyAdd(ar, b0, c2_0); c2_1 = Vector512.FusedMultiplyAdd(ar, b1, c2_1);
+                ar = Vector512.Create(a[3]); c3_0 = Vector512.FusedMultiplyAdd(ar, b0, c3_0); c3_1 = Vector512.FusedMultiplyAdd(ar, b1, c3_1);
+                ar = Vector512.Create(a[4]); c4_0 = Vector512.FusedMultiplyAdd(ar, b0, c4_0); c4_1 = Vector512.FusedMultiplyAdd(ar, b1, c4_1);
+                ar = Vector512.Create(a[5]); c5_0 = Vector512.FusedMultiplyAdd(ar, b0, c5_0); c5_1 = Vector512.FusedMultiplyAdd(ar, b1, c5_1);
+                ar = Vector512.Create(a[6]); c6_0 = Vector512.FusedMultiplyAdd(ar, b0, c6_0); c6_1 = Vector512.FusedMultiplyAdd(ar, b1, c6_1);
+                ar = Vector512.Create(a[7]); c7_0 = Vector512.FusedMultiplyAdd(ar, b0, c7_0); c7_1 = Vector512.FusedMultiplyAdd(ar, b1, c7_1);
+                ar = Vector512.Create(a[8]); c8_0 = Vector512.FusedMultiplyAdd(ar, b0, c8_0); c8_1 = Vector512.FusedMultiplyAdd(ar, b1, c8_1);
+                ar = Vector512.Create(a[9]); c9_0 = Vector512.FusedMultiplyAdd(ar, b0, c9_0); c9_1 = Vector512.FusedMultiplyAdd(ar, b1, c9_1);
+                ar = Vector512.Create(a[10]); c10_0 = Vector512.FusedMultiplyAdd(ar, b0, c10_0); c10_1 = Vector512.FusedMultiplyAdd(ar, b1, c10_1);
+                ar = Vector512.Create(a[11]); c11_0 = Vector512.FusedMultiplyAdd(ar, b0, c11_0); c11_1 = Vector512.FusedMultiplyAdd(ar, b1, c11_1);
+                ar = Vector512.Create(a[12]); c12_0 = Vector512.FusedMultiplyAdd(ar, b0, c12_0); c12_1 = Vector512.FusedMultiplyAdd(ar, b1, c12_1);
+                ar = Vector512.Create(a[13]); c13_0 = Vector512.FusedMultiplyAdd(ar, b0, c13_0); c13_1 = Vector512.FusedMultiplyAdd(ar, b1, c13_1);
+                a += 14;
+                b += 32;
+            }
+        }
+        else
+        {
+            for (; p < aIterations; p++)
+            {
+                Sse.Prefetch1(pfA);
+                Sse.Prefetch1(pfB);
+                Sse.Prefetch1(pfB + 64);
+                pfA += 64;
+                pfB += 128;
+                Vector512<float> b0 = Vector512.Load(b), b1 = Vector512.Load(b + 16);
+                Vector512<float> ar;
+                ar = Vector512.Create(a[0]); c0_0 = Vector512.FusedMultiplyAdd(ar, b0, c0_0); c0_1 = Vector512.FusedMultiplyAdd(ar, b1, c0_1);
+                ar = Vector512.Create(a[1]); c1_0 = Vector512.FusedMultiplyAdd(ar, b0, c1_0); c1_1 = Vector512.FusedMultiplyAdd(ar, b1, c1_1);
+                ar = Vector512.Create(a[2]); c2_0 = Vector512.FusedMultiplyAdd(ar, b0, c2_0); c2_1 = Vector512.FusedMultiplyAdd(ar, b1, c2_1);
+                ar = Vector512.Create(a[3]); c3_0 = Vector512.FusedMultiplyAdd(ar, b0, c3_0); c3_1 = Vector512.FusedMultiplyAdd(ar, b1, c3_1);
+                ar = Vector512.Create(a[4]); c4_0 = Vector512.FusedMultiplyAdd(ar, b0, c4_0); c4_1 = Vector512.FusedMultiplyAdd(ar, b1, c4_1);
+                ar = Vector512.Create(a[5]); c5_0 = Vector512.FusedMultiplyAdd(ar, b0, c5_0); c5_1 = Vector512.FusedMultiplyAdd(ar, b1, c5_1);
+                ar = Vector512.Create(a[6]); c6_0 = Vector512.FusedMultiplyAdd(ar, b0, c6_0); c6_1 = Vector512.FusedMultiplyAdd(ar, b1, c6_1);
+                ar = Vector512.Create(a[7]); c7_0 = Vector512.FusedMultiplyAdd(ar, b0, c7_0); c7_1 = Vector512.FusedMultiplyAdd(ar, b1, c7_1);
+                ar = Vector512.Create(a[8]); c8_0 = Vector512.FusedMultiplyAdd(ar, b0, c8_0); c8_1 = Vector512.FusedMultiplyAdd(ar, b1, c8_1);
+                ar = Vector512.Create(a[9]); c9_0 = Vector512.FusedMultiplyAdd(ar, b0, c9_0); c9_1 = Vector512.FusedMultiplyAdd(ar, b1, c9_1);
+                ar = Vector512.Create(a[10]); c10_0 = Vector512.FusedMultiplyAdd(ar, b0, c10_0); c10_1 = Vector512.FusedMultiplyAdd(ar, b1, c10_1);
+                ar = Vector512.Create(a[11]); c11_0 = Vector512.FusedMultiplyAdd(ar, b0, c11_0); c11_1 = Vector512.FusedMultiplyAdd(ar, b1, c11_1);
+                ar = Vector512.Create(a[12]); c12_0 = Vector512.FusedMultiplyAdd(ar, b0, c12_0); c12_1 = Vector512.FusedMultiplyAdd(ar, b1, c12_1);
+                ar = Vector512.Create(a[13]); c13_0 = Vector512.FusedMultiplyAdd(ar, b0, c13_0); c13_1 = Vector512.FusedMultiplyAdd(ar, b1, c13_1);
+                a += 14;
+                b += 32;
+            }
+            for (; p < bIterations; p++)
+            {
+                Sse.Prefetch1(pfB);
+                Sse.Prefetch1(pfB + 64);
+                pfB += 128;
+                Vector512<float> b0 = Vector512.Load(b), b1 = Vector512.Load(b + 16);
+                Vector512<float> ar;
+                ar = Vector512.Create(a[0]); c0_0 = Vector512.FusedMultiplyAdd(ar, b0, c0_0); c0_1 = Vector512.FusedMultiplyAdd(ar, b1, c0_1);
+                ar = Vector512.Create(a[1]); c1_0 = Vector512.FusedMultiplyAdd(ar, b0, c1_0); c1_1 = Vector512.FusedMultiplyAdd(ar, b1, c1_1);
+                ar = Vector512.Create(a[2]); c2_0 = Vector512.FusedMultiplyAdd(ar, b0, c2_0); c2_1 = Vector512.FusedMultiplyAdd(ar, b1, c2_1);
+                ar = Vector512.Create(a[3]); c3_0 = Vector512.FusedMultiplyAdd(ar, b0, c3_0); c3_1 = Vector512.FusedMultiplyAdd(ar, b1, c3_1);
+                ar = Vector512.Create(a[4]); c4_0 = Vector512.FusedMultiplyAdd(ar, b0, c4_0); c4_1 = Vector512.FusedMultiplyAdd(ar, b1, c4_1);
+                ar = Vector512.Create(a[5]); c5_0 = Vector512.FusedMultiplyAdd(ar, b0, c5_0); c5_1 = Vector512.FusedMultiplyAdd(ar, b1, c5_1);
+                ar = Vector512.Create(a[6]); c6_0 = Vector512.FusedMultiplyAdd(ar, b0, c6_0); c6_1 = Vector512.FusedMultiplyAdd(ar, b1, c6_1);
+                ar = Vector512.Create(a[7]); c7_0 = Vector512.FusedMultiplyAdd(ar, b0, c7_0); c7_1 = Vector512.FusedMultiplyAdd(ar, b1, c7_1);
+                ar = Vector512.Create(a[8]); c8_0 = Vector512.FusedMultiplyAdd(ar, b0, c8_0); c8_1 = Vector512.FusedMultiplyAdd(ar, b1, c8_1);
+                ar = Vector512.Create(a[9]); c9_0 = Vector512.FusedMultiplyAdd(ar, b0, c9_0); c9_1 = Vector512.FusedMultiplyAdd(ar, b1, c9_1);
+                ar = Vector512.Create(a[10]); c10_0 = Vector512.FusedMultiplyAdd(ar, b0, c10_0); c10_1 = Vector512.FusedMultiplyAdd(ar, b1, c10_1);
+                ar = Vector512.Create(a[11]); c11_0 = Vector512.FusedMultiplyAdd(ar, b0, c11_0); c11_1 = Vector512.FusedMultiplyAdd(ar, b1, c11_1);
+                ar = Vector512.Create(a[12]); c12_0 = Vector512.FusedMultiplyAdd(ar, b0, c12_0); c12_1 = Vector512.FusedMultiplyAdd(ar, b1, c12_1);
+                ar = Vector512.Create(a[13]); c13_0 = Vector512.FusedMultiplyAdd(ar, b0, c13_0); c13_1 = Vector512.FusedMultiplyAdd(ar, b1, c13_1);
+                a += 14;
+                b += 32;
+            }
+        }
+        for (; p < kc; p++)
         {
             Vector512<float> b0 = Vector512.Load(b), b1 = Vector512.Load(b + 16);
             Vector512<float> ar;

@@ -189,7 +189,13 @@ internal static unsafe class GemmPacked
                         WaitUntil(ref packed[rowBlock * kBlocks + block], 1);
                         // Macro addresses A panel r at base + r·14·kc: shift the base so panel rp0 lands at the slot start.
                         float* pa = (float*)paBase + rowBlock % aSlots * aSlotFloats + block * aBlockFloats - (long)rp0 * MR * kc;
-                        Macro(pa, pb, kc, rp0, rp1, qp0, qp1, m, targets, panelStart, block == 0, lastBlock: p0 + kc == k);
+                        // Where the calls' prefetch streams point: the next K block's first A panel (its slot area,
+                        // possibly still being packed: a prefetch of it is merely useless) and, when B is packed up
+                        // front, the next K block's B panels.
+                        int kcNext = block + 1 < kBlocks ? Math.Min(kcMax, k - p0 - kc) : 0;
+                        float* paNext = kcNext == 0 ? null : (float*)paBase + rowBlock % aSlots * aSlotFloats + (block + 1) * aBlockFloats;
+                        float* pbNext = kcNext == 0 || local is not null ? null : (float*)pbBase + (block + 1) * bBlockFloats;
+                        Macro(pa, pb, kc, rp0, rp1, qp0, qp1, m, targets, panelStart, block == 0, lastBlock: p0 + kc == k, paNext, pbNext, kcNext, local is null);
                     }
                 }
                 finally
@@ -262,7 +268,7 @@ internal static unsafe class GemmPacked
     /// with the last K block.
     /// </summary>
     private static void Macro(float* pa, float* pb, int kc, int rp0, int rp1, int qp0, int qp1, int m, GemmTarget[] targets, int[] panelStart,
-        bool first, bool lastBlock)
+        bool first, bool lastBlock, float* paNext, float* pbNext, int kcNext, bool bPackedUpFront)
     {
         float* tile = stackalloc float[MR * NR + 16];
         float* edgeBias = stackalloc float[NR + 16];
@@ -273,6 +279,11 @@ internal static unsafe class GemmPacked
             int i0 = r * MR, rows = Math.Min(MR, m - i0);
             float* aPanel = pa + (long)r * MR * kc;
             int t = Target(panelStart, qp0);
+            // The next A panel (the next row panel's, or the next K block's first) is fetched into L2 a share per call
+            // of this sweep, so that the sweep's first call does not wait on L3 for it.
+            float* nextA = r + 1 < rp1 ? aPanel + MR * kc : paNext;
+            int nextALines = r + 1 < rp1 ? MR * kc / 16 : MR * kcNext / 16, sweep = qp1 - qp0;
+            int aShare = nextA == null ? 0 : (nextALines + sweep - 1) / sweep;
             for (int q = qp0; q < qp1; q++)
             {
                 if (q == panelStart[t + 1])
@@ -304,7 +315,20 @@ internal static unsafe class GemmPacked
                             PrefetchTile(targets[t0].C + (i0 + MR) * ld + (qp0 - panelStart[t0]) * NR, ld);
                         }
                     }
-                    GemmMicroKernel.Kernel14x32(aPanel, bPanel, kc, cTile, n, !first, biasPanel);
+                    int j = q - qp0, aLines = Math.Clamp(nextALines - j * aShare, 0, aShare);
+                    byte* pfA = aLines == 0 ? null : (byte*)(nextA + (long)j * aShare * 16);
+                    // B: in a K block's last sweep the next K block's panel q (packed up front), in its first sweep the
+                    // next panel of the chunk (both come from L3 otherwise); else none.
+                    byte* pfB = null;
+                    if (r == rp1 - 1 && pbNext != null)
+                    {
+                        pfB = (byte*)(pbNext + (long)q * NR * kcNext);
+                    }
+                    else if (r == rp0 && q + 1 < qp1 && bPackedUpFront)
+                    {
+                        pfB = (byte*)(bPanel + NR * kc);
+                    }
+                    GemmMicroKernel.Kernel14x32Prefetch(aPanel, bPanel, kc, cTile, n, !first, biasPanel, pfA, aLines, pfB);
                     continue;
                 }
                 if (rows <= ShortPanelRows && cols == NR)

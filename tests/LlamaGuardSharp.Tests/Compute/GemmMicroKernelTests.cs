@@ -34,5 +34,32 @@ public unsafe class GemmMicroKernelTests
         }
     }
 
+    [Theory]
+    [InlineData(1, 0, false, false)]
+    [InlineData(17, 5, true, false)]
+    [InlineData(80, 80, false, true)]
+    [InlineData(80, 500, true, true)]   // more A prefetch lines than k steps: clamped to kc
+    [InlineData(683, 600, true, true)]
+    [InlineData(64, 0, true, true)]
+    public void Kernel14x32Prefetch_GivesTheBitsOfKernel14x32(int kc, int aLines, bool withB, bool accumulate)
+    {
+        var rng = new Random(HashCode.Combine(kc, aLines, withB, accumulate));
+        float[] a = Values(rng, kc * 14), b = Values(rng, kc * 32), bias = Values(rng, 32), start = Values(rng, 14 * 40);
+        float[] plain = (float[])start.Clone(), prefetching = (float[])start.Clone();
+        // The prefetch streams point into buffers of their own (sized for the lines they walk), as the GEMM's do.
+        byte[] streamA = new byte[Math.Max(1, aLines) * 64], streamB = new byte[kc * 128];
+        fixed (float* pa = a, pb = b, pBias = bias, pPlain = plain, pPre = prefetching)
+        fixed (byte* sa = streamA, sb = streamB)
+        {
+            GemmMicroKernel.Kernel14x32(pa, pb, kc, pPlain, 40, accumulate, pBias);
+            GemmMicroKernel.Kernel14x32Prefetch(pa, pb, kc, pPre, 40, accumulate, pBias, aLines == 0 ? null : sa, aLines, withB ? sb : null);
+        }
+        for (int i = 0; i < plain.Length; i++)
+        {
+            Assert.True(BitConverter.SingleToInt32Bits(plain[i]) == BitConverter.SingleToInt32Bits(prefetching[i]),
+                $"[{i / 40},{i % 40}] {prefetching[i]:R} vs {plain[i]:R}");
+        }
+    }
+
     private static float[] Values(Random rng, int n) => Enumerable.Range(0, n).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
 }
