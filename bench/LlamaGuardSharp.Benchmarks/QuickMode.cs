@@ -7,7 +7,8 @@ namespace LlamaGuardSharp.Benchmarks;
 /// Stopwatch-based quick modes: <c>gemm-quick [threads=2] [reps=5] [filter]</c> and <c>attention-quick [threads=2] [reps=3] [filter]</c>
 /// (each prints the peak probe measured in the same run and a table of medians); the probes <c>threshold-probe</c>,
 /// <c>bandwidth-probe</c>, <c>kernel-probe</c>, <c>attention-probe</c>, <c>gelu-probe</c>; and, in a build made by
-/// <c>bench/ab.sh</c>, the interleaved A/B modes <c>gemm-ab</c> and <c>attention-ab</c>.
+/// <c>bench/ab.sh</c>, the interleaved A/B modes <c>gemm-ab</c> and <c>attention-ab</c>; in a build made by
+/// <c>bench/gemm_calls.sh</c>, <c>gemm-calls</c> (per-call micro-kernel timing).
 /// </summary>
 public static class QuickMode
 {
@@ -38,6 +39,14 @@ public static class QuickMode
             {
                 AttentionAb.Run(rounds, abThreads, abFilter);
             }
+            return true;
+        }
+#endif
+#if GEMM_CALL_TIMING
+        if (mode == "gemm-calls")
+        {
+            GemmCallsProbe.Run(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 1,
+                args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 3, args.Length > 3 ? args[3] : "");
             return true;
         }
 #endif

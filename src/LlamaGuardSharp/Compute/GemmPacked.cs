@@ -328,7 +328,13 @@ internal static unsafe class GemmPacked
                     {
                         pfB = (byte*)(bPanel + NR * kc);
                     }
+#if GEMM_CALL_TIMING
+                    long callStart = System.Diagnostics.Stopwatch.GetTimestamp();
+#endif
                     GemmMicroKernel.Kernel14x32Prefetch(aPanel, bPanel, kc, cTile, n, !first, biasPanel, pfA, aLines, pfB);
+#if GEMM_CALL_TIMING
+                    GemmCallTiming.Add(GemmCallTiming.Class(first, r == rp0, q == qp0), System.Diagnostics.Stopwatch.GetTimestamp() - callStart);
+#endif
                     continue;
                 }
                 if (rows <= ShortPanelRows && cols == NR)

@@ -1,0 +1,43 @@
+#if GEMM_CALL_TIMING
+using System.Diagnostics;
+
+namespace LlamaGuardSharp.Compute;
+
+/// <summary>
+/// Diagnostic build only (<c>bench/gemm_calls.sh</c> compiles with <c>-p:GemmCallTiming=true</c>): per-call timing of
+/// the packed GEMM's full-tile micro-kernel calls, by where the call sits — first K block or not, a K block's first
+/// sweep over its B chunk (B panels fresh from L3) or not, a sweep's first call (a new A panel) or not. A class whose
+/// mean is well above the steady class shows which operand the kernel waits for (the 2026-11-28 prefetch streams came
+/// from this table). Process-wide counters: the normal build has none of this.
+/// </summary>
+internal static class GemmCallTiming
+{
+    public const int Classes = 8;
+
+    private static readonly long[] Ticks = new long[Classes];
+    private static readonly long[] Counts = new long[Classes];
+
+    /// <summary>Class index: 4·firstKBlock + 2·firstSweep + firstCallOfSweep.</summary>
+    public static int Class(bool firstKBlock, bool firstSweep, bool firstCallOfSweep) =>
+        (firstKBlock ? 4 : 0) + (firstSweep ? 2 : 0) + (firstCallOfSweep ? 1 : 0);
+
+    public static void Add(int callClass, long ticks)
+    {
+        Interlocked.Add(ref Ticks[callClass], ticks);
+        Interlocked.Increment(ref Counts[callClass]);
+    }
+
+    /// <summary>(calls, total seconds) per class since the last reset.</summary>
+    public static (long Calls, double Seconds)[] Snapshot() =>
+        Enumerable.Range(0, Classes).Select(i => (Volatile.Read(ref Counts[i]), Volatile.Read(ref Ticks[i]) / (double)Stopwatch.Frequency)).ToArray();
+
+    public static void Reset()
+    {
+        for (int i = 0; i < Classes; i++)
+        {
+            Volatile.Write(ref Ticks[i], 0);
+            Volatile.Write(ref Counts[i], 0);
+        }
+    }
+}
+#endif
