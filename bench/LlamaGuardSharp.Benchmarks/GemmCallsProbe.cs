@@ -25,9 +25,14 @@ public static class GemmCallsProbe
             // K blocks as GemmPacked splits them: near-equal, at most 768, multiples of 16.
             int kBlocks = (shape.K + 767) / 768, kc = Math.Min(shape.K, ((shape.K + kBlocks - 1) / kBlocks + 15) & ~15);
             double idealUs = 2.0 * 14 * 32 * kc / (corePeak * 1e9) * 1e6;
-            double kernelSeconds = classes.Sum(c => c.Seconds);
+            double kernelSeconds = classes.Take(GemmCallTiming.Classes).Sum(c => c.Seconds);
             Console.WriteLine($"{shape.Name} (M {shape.M}, K {shape.K}, N {shape.N}, kc {kc}): median {timing.MedianSeconds * 1e3:F1} ms, " +
-                $"{timing.CpuFractionOfPeak * 100:F1} % of the CPU-time peak; ideal call {idealUs:F2} µs");
+                $"{timing.CpuFractionOfPeak * 100:F1} % of the CPU-time peak; ideal call {idealUs:F2} µs; full-tile calls take " +
+                $"{kernelSeconds / (reps + 1) / (timing.MedianSeconds * threads) * 100:F1} % of the threads' time");
+            double perCall = 1.0 / (reps + 1); // the warm-up call is counted too
+            Console.WriteLine($"   per GEMM: full-tile kernel calls {kernelSeconds * perCall * 1e3:F1} ms, packing A {classes[GemmCallTiming.PackA].Seconds * perCall * 1e3:F1} ms, " +
+                $"packing B {classes[GemmCallTiming.PackB].Seconds * perCall * 1e3:F1} ms, in Macro {classes[GemmCallTiming.Macro].Seconds * perCall * 1e3:F1} ms, " +
+                $"of which short-panel calls {classes[GemmCallTiming.ShortPanel].Seconds * perCall * 1e3:F1} ms ({classes[GemmCallTiming.ShortPanel].Calls} calls) (summed over threads)");
             for (int i = 0; i < GemmCallTiming.Classes; i++)
             {
                 (long calls, double seconds) = classes[i];

@@ -14,8 +14,12 @@ internal static class GemmCallTiming
 {
     public const int Classes = 8;
 
-    private static readonly long[] Ticks = new long[Classes];
-    private static readonly long[] Counts = new long[Classes];
+    /// <summary>Slots after the call classes: time spent packing A and B micro-panels, and in whole Macro calls (one
+    /// item's K block: the timed kernel calls plus edge tiles and loop overhead), and in the short (≤ 8-row) panel's calls.</summary>
+    public const int PackA = Classes, PackB = Classes + 1, Macro = Classes + 2, ShortPanel = Classes + 3, Slots = Classes + 4;
+
+    private static readonly long[] Ticks = new long[Slots];
+    private static readonly long[] Counts = new long[Slots];
 
     /// <summary>Class index: 4·firstKBlock + 2·firstSweep + firstCallOfSweep.</summary>
     public static int Class(bool firstKBlock, bool firstSweep, bool firstCallOfSweep) =>
@@ -27,13 +31,13 @@ internal static class GemmCallTiming
         Interlocked.Increment(ref Counts[callClass]);
     }
 
-    /// <summary>(calls, total seconds) per class since the last reset.</summary>
+    /// <summary>(calls, total seconds) per class, then for PackA, PackB, Macro and ShortPanel, since the last reset.</summary>
     public static (long Calls, double Seconds)[] Snapshot() =>
-        Enumerable.Range(0, Classes).Select(i => (Volatile.Read(ref Counts[i]), Volatile.Read(ref Ticks[i]) / (double)Stopwatch.Frequency)).ToArray();
+        Enumerable.Range(0, Slots).Select(i => (Volatile.Read(ref Counts[i]), Volatile.Read(ref Ticks[i]) / (double)Stopwatch.Frequency)).ToArray();
 
     public static void Reset()
     {
-        for (int i = 0; i < Classes; i++)
+        for (int i = 0; i < Slots; i++)
         {
             Volatile.Write(ref Ticks[i], 0);
             Volatile.Write(ref Counts[i], 0);

@@ -112,7 +112,13 @@ internal static unsafe class GemmPacked
                     float* pb = (float*)pbBase + block * bBlockFloats;
                     for (int q = item % bGroups * PackGroup, q1 = Math.Min(nPanels, q + PackGroup); q < q1; q++)
                     {
+#if GEMM_CALL_TIMING
+                        long packStart = System.Diagnostics.Stopwatch.GetTimestamp();
+#endif
                         PackB(targets, panelStart, q, p0, kc, pb + (long)q * NR * kc);
+#if GEMM_CALL_TIMING
+                        GemmCallTiming.Add(GemmCallTiming.PackB, System.Diagnostics.Stopwatch.GetTimestamp() - packStart);
+#endif
                     }
                 });
             }
@@ -154,7 +160,13 @@ internal static unsafe class GemmPacked
                     {
                         for (int r = rFirst, r1 = Math.Min(mPanels, r + rowPanelsPerItem); r < r1; r++)
                         {
+#if GEMM_CALL_TIMING
+                            long packStart = System.Diagnostics.Stopwatch.GetTimestamp();
+#endif
                             PackA((float*)aPtr, m, k, r * MR, p0, kc, pa + (long)(r - rFirst) * MR * kc, geluOfA);
+#if GEMM_CALL_TIMING
+                            GemmCallTiming.Add(GemmCallTiming.PackA, System.Diagnostics.Stopwatch.GetTimestamp() - packStart);
+#endif
                         }
                     }
                     finally
@@ -181,7 +193,13 @@ internal static unsafe class GemmPacked
                         {
                             for (int q = qp0; q < qp1; q++)
                             {
+#if GEMM_CALL_TIMING
+                                long packStart = System.Diagnostics.Stopwatch.GetTimestamp();
+#endif
                                 PackB(targets, panelStart, q, p0, kc, local.Pointer + (long)(q - qp0) * NR * kc);
+#if GEMM_CALL_TIMING
+                                GemmCallTiming.Add(GemmCallTiming.PackB, System.Diagnostics.Stopwatch.GetTimestamp() - packStart);
+#endif
                             }
                             // Macro addresses panel q at base + q·NR·kc: shift the base so panel qp0 lands at the buffer start.
                             pb = local.Pointer - (long)qp0 * NR * kc;
@@ -189,13 +207,22 @@ internal static unsafe class GemmPacked
                         WaitUntil(ref packed[rowBlock * kBlocks + block], 1);
                         // Macro addresses A panel r at base + r·14·kc: shift the base so panel rp0 lands at the slot start.
                         float* pa = (float*)paBase + rowBlock % aSlots * aSlotFloats + block * aBlockFloats - (long)rp0 * MR * kc;
-                        // Where the calls' prefetch streams point: the next K block's first A panel (its slot area,
-                        // possibly still being packed: a prefetch of it is merely useless) and, when B is packed up
-                        // front, the next K block's B panels.
-                        int kcNext = block + 1 < kBlocks ? Math.Min(kcMax, k - p0 - kc) : 0;
-                        float* paNext = kcNext == 0 ? null : (float*)paBase + rowBlock % aSlots * aSlotFloats + (block + 1) * aBlockFloats;
-                        float* pbNext = kcNext == 0 || local is not null ? null : (float*)pbBase + (block + 1) * bBlockFloats;
-                        Macro(pa, pb, kc, rp0, rp1, qp0, qp1, m, targets, panelStart, block == 0, lastBlock: p0 + kc == k, paNext, pbNext, kcNext, local is null);
+                        // What the calls fetch ahead: the next K block's first A panel (its slot area, possibly still
+                        // being packed: a prefetch of it is merely useless) and, when B is packed up front, its B panels.
+                        var ahead = new Lookahead { BPackedUpFront = local is null };
+                        if (block + 1 < kBlocks)
+                        {
+                            ahead.NextKc = Math.Min(kcMax, k - p0 - kc);
+                            ahead.NextBlockA = (float*)paBase + rowBlock % aSlots * aSlotFloats + (block + 1) * aBlockFloats;
+                            ahead.NextBlockB = local is null ? (float*)pbBase + (block + 1) * bBlockFloats : null;
+                        }
+#if GEMM_CALL_TIMING
+                        long macroStart = System.Diagnostics.Stopwatch.GetTimestamp();
+#endif
+                        Macro(pa, pb, kc, rp0, rp1, qp0, qp1, m, targets, panelStart, block == 0, lastBlock: p0 + kc == k, ahead);
+#if GEMM_CALL_TIMING
+                        GemmCallTiming.Add(GemmCallTiming.Macro, System.Diagnostics.Stopwatch.GetTimestamp() - macroStart);
+#endif
                     }
                 }
                 finally
@@ -268,8 +295,10 @@ internal static unsafe class GemmPacked
     /// with the last K block.
     /// </summary>
     private static void Macro(float* pa, float* pb, int kc, int rp0, int rp1, int qp0, int qp1, int m, GemmTarget[] targets, int[] panelStart,
-        bool first, bool lastBlock, float* paNext, float* pbNext, int kcNext, bool bPackedUpFront)
+        bool first, bool lastBlock, in Lookahead ahead)
     {
+        float* paNext = ahead.NextBlockA, pbNext = ahead.NextBlockB;
+        int kcNext = ahead.NextKc;
         float* tile = stackalloc float[MR * NR + 16];
         float* edgeBias = stackalloc float[NR + 16];
         tile = (float*)(((nint)tile + 63) & ~(nint)63);
@@ -324,7 +353,7 @@ internal static unsafe class GemmPacked
                     {
                         pfB = (byte*)(pbNext + (long)q * NR * kcNext);
                     }
-                    else if (r == rp0 && q + 1 < qp1 && bPackedUpFront)
+                    else if (r == rp0 && q + 1 < qp1 && ahead.BPackedUpFront)
                     {
                         pfB = (byte*)(bPanel + NR * kc);
                     }
@@ -340,7 +369,13 @@ internal static unsafe class GemmPacked
                 if (rows <= ShortPanelRows && cols == NR)
                 {
                     // A last row panel of ≤ 8 rows: the short kernel straight into C (no zero rows, no private tile).
+#if GEMM_CALL_TIMING
+                    long shortStart = System.Diagnostics.Stopwatch.GetTimestamp();
+#endif
                     GemmMicroKernel.Kernel8x32(aPanel, bPanel, kc, cTile, n, rows, !first, biasPanel);
+#if GEMM_CALL_TIMING
+                    GemmCallTiming.Add(GemmCallTiming.ShortPanel, System.Diagnostics.Stopwatch.GetTimestamp() - shortStart);
+#endif
                     continue;
                 }
                 if (bias != null && cols < NR)
@@ -459,6 +494,22 @@ internal static unsafe class GemmPacked
                 }
             }
         }
+    }
+
+    /// <summary>What one Macro call's kernel calls fetch ahead for the next K block (see the compute item).</summary>
+    private struct Lookahead
+    {
+        /// <summary>The next K block's first A panel; null in the last K block.</summary>
+        public float* NextBlockA;
+
+        /// <summary>The next K block's packed B (B packed up front); null otherwise.</summary>
+        public float* NextBlockB;
+
+        /// <summary>The next K block's depth (0 in the last K block).</summary>
+        public int NextKc;
+
+        /// <summary>B was packed for every K block before the compute items started.</summary>
+        public bool BPackedUpFront;
     }
 
     /// <summary>Prefetches the 14 rows × 2 cache lines of a C tile (row stride <paramref name="ld"/> floats) into L1.</summary>
