@@ -28,5 +28,12 @@ for cls in GemmPacked AttentionTiled GemmRowDot AttentionLanes; do
           -e 's/\bAttentionLanes\.\(Supports\|Run\)/AttentionLanesBaseline.\1/g' \
           -e 's/<see cref="\([A-Za-z]*\)"\/>/\1/g' > "$out/${cls}Baseline.cs"
 done
-dotnet build -c Release "$root/bench/LlamaGuardSharp.Benchmarks" -p:AbBaseline=true -o "$root/bench/LlamaGuardSharp.Benchmarks/bin/ab" >/dev/null
+log=$(mktemp)
+if ! dotnet build -c Release "$root/bench/LlamaGuardSharp.Benchmarks" -p:AbBaseline=true -o "$root/bench/LlamaGuardSharp.Benchmarks/bin/ab" >"$log" 2>&1; then
+  # Usually the baseline calls an internal helper whose signature has changed since REV.
+  grep -E "error" "$log" | sort -u | head -20 >&2
+  echo "ab.sh: the A/B build failed (baseline from $rev)" >&2
+  rm -f "$log"; exit 1
+fi
+rm -f "$log"
 dotnet "$root/bench/LlamaGuardSharp.Benchmarks/bin/ab/LlamaGuardSharp.Benchmarks.dll" "$kind-ab" "$rounds" "$threads" "$filter"

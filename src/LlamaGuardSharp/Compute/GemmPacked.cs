@@ -360,7 +360,7 @@ internal static unsafe class GemmPacked
 #if GEMM_CALL_TIMING
                     long callStart = System.Diagnostics.Stopwatch.GetTimestamp();
 #endif
-                    GemmMicroKernel.Kernel14x32Prefetch(aPanel, bPanel, kc, cTile, n, !first, biasPanel, pfA, aLines, pfB);
+                    GemmMicroKernel.Kernel14x32(aPanel, bPanel, kc, cTile, n, !first, biasPanel, pfA, aLines, pfB);
 #if GEMM_CALL_TIMING
                     GemmCallTiming.Add(GemmCallTiming.Class(first, r == rp0, q == qp0), System.Diagnostics.Stopwatch.GetTimestamp() - callStart);
 #endif
