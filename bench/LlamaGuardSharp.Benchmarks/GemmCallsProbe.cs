@@ -32,7 +32,8 @@ public static class GemmCallsProbe
             double perCall = 1.0 / (reps + 1); // the warm-up call is counted too
             Console.WriteLine($"   per GEMM: full-tile kernel calls {kernelSeconds * perCall * 1e3:F1} ms, packing A {classes[GemmCallTiming.PackA].Seconds * perCall * 1e3:F1} ms, " +
                 $"packing B {classes[GemmCallTiming.PackB].Seconds * perCall * 1e3:F1} ms, in Macro {classes[GemmCallTiming.Macro].Seconds * perCall * 1e3:F1} ms, " +
-                $"of which short-panel calls {classes[GemmCallTiming.ShortPanel].Seconds * perCall * 1e3:F1} ms ({classes[GemmCallTiming.ShortPanel].Calls} calls) (summed over threads)");
+                $"of which short-panel calls {classes[GemmCallTiming.ShortPanel].Seconds * perCall * 1e3:F1} ms ({classes[GemmCallTiming.ShortPanel].Calls} calls), " +
+                $"waiting {classes[GemmCallTiming.Wait].Seconds * perCall * 1e3:F1} ms ({classes[GemmCallTiming.Wait].Calls} waits) (summed over threads)");
             for (int i = 0; i < GemmCallTiming.Classes; i++)
             {
                 (long calls, double seconds) = classes[i];

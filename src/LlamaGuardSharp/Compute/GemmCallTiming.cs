@@ -20,8 +20,9 @@ internal static class GemmCallTiming
     public const int Classes = 8;
 
     /// <summary>Slots after the call classes: time spent packing A and B micro-panels, and in whole Macro calls (one
-    /// item's K block: the timed kernel calls plus edge tiles and loop overhead), and in the short (≤ 8-row) panel's calls.</summary>
-    public const int PackA = Classes, PackB = Classes + 1, Macro = Classes + 2, ShortPanel = Classes + 3, Slots = Classes + 4;
+    /// item's K block: the timed kernel calls plus edge tiles and loop overhead), in the short (≤ 8-row) panel's calls, and
+    /// waiting (a compute item for its packed A, a pack item for a free A slot).</summary>
+    public const int PackA = Classes, PackB = Classes + 1, Macro = Classes + 2, ShortPanel = Classes + 3, Wait = Classes + 4, Slots = Classes + 5;
 
     private static readonly long[] Ticks = new long[Slots];
     private static readonly long[] Counts = new long[Slots];
@@ -36,7 +37,7 @@ internal static class GemmCallTiming
         Interlocked.Increment(ref Counts[callClass]);
     }
 
-    /// <summary>(calls, total seconds) per class, then for PackA, PackB, Macro and ShortPanel, since the last reset.</summary>
+    /// <summary>(calls, total seconds) per class, then for PackA, PackB, Macro, ShortPanel and Wait, since the last reset.</summary>
     public static (long Calls, double Seconds)[] Snapshot() =>
         Enumerable.Range(0, Slots).Select(i => (Volatile.Read(ref Counts[i]), Volatile.Read(ref Ticks[i]) / (double)Stopwatch.Frequency)).ToArray();
 

@@ -282,6 +282,25 @@ internal static unsafe class GemmPacked
     /// <summary>Spins (then yields) until <paramref name="counter"/> reaches <paramref name="target"/>.</summary>
     private static void WaitUntil(ref int counter, int target)
     {
+#if GEMM_CALL_TIMING
+        if (Volatile.Read(ref counter) >= target)
+        {
+            return;
+        }
+        long waitStart = System.Diagnostics.Stopwatch.GetTimestamp();
+        try
+        {
+            WaitUntilCore(ref counter, target);
+        }
+        finally
+        {
+            GemmCallTiming.Add(GemmCallTiming.Wait, System.Diagnostics.Stopwatch.GetTimestamp() - waitStart);
+        }
+    }
+
+    private static void WaitUntilCore(ref int counter, int target)
+    {
+#endif
         var spinner = new SpinWait();
         while (Volatile.Read(ref counter) < target)
         {
