@@ -6,7 +6,7 @@ namespace LlamaGuardSharp.Benchmarks;
 /// <summary>
 /// Stopwatch-based quick modes: <c>gemm-quick [threads=2] [reps=5] [filter]</c> and <c>attention-quick [threads=2] [reps=3] [filter]</c>
 /// (each prints the peak probe measured in the same run and a table of medians); the probes <c>threshold-probe</c>,
-/// <c>bandwidth-probe</c>, <c>kernel-probe</c>, <c>attention-probe</c>, <c>gelu-probe</c>; and, in a build made by
+/// <c>bandwidth-probe</c>, <c>kernel-probe</c>, <c>attention-probe</c>, <c>gelu-probe</c>, <c>pack-probe</c>; and, in a build made by
 /// <c>bench/ab.sh</c>, the interleaved A/B modes <c>gemm-ab</c> and <c>attention-ab</c>; in a build made by
 /// <c>bench/gemm_calls.sh</c>, <c>gemm-calls</c> (per-call micro-kernel timing).
 /// </summary>
@@ -59,6 +59,11 @@ public static class QuickMode
         if (mode == "decode-probe")
         {
             DecodeProbe.Run(args[1], args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 2);
+            return true;
+        }
+        if (mode == "pack-probe")
+        {
+            PackProbe.Run();
             return true;
         }
         if (mode == "gelu-probe")
