@@ -5,5 +5,5 @@
 set -euo pipefail
 root=$(git rev-parse --show-toplevel)
 out="$root/bench/LlamaGuardSharp.Benchmarks/bin/calls"
-dotnet build -c Release "$root/bench/LlamaGuardSharp.Benchmarks" -p:GemmCallTiming=true -o "$out" >/dev/null
+dotnet build -c Release "$root/bench/LlamaGuardSharp.Benchmarks" -p:GemmCallTiming=true -o "$out" | grep -E " error " | sort -u >&2 || true
 dotnet "$out/LlamaGuardSharp.Benchmarks.dll" gemm-calls "${1:-1}" "${2:-3}" "${3:-}"

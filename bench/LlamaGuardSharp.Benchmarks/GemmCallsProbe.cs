@@ -17,10 +17,13 @@ public static class GemmCallsProbe
         var single = new ComputeContext(1);
         double corePeak = PeakProbe.Measure(single).CpuGflops;
         Console.WriteLine($"# {DateTime.UtcNow:u}  threads={threads}  reps={reps}  peak probe per core = {corePeak:F1} GFLOP per CPU-s");
-        foreach (GemmShape shape in GemmShape.ModelShapes.Where(s => s.M >= 10 && s.Name.Contains(filter, StringComparison.Ordinal)))
+        var shapes = GemmShape.ModelShapes.Where(s => s.M >= 10).Select(s => (Shape: s, Gelu: false))
+            .Append((Shape: GemmShape.ModelShapes.Single(s => s.Name == "vision fc2") with { Name = "vision fc2 (GELU of A)" }, Gelu: true))
+            .Where(s => s.Shape.Name.Contains(filter, StringComparison.Ordinal));
+        foreach ((GemmShape shape, bool gelu) in shapes)
         {
             GemmCallTiming.Reset();
-            GemmTiming timing = GemmBenchmark.Run([shape], context, PeakProbe.Measure(context), reps)[0];
+            GemmTiming timing = gelu ? TimeGelu(shape, context, reps) : GemmBenchmark.Run([shape], context, PeakProbe.Measure(context), reps)[0];
             var classes = GemmCallTiming.Snapshot();
             // K blocks as GemmPacked splits them: near-equal, at most 768, multiples of 16.
             int kBlocks = (shape.K + 767) / 768, kc = Math.Min(shape.K, ((shape.K + kBlocks - 1) / kBlocks + 15) & ~15);
@@ -46,6 +49,38 @@ public static class GemmCallsProbe
                     $"   first K block {(i & 4) != 0,-5}  first sweep {(i & 2) != 0,-5}  first call {(i & 1) != 0,-5}  calls {calls,8}  mean {mean,6:F2} µs  ({mean / idealUs,4:F2}× ideal, {excess / kernelSeconds * 100,4:F1} % of kernel time above it)"));
             }
         }
+    }
+
+    /// <summary>The model's fc2: GELU applied to A while it is packed (GemmBenchmark times plain GEMMs only).</summary>
+    private static unsafe GemmTiming TimeGelu(GemmShape shape, ComputeContext context, int reps)
+    {
+        var rng = new Random(1234);
+        long count = (long)shape.N * shape.K;
+        ushort[] bits = new ushort[count];
+        for (long i = 0; i < count; i++)
+        {
+            bits[i] = (ushort)(0x3C00 + rng.Next(0x200));
+        }
+        var w = WeightMatrix.FromBf16(bits, shape.N, shape.K);
+        float[] a = new float[(long)shape.M * shape.K], c = new float[(long)shape.M * shape.N];
+        for (int i = 0; i < a.Length; i++)
+        {
+            a[i] = (float)(rng.NextDouble() * 4 - 2);
+        }
+        var seconds = new double[reps];
+        fixed (float* pa = a, pc = c)
+        {
+            GemmPacked.Run(pa, shape.M, w, null, pc, context, geluOfA: true);
+            for (int r = 0; r < reps; r++)
+            {
+                var sw = System.Diagnostics.Stopwatch.StartNew();
+                GemmPacked.Run(pa, shape.M, w, null, pc, context, geluOfA: true);
+                seconds[r] = sw.Elapsed.TotalSeconds;
+            }
+        }
+        Array.Sort(seconds);
+        double median = seconds[reps / 2], gflops = shape.Flops / median / 1e9;
+        return new GemmTiming(shape, median, gflops, double.NaN, 0, gflops / context.Threads, double.NaN);
     }
 }
 #endif
