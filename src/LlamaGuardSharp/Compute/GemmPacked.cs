@@ -101,7 +101,7 @@ internal static unsafe class GemmPacked
         // Packed A lives in a ring of row-block slots (the schedule packs row block mb + 1 while mb computes, so three
         // slots are enough; a whole-matrix buffer was 197 MB for the projector and crowded the mapped weights out of
         // the page cache). A slot holds K block b at b·(MC·kcMax), its panel r (counted from the row block's first)
-        // at + r·14·kc_b. Packed B holds K block b at b·(nPanels·32·kcMax), panel q at + q·32·kc_b.
+        // at + r·16·kc_b (AStride). Packed B holds K block b at b·(nPanels·32·kcMax), panel q at + q·32·kc_b.
         int aSlots = Math.Min(mBlocks, 3);
         long aBlockFloats = (long)Math.Min(mPanels, rowPanelsPerItem) * AStride * kcMax, aSlotFloats = aBlockFloats * kBlocks;
         long bBlockFloats = (long)nPanels * NR * kcMax;
@@ -180,7 +180,10 @@ internal static unsafe class GemmPacked
                     finally
                     {
                         // The panels were written with streaming stores, which the release below does not order.
-                        Sse.StoreFence();
+                        if (Sse.IsSupported)
+                        {
+                            Sse.StoreFence();
+                        }
                         Volatile.Write(ref packed[unit], 1);
                     }
                     return;
@@ -215,7 +218,7 @@ internal static unsafe class GemmPacked
                             pb = local.Pointer - (long)qp0 * NR * kc;
                         }
                         WaitUntil(ref packed[rowBlock * kBlocks + block], 1);
-                        // Macro addresses A panel r at base + r·14·kc: shift the base so panel rp0 lands at the slot start.
+                        // Macro addresses A panel r at base + r·16·kc: shift the base so panel rp0 lands at the slot start.
                         float* pa = (float*)paBase + rowBlock % aSlots * aSlotFloats + block * aBlockFloats - (long)rp0 * AStride * kc;
                         // What the calls fetch ahead: the next K block's first A panel (its slot area, possibly still
                         // being packed: a prefetch of it is merely useless) and, when B is packed up front, its B panels.
@@ -319,8 +322,8 @@ internal static unsafe class GemmPacked
     }
 
     /// <summary>
-    /// Updates C rows of A panels [rp0, rp1) × columns of B panels [qp0, qp1): each A micro-panel (14·kc floats,
-    /// L1-resident) is swept across the chunk's B micro-panels (kc·NBlock floats, L2-resident). The bias is added
+    /// Updates C rows of A panels [rp0, rp1) × columns of B panels [qp0, qp1): each A micro-panel (16·kc floats,
+    /// from L2) is swept across the chunk's B micro-panels (kc·NBlock floats, L2-resident). The bias is added
     /// with the last K block.
     /// </summary>
     private static void Macro(float* pa, float* pb, int kc, int rp0, int rp1, int qp0, int qp1, int m, GemmTarget[] targets, int[] panelStart,
@@ -437,7 +440,8 @@ internal static unsafe class GemmPacked
         }
     }
 
-    /// <summary>Packs rows i0..i0+14 of A, columns p0..p0+kc, as [kc][14] (rows past M are zero).</summary>
+    /// <summary>Packs rows i0..i0+14 of A, columns p0..p0+kc, as [kc][16] (rows past M are zero, lanes 14 and 15 unused;
+    /// full panels with streaming stores: the pack item fences before publishing them).</summary>
     private static void PackA(float* a, int m, int k, int i0, int p0, int kc, float* dst, bool gelu)
     {
         int rows = Math.Min(MR, m - i0);
