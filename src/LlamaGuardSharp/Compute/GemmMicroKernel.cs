@@ -30,8 +30,7 @@ internal static unsafe class GemmMicroKernel
 
     /// <summary>
     /// C[0..14, 0..32] (row stride <paramref name="ldc"/>) = (accumulate ? C : 0) + Σ_p a[p*14 + r] · b[p*32 + j] (+ bias[j]).
-    /// <paramref name="a"/>: kc×14 packed A, k after k at <paramref name="aStride"/> floats (14, or 16 in the GEMM: one
-    /// aligned line per k), <paramref name="b"/>: kc×32 packed B, <paramref name="bias"/> null or 32 floats.
+    /// <paramref name="a"/>: kc×14 packed A, <paramref name="b"/>: kc×32 packed B, <paramref name="bias"/> null or 32 floats.
     /// Optionally it also walks two prefetch streams into L2 while it computes (same FMAs, same bits): one line of
     /// <paramref name="pfA"/> per k for the first <paramref name="pfALines"/> k (at most kc), and, unless
     /// <paramref name="pfB"/> is null, two lines of it per k (2·kc lines: one whole B micro-panel). The GEMM points them at
@@ -39,7 +38,7 @@ internal static unsafe class GemmMicroKernel
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Kernel14x32(float* a, float* b, int kc, float* c, long ldc, bool accumulate, float* bias,
-        byte* pfA = null, int pfALines = 0, byte* pfB = null, int aStride = Rows)
+        byte* pfA = null, int pfALines = 0, byte* pfB = null)
     {
         Vector512<float> c0_0, c0_1, c1_0, c1_1, c2_0, c2_1, c3_0, c3_1, c4_0, c4_1, c5_0, c5_1, c6_0, c6_1, c7_0, c7_1, c8_0, c8_1, c9_0, c9_1, c10_0, c10_1, c11_0, c11_1, c12_0, c12_1, c13_0, c13_1;
         if (accumulate)
@@ -102,7 +101,7 @@ internal static unsafe class GemmMicroKernel
                 ar = Vector512.Create(a[11]); c11_0 = Vector512.FusedMultiplyAdd(ar, b0, c11_0); c11_1 = Vector512.FusedMultiplyAdd(ar, b1, c11_1);
                 ar = Vector512.Create(a[12]); c12_0 = Vector512.FusedMultiplyAdd(ar, b0, c12_0); c12_1 = Vector512.FusedMultiplyAdd(ar, b1, c12_1);
                 ar = Vector512.Create(a[13]); c13_0 = Vector512.FusedMultiplyAdd(ar, b0, c13_0); c13_1 = Vector512.FusedMultiplyAdd(ar, b1, c13_1);
-                a += aStride;
+                a += 14;
                 b += 32;
             }
         }
@@ -131,7 +130,7 @@ internal static unsafe class GemmMicroKernel
                 ar = Vector512.Create(a[11]); c11_0 = Vector512.FusedMultiplyAdd(ar, b0, c11_0); c11_1 = Vector512.FusedMultiplyAdd(ar, b1, c11_1);
                 ar = Vector512.Create(a[12]); c12_0 = Vector512.FusedMultiplyAdd(ar, b0, c12_0); c12_1 = Vector512.FusedMultiplyAdd(ar, b1, c12_1);
                 ar = Vector512.Create(a[13]); c13_0 = Vector512.FusedMultiplyAdd(ar, b0, c13_0); c13_1 = Vector512.FusedMultiplyAdd(ar, b1, c13_1);
-                a += aStride;
+                a += 14;
                 b += 32;
             }
             for (; p < bIterations; p++)
@@ -155,7 +154,7 @@ internal static unsafe class GemmMicroKernel
                 ar = Vector512.Create(a[11]); c11_0 = Vector512.FusedMultiplyAdd(ar, b0, c11_0); c11_1 = Vector512.FusedMultiplyAdd(ar, b1, c11_1);
                 ar = Vector512.Create(a[12]); c12_0 = Vector512.FusedMultiplyAdd(ar, b0, c12_0); c12_1 = Vector512.FusedMultiplyAdd(ar, b1, c12_1);
                 ar = Vector512.Create(a[13]); c13_0 = Vector512.FusedMultiplyAdd(ar, b0, c13_0); c13_1 = Vector512.FusedMultiplyAdd(ar, b1, c13_1);
-                a += aStride;
+                a += 14;
                 b += 32;
             }
         }
@@ -177,7 +176,7 @@ internal static unsafe class GemmMicroKernel
             ar = Vector512.Create(a[11]); c11_0 = Vector512.FusedMultiplyAdd(ar, b0, c11_0); c11_1 = Vector512.FusedMultiplyAdd(ar, b1, c11_1);
             ar = Vector512.Create(a[12]); c12_0 = Vector512.FusedMultiplyAdd(ar, b0, c12_0); c12_1 = Vector512.FusedMultiplyAdd(ar, b1, c12_1);
             ar = Vector512.Create(a[13]); c13_0 = Vector512.FusedMultiplyAdd(ar, b0, c13_0); c13_1 = Vector512.FusedMultiplyAdd(ar, b1, c13_1);
-            a += aStride;
+            a += 14;
             b += 32;
         }
         if (bias != null)
@@ -223,7 +222,7 @@ internal static unsafe class GemmMicroKernel
     /// the JIT keeps the accumulators in registers only as separately named locals.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Kernel8x32(float* a, float* b, int kc, float* c, long ldc, int rows, bool accumulate, float* bias, int aStride = Rows)
+    public static void Kernel8x32(float* a, float* b, int kc, float* c, long ldc, int rows, bool accumulate, float* bias)
     {
         Vector512<float> c0_0, c0_1, c1_0, c1_1, c2_0, c2_1, c3_0, c3_1, c4_0, c4_1, c5_0, c5_1, c6_0, c6_1, c7_0, c7_1;
             c0_0 = Vector512<float>.Zero; c0_1 = Vector512<float>.Zero;
@@ -257,7 +256,7 @@ internal static unsafe class GemmMicroKernel
             ar = Vector512.Create(a[5]); c5_0 = Vector512.FusedMultiplyAdd(ar, b0, c5_0); c5_1 = Vector512.FusedMultiplyAdd(ar, b1, c5_1);
             ar = Vector512.Create(a[6]); c6_0 = Vector512.FusedMultiplyAdd(ar, b0, c6_0); c6_1 = Vector512.FusedMultiplyAdd(ar, b1, c6_1);
             ar = Vector512.Create(a[7]); c7_0 = Vector512.FusedMultiplyAdd(ar, b0, c7_0); c7_1 = Vector512.FusedMultiplyAdd(ar, b1, c7_1);
-            a += aStride;
+            a += 14;
             b += 32;
         }
         if (bias != null)

@@ -52,14 +52,6 @@ internal static unsafe class GemmPacked
     private const long LargePackedA = 16L << 20;
 
     private const int MR = GemmMicroKernel.Rows;
-
-    /// <summary>
-    /// Floats per k in a packed A micro-panel: the 14 rows plus two unused, so that each k's values fill one aligned
-    /// cache line — the packing writes whole lines with streaming stores (a masked 56-byte store per k split lines and,
-    /// like any ordinary store, first read the ring slot's line in from L3 or DRAM: that write-allocate was most of the
-    /// packing's cost, see pack-probe), and the kernel's 14 broadcasts per k read one line.
-    /// </summary>
-    private const int AStride = 16;
     private const int ShortPanelRows = GemmMicroKernel.ShortRows;
     private const int NR = GemmMicroKernel.Cols;
     private const int PackGroup = 8; // micro-panels per packing work item
@@ -101,9 +93,9 @@ internal static unsafe class GemmPacked
         // Packed A lives in a ring of row-block slots (the schedule packs row block mb + 1 while mb computes, so three
         // slots are enough; a whole-matrix buffer was 197 MB for the projector and crowded the mapped weights out of
         // the page cache). A slot holds K block b at b·(MC·kcMax), its panel r (counted from the row block's first)
-        // at + r·16·kc_b (AStride). Packed B holds K block b at b·(nPanels·32·kcMax), panel q at + q·32·kc_b.
+        // at + r·14·kc_b. Packed B holds K block b at b·(nPanels·32·kcMax), panel q at + q·32·kc_b.
         int aSlots = Math.Min(mBlocks, 3);
-        long aBlockFloats = (long)Math.Min(mPanels, rowPanelsPerItem) * AStride * kcMax, aSlotFloats = aBlockFloats * kBlocks;
+        long aBlockFloats = (long)Math.Min(mPanels, rowPanelsPerItem) * MR * kcMax, aSlotFloats = aBlockFloats * kBlocks;
         long bBlockFloats = (long)nPanels * NR * kcMax;
         ScratchBuffer packA = context.Scratch.Rent(aSlotFloats * aSlots);
         ScratchBuffer packB = context.Scratch.Rent(packBInItem ? 16 : bBlockFloats * kBlocks);
@@ -171,7 +163,7 @@ internal static unsafe class GemmPacked
 #if GEMM_CALL_TIMING
                             long packStart = System.Diagnostics.Stopwatch.GetTimestamp();
 #endif
-                            PackA((float*)aPtr, m, k, r * MR, p0, kc, pa + (long)(r - rFirst) * AStride * kc, geluOfA);
+                            PackA((float*)aPtr, m, k, r * MR, p0, kc, pa + (long)(r - rFirst) * MR * kc, geluOfA);
 #if GEMM_CALL_TIMING
                             GemmCallTiming.Add(GemmCallTiming.PackA, System.Diagnostics.Stopwatch.GetTimestamp() - packStart);
 #endif
@@ -179,11 +171,6 @@ internal static unsafe class GemmPacked
                     }
                     finally
                     {
-                        // The panels were written with streaming stores, which the release below does not order.
-                        if (Sse.IsSupported)
-                        {
-                            Sse.StoreFence();
-                        }
                         Volatile.Write(ref packed[unit], 1);
                     }
                     return;
@@ -218,8 +205,8 @@ internal static unsafe class GemmPacked
                             pb = local.Pointer - (long)qp0 * NR * kc;
                         }
                         WaitUntil(ref packed[rowBlock * kBlocks + block], 1);
-                        // Macro addresses A panel r at base + r·16·kc: shift the base so panel rp0 lands at the slot start.
-                        float* pa = (float*)paBase + rowBlock % aSlots * aSlotFloats + block * aBlockFloats - (long)rp0 * AStride * kc;
+                        // Macro addresses A panel r at base + r·14·kc: shift the base so panel rp0 lands at the slot start.
+                        float* pa = (float*)paBase + rowBlock % aSlots * aSlotFloats + block * aBlockFloats - (long)rp0 * MR * kc;
                         // What the calls fetch ahead: the next K block's first A panel (its slot area, possibly still
                         // being packed: a prefetch of it is merely useless) and, when B is packed up front, its B panels.
                         var ahead = new Lookahead { BPackedUpFront = local is null };
@@ -322,8 +309,8 @@ internal static unsafe class GemmPacked
     }
 
     /// <summary>
-    /// Updates C rows of A panels [rp0, rp1) × columns of B panels [qp0, qp1): each A micro-panel (16·kc floats,
-    /// from L2) is swept across the chunk's B micro-panels (kc·NBlock floats, L2-resident). The bias is added
+    /// Updates C rows of A panels [rp0, rp1) × columns of B panels [qp0, qp1): each A micro-panel (14·kc floats,
+    /// L1-resident) is swept across the chunk's B micro-panels (kc·NBlock floats, L2-resident). The bias is added
     /// with the last K block.
     /// </summary>
     private static void Macro(float* pa, float* pb, int kc, int rp0, int rp1, int qp0, int qp1, int m, GemmTarget[] targets, int[] panelStart,
@@ -338,12 +325,12 @@ internal static unsafe class GemmPacked
         for (int r = rp0; r < rp1; r++)
         {
             int i0 = r * MR, rows = Math.Min(MR, m - i0);
-            float* aPanel = pa + (long)r * AStride * kc;
+            float* aPanel = pa + (long)r * MR * kc;
             int t = Target(panelStart, qp0);
             // The next A panel (the next row panel's, or the next K block's first) is fetched into L2 a share per call
             // of this sweep, so that the sweep's first call does not wait on L3 for it.
-            float* nextA = r + 1 < rp1 ? aPanel + AStride * kc : paNext;
-            int nextALines = r + 1 < rp1 ? AStride * kc / 16 : AStride * kcNext / 16, sweep = qp1 - qp0;
+            float* nextA = r + 1 < rp1 ? aPanel + MR * kc : paNext;
+            int nextALines = r + 1 < rp1 ? MR * kc / 16 : MR * kcNext / 16, sweep = qp1 - qp0;
             int aShare = nextA == null ? 0 : (nextALines + sweep - 1) / sweep;
             for (int q = qp0; q < qp1; q++)
             {
@@ -392,7 +379,7 @@ internal static unsafe class GemmPacked
 #if GEMM_CALL_TIMING
                     long callStart = System.Diagnostics.Stopwatch.GetTimestamp();
 #endif
-                    GemmMicroKernel.Kernel14x32(aPanel, bPanel, kc, cTile, n, !first, biasPanel, pfA, aLines, pfB, AStride);
+                    GemmMicroKernel.Kernel14x32(aPanel, bPanel, kc, cTile, n, !first, biasPanel, pfA, aLines, pfB);
 #if GEMM_CALL_TIMING
                     GemmCallTiming.Add(GemmCallTiming.Class(first, r == rp0, q == qp0), System.Diagnostics.Stopwatch.GetTimestamp() - callStart);
 #endif
@@ -404,7 +391,7 @@ internal static unsafe class GemmPacked
 #if GEMM_CALL_TIMING
                     long shortStart = System.Diagnostics.Stopwatch.GetTimestamp();
 #endif
-                    GemmMicroKernel.Kernel8x32(aPanel, bPanel, kc, cTile, n, rows, !first, biasPanel, AStride);
+                    GemmMicroKernel.Kernel8x32(aPanel, bPanel, kc, cTile, n, rows, !first, biasPanel);
 #if GEMM_CALL_TIMING
                     GemmCallTiming.Add(GemmCallTiming.ShortPanel, System.Diagnostics.Stopwatch.GetTimestamp() - shortStart);
 #endif
@@ -426,11 +413,11 @@ internal static unsafe class GemmPacked
                 }
                 if (rows <= ShortPanelRows)
                 {
-                    GemmMicroKernel.Kernel8x32(aPanel, bPanel, kc, tile, NR, rows, !first, biasPanel, AStride);
+                    GemmMicroKernel.Kernel8x32(aPanel, bPanel, kc, tile, NR, rows, !first, biasPanel);
                 }
                 else
                 {
-                    GemmMicroKernel.Kernel14x32(aPanel, bPanel, kc, tile, NR, !first, biasPanel, aStride: AStride);
+                    GemmMicroKernel.Kernel14x32(aPanel, bPanel, kc, tile, NR, !first, biasPanel);
                 }
                 for (int i = 0; i < rows; i++)
                 {
@@ -440,8 +427,7 @@ internal static unsafe class GemmPacked
         }
     }
 
-    /// <summary>Packs rows i0..i0+14 of A, columns p0..p0+kc, as [kc][16] (rows past M are zero, lanes 14 and 15 unused;
-    /// full panels with streaming stores: the pack item fences before publishing them).</summary>
+    /// <summary>Packs rows i0..i0+14 of A, columns p0..p0+kc, as [kc][14] (rows past M are zero).</summary>
     private static void PackA(float* a, int m, int k, int i0, int p0, int kc, float* dst, bool gelu)
     {
         int rows = Math.Min(MR, m - i0);
@@ -453,18 +439,19 @@ internal static unsafe class GemmPacked
         }
         if (rows == MR && Avx512F.IsSupported)
         {
-            // 14 rows × 16 columns per step, transposed in registers (rows 14 and 15 are zero): the scalar loop cost
-            // ≈ 10 of 117 ms in the vision o_proj GEMM (N = 1280 reuses each A element least).
+            // 14 rows × 16 columns per step, transposed in registers (rows 14 and 15 are zero and masked off on store):
+            // the scalar loop cost ≈ 10 of 117 ms in the vision o_proj GEMM (N = 1280 reuses each A element least).
+            Vector512<float> mask = Vector512.Create(-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 0, 0).AsSingle();
             float* src = a + (long)i0 * k + p0;
             for (; p + 16 <= kc; p += 16)
             {
                 float* s0 = src + p;
-                Transpose16x16.StoreStreaming(
+                Transpose16x16.Store(
                     Vector512.Load(s0), Vector512.Load(s0 + 1L * k), Vector512.Load(s0 + 2L * k), Vector512.Load(s0 + 3L * k),
                     Vector512.Load(s0 + 4L * k), Vector512.Load(s0 + 5L * k), Vector512.Load(s0 + 6L * k), Vector512.Load(s0 + 7L * k),
                     Vector512.Load(s0 + 8L * k), Vector512.Load(s0 + 9L * k), Vector512.Load(s0 + 10L * k), Vector512.Load(s0 + 11L * k),
                     Vector512.Load(s0 + 12L * k), Vector512.Load(s0 + 13L * k), Vector512<float>.Zero, Vector512<float>.Zero,
-                    dst + (long)p * AStride, AStride);
+                    dst + (long)p * MR, MR, mask);
             }
         }
         for (int i = 0; i < rows; i++)
@@ -472,14 +459,14 @@ internal static unsafe class GemmPacked
             float* src = a + (long)(i0 + i) * k + p0;
             for (int q = p; q < kc; q++)
             {
-                dst[q * AStride + i] = src[q];
+                dst[q * MR + i] = src[q];
             }
         }
         for (int i = rows; i < MR; i++)
         {
             for (int q = p; q < kc; q++)
             {
-                dst[q * AStride + i] = 0f;
+                dst[q * MR + i] = 0f;
             }
         }
     }
@@ -494,10 +481,11 @@ internal static unsafe class GemmPacked
         float* src = a + (long)i0 * k + p0;
         if (rows == MR)
         {
+            Vector512<float> mask = Vector512.Create(-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 0, 0).AsSingle();
             for (int p = 0; p < kc; p += 16)
             {
                 float* s0 = src + p;
-                Transpose16x16.StoreStreaming(
+                Transpose16x16.Store(
                     Gelu.Vector16(Vector512.Load(s0)), Gelu.Vector16(Vector512.Load(s0 + 1L * k)),
                     Gelu.Vector16(Vector512.Load(s0 + 2L * k)), Gelu.Vector16(Vector512.Load(s0 + 3L * k)),
                     Gelu.Vector16(Vector512.Load(s0 + 4L * k)), Gelu.Vector16(Vector512.Load(s0 + 5L * k)),
@@ -506,7 +494,7 @@ internal static unsafe class GemmPacked
                     Gelu.Vector16(Vector512.Load(s0 + 10L * k)), Gelu.Vector16(Vector512.Load(s0 + 11L * k)),
                     Gelu.Vector16(Vector512.Load(s0 + 12L * k)), Gelu.Vector16(Vector512.Load(s0 + 13L * k)),
                     Vector512<float>.Zero, Vector512<float>.Zero,
-                    dst + (long)p * AStride, AStride);
+                    dst + (long)p * MR, MR, mask);
             }
             return;
         }
@@ -521,7 +509,7 @@ internal static unsafe class GemmPacked
                 }
                 for (int t = 0; t < 16; t++)
                 {
-                    dst[(p + t) * AStride + i] = i < rows ? values[t] : 0f;
+                    dst[(p + t) * MR + i] = i < rows ? values[t] : 0f;
                 }
             }
         }

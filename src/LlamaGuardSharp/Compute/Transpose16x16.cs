@@ -29,18 +29,7 @@ internal static unsafe class Transpose16x16
         Vector512<float> r4, Vector512<float> r5, Vector512<float> r6, Vector512<float> r7,
         Vector512<float> r8, Vector512<float> r9, Vector512<float> r10, Vector512<float> r11,
         Vector512<float> r12, Vector512<float> r13, Vector512<float> r14, Vector512<float> r15,
-        float* dst, long stride, Vector512<float> mask) =>
-        Transpose(r0, r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11, r12, r13, r14, r15, dst, stride, mask, streaming: false);
-
-    /// <summary>The transpose of <see cref="Store"/>; <paramref name="streaming"/> (a constant at every call site, so the
-    /// inlined code keeps one kind of store) picks full non-temporal stores instead of masked ones.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Transpose(
-        Vector512<float> r0, Vector512<float> r1, Vector512<float> r2, Vector512<float> r3,
-        Vector512<float> r4, Vector512<float> r5, Vector512<float> r6, Vector512<float> r7,
-        Vector512<float> r8, Vector512<float> r9, Vector512<float> r10, Vector512<float> r11,
-        Vector512<float> r12, Vector512<float> r13, Vector512<float> r14, Vector512<float> r15,
-        float* dst, long stride, Vector512<float> mask, bool streaming)
+        float* dst, long stride, Vector512<float> mask)
     {
         Vector512<float> t0 = Avx512F.UnpackLow(r0, r1), t1 = Avx512F.UnpackHigh(r0, r1);
         Vector512<float> t2 = Avx512F.UnpackLow(r2, r3), t3 = Avx512F.UnpackHigh(r2, r3);
@@ -55,24 +44,11 @@ internal static unsafe class Transpose16x16
         Vector512<float> u8 = Lo64(t8, t10), u9 = Hi64(t8, t10), u10 = Lo64(t9, t11), u11 = Hi64(t9, t11);
         Vector512<float> u12 = Lo64(t12, t14), u13 = Hi64(t12, t14), u14 = Lo64(t13, t15), u15 = Hi64(t13, t15);
         // u0 holds, per 128-bit lane L, column 4L+0 of rows 0..3; u1 column 4L+1; u2 column 4L+2; u3 column 4L+3.
-        Store4(u0, u4, u8, u12, dst, 0, stride, mask, streaming);
-        Store4(u1, u5, u9, u13, dst, 1, stride, mask, streaming);
-        Store4(u2, u6, u10, u14, dst, 2, stride, mask, streaming);
-        Store4(u3, u7, u11, u15, dst, 3, stride, mask, streaming);
+        Store4(u0, u4, u8, u12, dst, 0, stride, mask);
+        Store4(u1, u5, u9, u13, dst, 1, stride, mask);
+        Store4(u2, u6, u10, u14, dst, 2, stride, mask);
+        Store4(u3, u7, u11, u15, dst, 3, stride, mask);
     }
-
-    /// <summary>
-    /// <see cref="Store"/> of all 16 lanes with non-temporal (streaming) stores: every dst + j·stride must be 64-byte
-    /// aligned, and the caller must fence (<see cref="Sse.StoreFence"/>) before another thread may read the block.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void StoreStreaming(
-        Vector512<float> r0, Vector512<float> r1, Vector512<float> r2, Vector512<float> r3,
-        Vector512<float> r4, Vector512<float> r5, Vector512<float> r6, Vector512<float> r7,
-        Vector512<float> r8, Vector512<float> r9, Vector512<float> r10, Vector512<float> r11,
-        Vector512<float> r12, Vector512<float> r13, Vector512<float> r14, Vector512<float> r15,
-        float* dst, long stride) =>
-        Transpose(r0, r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11, r12, r13, r14, r15, dst, stride, default, streaming: true);
 
     /// <summary>
     /// a, b, c, d hold column (4L + col) of row groups 0-3, 4-7, 8-11, 12-15 in 128-bit lane L. Writes, for L = 0..3,
@@ -80,28 +56,15 @@ internal static unsafe class Transpose16x16
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Store4(Vector512<float> a, Vector512<float> b, Vector512<float> c, Vector512<float> d, float* dst, int col,
-        long stride, Vector512<float> mask, bool streaming)
+        long stride, Vector512<float> mask)
     {
         // imm 0x44 picks lanes (0,1) of x and (0,1) of y; 0xEE lanes (2,3).
         Vector512<float> abLo = Avx512F.Shuffle4x128(a, b, 0x44), abHi = Avx512F.Shuffle4x128(a, b, 0xEE);
         Vector512<float> cdLo = Avx512F.Shuffle4x128(c, d, 0x44), cdHi = Avx512F.Shuffle4x128(c, d, 0xEE);
         // abLo = [a0 a1 b0 b1], cdLo = [c0 c1 d0 d1]; 0x88 -> [x0 x2 y0 y2] = [a0 b0 c0 d0]; 0xDD -> [a1 b1 c1 d1].
-        Put(dst + (0 * 4 + col) * stride, Avx512F.Shuffle4x128(abLo, cdLo, 0x88), mask, streaming);
-        Put(dst + (1 * 4 + col) * stride, Avx512F.Shuffle4x128(abLo, cdLo, 0xDD), mask, streaming);
-        Put(dst + (2 * 4 + col) * stride, Avx512F.Shuffle4x128(abHi, cdHi, 0x88), mask, streaming);
-        Put(dst + (3 * 4 + col) * stride, Avx512F.Shuffle4x128(abHi, cdHi, 0xDD), mask, streaming);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Put(float* address, Vector512<float> column, Vector512<float> mask, bool streaming)
-    {
-        if (streaming)
-        {
-            Avx512F.StoreAlignedNonTemporal(address, column);
-        }
-        else
-        {
-            Avx512F.MaskStore(address, mask, column);
-        }
+        Avx512F.MaskStore(dst + (0 * 4 + col) * stride, mask, Avx512F.Shuffle4x128(abLo, cdLo, 0x88));
+        Avx512F.MaskStore(dst + (1 * 4 + col) * stride, mask, Avx512F.Shuffle4x128(abLo, cdLo, 0xDD));
+        Avx512F.MaskStore(dst + (2 * 4 + col) * stride, mask, Avx512F.Shuffle4x128(abHi, cdHi, 0x88));
+        Avx512F.MaskStore(dst + (3 * 4 + col) * stride, mask, Avx512F.Shuffle4x128(abHi, cdHi, 0xDD));
     }
 }

@@ -61,36 +61,5 @@ public unsafe class GemmMicroKernelTests
         }
     }
 
-    [Theory]
-    [InlineData(1, false)]
-    [InlineData(80, true)]
-    [InlineData(683, true)]
-    public void Kernels_ReadAPanelsWithRowsOf16AsOf14(int kc, bool accumulate)
-    {
-        // The GEMM packs A with 16 floats per k (14 rows + 2 unused, one aligned line); attention's own panels use 14.
-        var rng = new Random(HashCode.Combine(kc, accumulate));
-        float[] a = Values(rng, kc * 14), b = Values(rng, kc * 32), bias = Values(rng, 32), start = Values(rng, 14 * 40);
-        float[] a16 = new float[kc * 16];
-        for (int p = 0; p < kc; p++)
-        {
-            Array.Copy(a, p * 14, a16, p * 16, 14);
-            a16[p * 16 + 14] = float.NaN; // never read
-            a16[p * 16 + 15] = float.NaN;
-        }
-        float[] c14 = (float[])start.Clone(), c16 = (float[])start.Clone(), s14 = (float[])start.Clone(), s16 = (float[])start.Clone();
-        fixed (float* pa = a, pa16 = a16, pb = b, pBias = bias, p14 = c14, p16 = c16, q14 = s14, q16 = s16)
-        {
-            GemmMicroKernel.Kernel14x32(pa, pb, kc, p14, 40, accumulate, pBias);
-            GemmMicroKernel.Kernel14x32(pa16, pb, kc, p16, 40, accumulate, pBias, aStride: 16);
-            GemmMicroKernel.Kernel8x32(pa, pb, kc, q14, 40, 5, accumulate, pBias);
-            GemmMicroKernel.Kernel8x32(pa16, pb, kc, q16, 40, 5, accumulate, pBias, 16);
-        }
-        for (int i = 0; i < c14.Length; i++)
-        {
-            Assert.True(BitConverter.SingleToInt32Bits(c14[i]) == BitConverter.SingleToInt32Bits(c16[i]), $"14x32 [{i / 40},{i % 40}]");
-            Assert.True(BitConverter.SingleToInt32Bits(s14[i]) == BitConverter.SingleToInt32Bits(s16[i]), $"8x32 [{i / 40},{i % 40}]");
-        }
-    }
-
     private static float[] Values(Random rng, int n) => Enumerable.Range(0, n).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
 }
