@@ -30,7 +30,7 @@ public static class GemmCallsProbe
             double idealUs = 2.0 * 14 * 32 * kc / (corePeak * 1e9) * 1e6;
             double kernelSeconds = classes.Take(GemmCallTiming.Classes).Sum(c => c.Seconds);
             Console.WriteLine($"{shape.Name} (M {shape.M}, K {shape.K}, N {shape.N}, kc {kc}): median {timing.MedianSeconds * 1e3:F1} ms, " +
-                $"{timing.CpuFractionOfPeak * 100:F1} % of the CPU-time peak; ideal call {idealUs:F2} µs; full-tile calls take " +
+                (double.IsNaN(timing.CpuFractionOfPeak) ? "CPU time not measured" : $"{timing.CpuFractionOfPeak * 100:F1} % of the CPU-time peak") + $"; ideal call {idealUs:F2} µs; full-tile calls take " +
                 $"{kernelSeconds / (reps + 1) / (timing.MedianSeconds * threads) * 100:F1} % of the threads' time");
             double perCall = 1.0 / (reps + 1); // the warm-up call is counted too
             Console.WriteLine($"   per GEMM: full-tile kernel calls {kernelSeconds * perCall * 1e3:F1} ms, packing A {classes[GemmCallTiming.PackA].Seconds * perCall * 1e3:F1} ms, " +
