@@ -5,5 +5,11 @@
 set -euo pipefail
 root=$(git rev-parse --show-toplevel)
 out="$root/bench/LlamaGuardSharp.Benchmarks/bin/calls"
-dotnet build -c Release "$root/bench/LlamaGuardSharp.Benchmarks" -p:GemmCallTiming=true -o "$out" | grep -E " error " | sort -u >&2 || true
+log=$(mktemp)
+if ! dotnet build -c Release "$root/bench/LlamaGuardSharp.Benchmarks" -p:GemmCallTiming=true -o "$out" >"$log" 2>&1; then
+  grep -E "error" "$log" | sort -u | head -20 >&2
+  echo "gemm_calls.sh: the diagnostic build failed" >&2
+  rm -f "$log"; exit 1
+fi
+rm -f "$log"
 dotnet "$out/LlamaGuardSharp.Benchmarks.dll" gemm-calls "${1:-1}" "${2:-3}" "${3:-}"

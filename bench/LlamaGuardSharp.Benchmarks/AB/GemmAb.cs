@@ -42,6 +42,7 @@ internal static unsafe class GemmAb
                 float[] c1 = new float[(long)shape.M * shape.N], c2 = new float[c1.Length];
                 // Vision fc2 also as the model runs it: GELU applied to A while it is packed.
                 foreach (bool gelu in shape.Name == "vision fc2" ? new[] { false, true } : new[] { false })
+                {
                 fixed (float* pa = a, p1 = c1, p2 = c2)
                 {
                     float* x = pa, y1 = p1, y2 = p2;
@@ -71,6 +72,7 @@ internal static unsafe class GemmAb
                             }
                         });
                     AbRunner.Report(gelu ? shape.Name + " (GELU of A)" : shape.Name, shape.Flops, (t.BaselineMs / copies, t.CurrentMs / copies), AbRunner.MaxAbsDifference(c1, c2));
+                }
                 }
             }
             finally

@@ -428,7 +428,7 @@ internal static unsafe class GemmPacked
     }
 
     /// <summary>Packs rows i0..i0+14 of A, columns p0..p0+kc, as [kc][14] (rows past M are zero).</summary>
-    private static void PackA(float* a, int m, int k, int i0, int p0, int kc, float* dst, bool gelu)
+    internal static void PackA(float* a, int m, int k, int i0, int p0, int kc, float* dst, bool gelu)
     {
         int rows = Math.Min(MR, m - i0);
         int p = 0;
