@@ -120,13 +120,25 @@ internal static unsafe class GemmRowDot
         {
             byte* w0 = w + j * rowBytes;
             int i = 0;
+            float* bj = bias == null ? null : bias + j;
             for (; i + 4 <= m; i += 4)
             {
-                Dot4x4<T>(a + (long)i * k, k, w0, rowBytes, c + (long)i * n + j, n, bias == null ? null : bias + j);
+                DotRowsx4<T, FourRows>(a + (long)i * k, k, w0, rowBytes, c + (long)i * n + j, n, bj);
             }
-            for (; i < m; i++)
+            // The last 1–3 rows of A also share each pass over the 4 weight rows: a forced 3-token step (Extend) streams
+            // the weights once instead of reading them from DRAM once and from L2 twice (measured: a 3-row decode pass
+            // cost ≈ 1.6× a 1-row pass with three 1-row passes over the same weights).
+            switch (m - i)
             {
-                Dot1x4<T>(a + (long)i * k, k, w0, rowBytes, c + (long)i * n + j, bias == null ? null : bias + j);
+                case 3:
+                    DotRowsx4<T, ThreeRows>(a + (long)i * k, k, w0, rowBytes, c + (long)i * n + j, n, bj);
+                    break;
+                case 2:
+                    DotRowsx4<T, TwoRows>(a + (long)i * k, k, w0, rowBytes, c + (long)i * n + j, n, bj);
+                    break;
+                case 1:
+                    Dot1x4<T>(a + (long)i * k, k, w0, rowBytes, c + (long)i * n + j, bj);
+                    break;
             }
         }
         for (; j < j1; j++)
@@ -183,12 +195,40 @@ internal static unsafe class GemmRowDot
             s2 = Vector512.FusedMultiplyAdd(x, T.Load16(w2, p), s2);
             s3 = Vector512.FusedMultiplyAdd(x, T.Load16(w3, p), s3);
         }
-        Finish<T>(s0, s1, s2, s3, a, k, p, w0, rowBytes, c, bias);
+        FinishCall<T>(s0, s1, s2, s3, a, k, p, w0, rowBytes, c, bias);
     }
 
+    /// <summary>Rows of A handled together by <see cref="DotRowsx4{T, R}"/> (a constant per instantiation, so the JIT drops
+    /// the unused rows' code and accumulators).</summary>
+    private interface IRowCount
+    {
+        static abstract int Count { get; }
+    }
+
+    private struct TwoRows : IRowCount
+    {
+        public static int Count => 2;
+    }
+
+    private struct ThreeRows : IRowCount
+    {
+        public static int Count => 3;
+    }
+
+    private struct FourRows : IRowCount
+    {
+        public static int Count => 4;
+    }
+
+    /// <summary>
+    /// R (2–4) rows of A against 4 weight rows in up to 16 accumulators: each weight vector is loaded and widened once
+    /// for all R rows. Per output element the same order as <see cref="Dot1x4{T}"/> (so a row's bits do not depend on
+    /// how many rows share the pass); weight rows are prefetched as there, once per 32 elements.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Dot4x4<T>(float* a, int k, byte* w0, long rowBytes, float* c, int ldc, float* bias)
+    private static void DotRowsx4<T, R>(float* a, int k, byte* w0, long rowBytes, float* c, int ldc, float* bias)
         where T : struct, IWeightWidener
+        where R : struct, IRowCount
     {
         byte* w1 = w0 + rowBytes, w2 = w1 + rowBytes, w3 = w2 + rowBytes;
         float* a1 = a + k, a2 = a1 + k, a3 = a2 + k;
@@ -199,6 +239,10 @@ internal static unsafe class GemmRowDot
         int p = 0;
         for (; p + 16 <= k; p += 16)
         {
+            Sse.Prefetch0(w0 + (long)p * T.ElementSize + PrefetchBytes);
+            Sse.Prefetch0(w1 + (long)p * T.ElementSize + PrefetchBytes);
+            Sse.Prefetch0(w2 + (long)p * T.ElementSize + PrefetchBytes);
+            Sse.Prefetch0(w3 + (long)p * T.ElementSize + PrefetchBytes);
             Vector512<float> b0 = T.Load16(w0, p), b1 = T.Load16(w1, p), b2 = T.Load16(w2, p), b3 = T.Load16(w3, p);
             Vector512<float> x = Vector512.Load(a + p);
             s00 = Vector512.FusedMultiplyAdd(x, b0, s00);
@@ -210,27 +254,47 @@ internal static unsafe class GemmRowDot
             s11 = Vector512.FusedMultiplyAdd(x, b1, s11);
             s12 = Vector512.FusedMultiplyAdd(x, b2, s12);
             s13 = Vector512.FusedMultiplyAdd(x, b3, s13);
-            x = Vector512.Load(a2 + p);
-            s20 = Vector512.FusedMultiplyAdd(x, b0, s20);
-            s21 = Vector512.FusedMultiplyAdd(x, b1, s21);
-            s22 = Vector512.FusedMultiplyAdd(x, b2, s22);
-            s23 = Vector512.FusedMultiplyAdd(x, b3, s23);
-            x = Vector512.Load(a3 + p);
-            s30 = Vector512.FusedMultiplyAdd(x, b0, s30);
-            s31 = Vector512.FusedMultiplyAdd(x, b1, s31);
-            s32 = Vector512.FusedMultiplyAdd(x, b2, s32);
-            s33 = Vector512.FusedMultiplyAdd(x, b3, s33);
+            if (R.Count > 2)
+            {
+                x = Vector512.Load(a2 + p);
+                s20 = Vector512.FusedMultiplyAdd(x, b0, s20);
+                s21 = Vector512.FusedMultiplyAdd(x, b1, s21);
+                s22 = Vector512.FusedMultiplyAdd(x, b2, s22);
+                s23 = Vector512.FusedMultiplyAdd(x, b3, s23);
+            }
+            if (R.Count > 3)
+            {
+                x = Vector512.Load(a3 + p);
+                s30 = Vector512.FusedMultiplyAdd(x, b0, s30);
+                s31 = Vector512.FusedMultiplyAdd(x, b1, s31);
+                s32 = Vector512.FusedMultiplyAdd(x, b2, s32);
+                s33 = Vector512.FusedMultiplyAdd(x, b3, s33);
+            }
         }
         Finish<T>(s00, s01, s02, s03, a, k, p, w0, rowBytes, c, bias);
         Finish<T>(s10, s11, s12, s13, a1, k, p, w0, rowBytes, c + ldc, bias);
-        Finish<T>(s20, s21, s22, s23, a2, k, p, w0, rowBytes, c + 2L * ldc, bias);
-        Finish<T>(s30, s31, s32, s33, a3, k, p, w0, rowBytes, c + 3L * ldc, bias);
+        if (R.Count > 2)
+        {
+            Finish<T>(s20, s21, s22, s23, a2, k, p, w0, rowBytes, c + 2L * ldc, bias);
+        }
+        if (R.Count > 3)
+        {
+            Finish<T>(s30, s31, s32, s33, a3, k, p, w0, rowBytes, c + 3L * ldc, bias);
+        }
     }
+
+    /// <summary><see cref="Finish{T}"/> as a call, for <see cref="Dot1x4{T}"/> (whose code was tuned with a call there).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void FinishCall<T>(Vector512<float> s0, Vector512<float> s1, Vector512<float> s2, Vector512<float> s3,
+        float* a, int k, int p, byte* w0, long rowBytes, float* c, float* bias)
+        where T : struct, IWeightWidener =>
+        Finish<T>(s0, s1, s2, s3, a, k, p, w0, rowBytes, c, bias);
 
     /// <summary>
     /// One A row against 4 weight rows after the vector loop: horizontal sums, the K % 16 tail from <paramref name="p"/>,
     /// the bias, and the 4 results to c[0..4).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] // no call with accumulators live: the JIT spilled them around one
     private static void Finish<T>(Vector512<float> s0, Vector512<float> s1, Vector512<float> s2, Vector512<float> s3,
         float* a, int k, int p, byte* w0, long rowBytes, float* c, float* bias)
         where T : struct, IWeightWidener

@@ -244,12 +244,9 @@ public sealed class GuardModel : IDisposable
         }
         else
         {
+            // One pass for the whole forced prefix (weights streamed once, not once per token).
             session.Rewind(answerPosition);
-            logits = [];
-            foreach (int token in _forcedCategoryPrefix)
-            {
-                logits = session.Step(token, cancellationToken);
-            }
+            logits = session.Extend(_forcedCategoryPrefix, cancellationToken);
         }
         var probabilities = VerdictScoring.RestrictedSoftmax(logits, scored.Select(s => s.Token).ToArray());
         return scored.Select((s, i) => new CategoryProbability(s.Category, probabilities[i])).ToArray();

@@ -92,6 +92,31 @@ public class GemmTests
         }
     }
 
+    [Theory]
+    [InlineData(2, 53, 9, WeightType.BF16)]    // K: 32-wide steps, one 16-wide step, a scalar tail; N % 4 != 0
+    [InlineData(3, 4112, 38, WeightType.BF16)] // a forced 3-token decode step at model-like K
+    [InlineData(4, 100, 13, WeightType.F16)]
+    [InlineData(5, 64, 8, WeightType.F32)]
+    [InlineData(7, 53, 9, WeightType.BF16)]    // 4 rows together, then 3
+    [InlineData(9, 4096, 6, WeightType.BF16)]  // 4 + 4 + 1: the largest M of the streaming kernel
+    public void SmallM_EveryRowHasTheBitsOfItsOwnOneRowCall(int m, int k, int n, WeightType type)
+    {
+        // The streaming kernel computes up to 4 rows of A per pass over the weights; how many rows share a pass must not
+        // change any row's result (Extend of several forced tokens then agrees with stepping them to the bit in the GEMMs).
+        var rng = new Random(HashCode.Combine(m, k, n, type));
+        float[] a = RandomValues(rng, m * k);
+        float[] bias = RandomValues(rng, n);
+        using var weights = TestWeights.Create(rng, n, k, type);
+        float[] together = new float[m * n];
+        Gemm.MatMulTransposed(a, m, weights.Matrix, bias, together, new ComputeContext(2));
+        for (int i = 0; i < m; i++)
+        {
+            float[] alone = new float[n];
+            Gemm.MatMulTransposed(a.AsSpan(i * k, k), 1, weights.Matrix, bias, alone, new ComputeContext(1));
+            Assert.Equal(alone, together.AsSpan(i * n, n).ToArray());
+        }
+    }
+
     [Fact]
     public void MatMulTransposed_OverwritesOutput_AndRepeatsExactly()
     {

@@ -62,6 +62,37 @@ public sealed class MllamaModelBehaviourTests(MllamaGoldenFixture fixture) : ICl
     }
 
     [Fact]
+    public void Extend_runs_forced_tokens_in_one_pass_with_the_logits_of_stepping_them()
+    {
+        var (ids, images) = Case("wide_guard_prompt");
+        var model = fixture.Model(Tiny);
+        int[] forced = [39257, 198, 50];
+        var stepped = new GenerationSession(model, ids.Length + forced.Length);
+        stepped.Prefill(ids, images);
+        float[] steppedLogits = [];
+        foreach (int token in forced)
+        {
+            steppedLogits = stepped.Step(token);
+        }
+
+        var session = new GenerationSession(model, ids.Length + forced.Length + 1);
+        Assert.Throws<InvalidOperationException>(() => session.Extend(forced)); // before Prefill
+        session.Prefill(ids, images);
+        Assert.Throws<ArgumentException>(() => session.Extend([]));
+        float[] logits = session.Extend(forced);
+        Assert.Equal(ids.Length + forced.Length, session.Position);
+        Assert.Equal([.. ids, .. forced], session.Tokens);
+        fixture.Tolerance.AssertClose("extend_vs_step_logits", "logits after extending by unsafe \\n S", logits, steppedLogits);
+
+        // The cache continues from there exactly as after stepping: rewind and extend again, then one more step.
+        session.Rewind(ids.Length);
+        float[] again = session.Extend(forced);
+        Assert.Equal(logits, again);
+        Assert.Throws<ModelInputException>(() => session.Extend([16, 16])); // past the capacity
+        Assert.Equal(ids.Length + forced.Length, session.Position);
+    }
+
+    [Fact]
     public void Generation_stops_at_a_stop_token_and_reports_it()
     {
         var (ids, images) = Case("two_images");
