@@ -44,7 +44,19 @@ public sealed class GenerationSession
     /// Runs the prompt <paramref name="ids"/> (with one <c>&lt;|image|&gt;</c> token per image, in order) and returns
     /// the logits of its last position. Can be called once per session.
     /// </summary>
-    public float[] Prefill(ReadOnlySpan<int> ids, IReadOnlyList<VisionInput>? images = null, CancellationToken cancellationToken = default)
+    public float[] Prefill(ReadOnlySpan<int> ids, IReadOnlyList<VisionInput>? images = null, CancellationToken cancellationToken = default) =>
+        PrefillWithDraft(ids, [], images, cancellationToken)[0];
+
+    /// <summary>
+    /// Runs the prompt <paramref name="ids"/> and then the <paramref name="draft"/> tokens in the same pass, and returns
+    /// the logits of the prompt's last position followed by those after each draft token ([draft.Length + 1][vocab]):
+    /// what <see cref="Prefill"/> and one <see cref="Step"/> per draft token would return, for the cost of a prefill a
+    /// few tokens longer (a decode step streams all the text weights for one token; the prefill streams them once for
+    /// every row). Speculative decoding with a fixed draft: the caller accepts draft tokens while they equal the greedy
+    /// choice and <see cref="Rewind"/>s past the first one that does not. Can be called once per session.
+    /// </summary>
+    public float[][] PrefillWithDraft(ReadOnlySpan<int> ids, ReadOnlySpan<int> draft, IReadOnlyList<VisionInput>? images = null,
+        CancellationToken cancellationToken = default)
     {
         EnsureFresh(ids);
         EncodedImages? encoded = null;
@@ -53,14 +65,17 @@ public sealed class GenerationSession
             _model.BuildCrossAttentionMask(ids, images); // validate the prompt before the expensive vision work
             encoded = _model.EncodeImages(images, cancellationToken);
         }
-        return PrefillWithEncodedImages(ids, encoded, cancellationToken);
+        return RunPrompt(ids, draft, encoded, cancellationToken);
     }
 
     /// <summary>
     /// Runs the prompt against images encoded beforehand by <see cref="MllamaModel.EncodeImages"/> (null: text only) and
     /// returns the logits of its last position. Can be called once per session.
     /// </summary>
-    public float[] PrefillWithEncodedImages(ReadOnlySpan<int> ids, EncodedImages? images, CancellationToken cancellationToken = default)
+    public float[] PrefillWithEncodedImages(ReadOnlySpan<int> ids, EncodedImages? images, CancellationToken cancellationToken = default) =>
+        RunPrompt(ids, [], images, cancellationToken)[0];
+
+    private float[][] RunPrompt(ReadOnlySpan<int> ids, ReadOnlySpan<int> draft, EncodedImages? images, CancellationToken cancellationToken)
     {
         EnsureFresh(ids);
         if (images is not null)
@@ -74,11 +89,14 @@ public sealed class GenerationSession
             throw new ModelInputException("The prompt has an image token but no image was given.");
         }
         var watch = Stopwatch.StartNew();
-        int[] lastRow = [ids.Length - 1];
-        var logits = _model.Text.Forward(ids, _cache, _memory, _mask, lastRow, null, cancellationToken);
+        // The mask above covers the prompt; draft positions repeat its last row, exactly as stepped tokens do.
+        int[] all = [.. ids, .. draft];
+        int[] rows = Enumerable.Range(ids.Length - 1, draft.Length + 1).ToArray();
+        var logits = _model.Text.Forward(all, _cache, _memory, _mask, rows, null, cancellationToken);
         PrefillTime = watch.Elapsed;
-        _tokens.AddRange(ids.ToArray());
-        return logits;
+        _tokens.AddRange(all);
+        int vocab = logits.Length / rows.Length;
+        return rows.Select((_, r) => logits.AsSpan(r * vocab, vocab).ToArray()).ToArray();
     }
 
     private void EnsureFresh(ReadOnlySpan<int> ids)

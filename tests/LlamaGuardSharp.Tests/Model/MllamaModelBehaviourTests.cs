@@ -92,6 +92,69 @@ public sealed class MllamaModelBehaviourTests(MllamaGoldenFixture fixture) : ICl
         Assert.Equal(ids.Length + forced.Length, session.Position);
     }
 
+    public static TheoryData<string, int> Drafts => new()
+    {
+        { "all accepted", 4 },
+        { "two accepted, then a wrong token", 2 },
+        { "first token wrong", 0 },
+        { "no draft", 0 },
+    };
+
+    [Theory]
+    [MemberData(nameof(Drafts))]
+    public void Drafted_greedy_gives_the_plain_greedy_output_and_leaves_the_cache_ready(string kind, int expectAccepted)
+    {
+        var (ids, images) = Case("two_images");
+        var model = fixture.Model(Tiny);
+        const int maxNew = 8;
+        int[] greedy = new Generator(model).Generate(ids, images, new GenerationOptions(maxNew + 1, [])).OutputIds.ToArray();
+        int Wrong(int token) => token == 16 ? 17 : 16;
+        int[] draft = kind switch
+        {
+            "all accepted" => greedy[..4],
+            "two accepted, then a wrong token" => [greedy[0], greedy[1], Wrong(greedy[2]), greedy[3]],
+            "first token wrong" => [Wrong(greedy[0]), greedy[1]],
+            _ => [],
+        };
+        var session = new GenerationSession(model, ids.Length + maxNew + 1);
+        float[][] draftLogits = session.PrefillWithDraft(ids, draft, images);
+        Assert.Equal(draft.Length + 1, draftLogits.Length);
+        Assert.Equal(ids.Length + draft.Length, session.Position);
+
+        var result = DraftedGreedy.Run(session, ids.Length, draft, draftLogits, [], maxNew);
+        Assert.Equal(greedy[..maxNew], result.Output);
+        Assert.Equal(expectAccepted, result.Accepted);
+        Assert.Equal(ids.Length + maxNew - 1, session.Position); // the last output token is not fed yet
+        Assert.Equal([.. ids, .. greedy[..(maxNew - 1)]], session.Tokens);
+
+        // The logits each token was chosen from (draft rows or steps) are those of a full recomputation, and the cache
+        // goes on exactly: feeding the last token gives the next greedy token.
+        var all = new Generator(model).ForwardAllPositions([.. ids, .. greedy[..(maxNew - 1)]], images);
+        int vocab = model.Text.VocabSize;
+        for (int i = 0; i < maxNew; i++)
+        {
+            fixture.Tolerance.AssertClose("drafted_greedy_logits", $"logits of output {i} ({kind})", result.StepLogits[i],
+                all.AsSpan((ids.Length - 1 + i) * vocab, vocab));
+        }
+        Assert.Equal(greedy[maxNew], TensorPrimitives.IndexOfMax(session.Step(greedy[maxNew - 1])));
+    }
+
+    [Fact]
+    public void Drafted_greedy_stops_inside_the_draft_and_rewinds_the_rest()
+    {
+        var (ids, images) = Case("two_images");
+        var model = fixture.Model(Tiny);
+        int[] greedy = new Generator(model).Generate(ids, images, new GenerationOptions(6, [])).OutputIds.ToArray();
+        var session = new GenerationSession(model, ids.Length + 6);
+        float[][] draftLogits = session.PrefillWithDraft(ids, greedy[..5], images);
+        // The third greedy token is a stop token: the run ends there with two draft tokens accepted and the rest dropped.
+        var result = DraftedGreedy.Run(session, ids.Length, greedy[..5], draftLogits, [greedy[2]], 20);
+        Assert.Equal(greedy[..3], result.Output);
+        Assert.Equal(2, result.Accepted);
+        Assert.Equal(ids.Length + 2, session.Position);
+        Assert.Throws<ArgumentException>(() => DraftedGreedy.Run(session, ids.Length, greedy[..2], draftLogits, [], 4));
+    }
+
     [Fact]
     public void Generation_stops_at_a_stop_token_and_reports_it()
     {
