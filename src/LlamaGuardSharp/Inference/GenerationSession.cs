@@ -129,7 +129,8 @@ public sealed class GenerationSession
     /// that follow the last of them: the same tokens as a <see cref="Step"/> per token, but the weights are streamed
     /// once for all of them (a decode step is bound by reading ≈ 18.5 GB of text weights, so forcing the three tokens
     /// of <c>unsafe\nS</c> costs one step's time instead of three). The logits agree with stepping to float32 rounding
-    /// (the attention and the small-M GEMM process the rows together, not one by one).
+    /// (the small-M GEMM gives each row the bits it would get alone; the attention over several rows may round
+    /// differently).
     /// </summary>
     public float[] Extend(ReadOnlySpan<int> tokenIds, CancellationToken cancellationToken = default)
     {
