@@ -153,7 +153,8 @@ public static class BenchCommand
     {
         using var memory = new AnonymousMemorySampler();
         // Five new tokens ≈ a verdict with one category line; category probabilities off so the FLOP count is exact.
-        var options = new GuardModelOptions { Threads = context.Threads, MaxNewTokens = 5, ComputeCategoryProbabilities = false, KernelProfile = kernels,
+        // No image cache: every run must encode the image (the bench times the vision stage).
+        var options = new GuardModelOptions { Threads = context.Threads, MaxNewTokens = 5, ComputeCategoryProbabilities = false, ImageCacheSize = 0, KernelProfile = kernels,
             PrefetchWeights = prefetch,
         };
         using var guard = await GuardModel.LoadAsync(modelDir, options,

@@ -69,6 +69,13 @@ public sealed class GenerationSession
     }
 
     /// <summary>
+    /// <see cref="PrefillWithDraft(ReadOnlySpan{int}, ReadOnlySpan{int}, IReadOnlyList{VisionInput}?, CancellationToken)"/>
+    /// with images encoded beforehand by <see cref="MllamaModel.EncodeImages"/> (null: text only).
+    /// </summary>
+    public float[][] PrefillWithDraft(ReadOnlySpan<int> ids, ReadOnlySpan<int> draft, EncodedImages? images, CancellationToken cancellationToken) =>
+        RunPrompt(ids, draft, images, cancellationToken);
+
+    /// <summary>
     /// Runs the prompt against images encoded beforehand by <see cref="MllamaModel.EncodeImages"/> (null: text only) and
     /// returns the logits of its last position. Can be called once per session.
     /// </summary>

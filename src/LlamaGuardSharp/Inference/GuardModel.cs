@@ -31,11 +31,19 @@ public sealed class GuardModel : IDisposable
     private Task? _prefetch;
     private readonly int[] _stopTokens;
     private readonly int[] _forcedCategoryPrefix;
+    private readonly EncodedImageCache _imageCache;
     private bool _disposed;
 
     private GuardModel(MllamaCheckpoint checkpoint, MllamaModel model, Llama3Tokenizer tokenizer, ImagePreprocessorOptions preprocessing,
         GuardModelOptions options, TimeSpan loadTime)
     {
+        var text = model.Config.Text;
+        var vision = model.Config.Vision;
+        long entryBytes = 2L * text.CrossAttentionLayers.Count * vision.MaxNumTiles * vision.TokensPerTile
+            * text.NumKeyValueHeads * text.HeadDim * sizeof(float);
+        bool fits = WeightPrefetcher.Fits(checkpoint.TotalTensorBytes + entryBytes * options.ImageCacheSize,
+            GC.GetGCMemoryInfo().TotalAvailableMemoryBytes);
+        _imageCache = new EncodedImageCache(fits ? options.ImageCacheSize : 0);
         _checkpoint = checkpoint;
         _model = model;
         Tokenizer = tokenizer;
@@ -55,6 +63,10 @@ public sealed class GuardModel : IDisposable
     public Llama3Tokenizer Tokenizer { get; }
 
     public GuardModelOptions Options { get; }
+
+    /// <summary>Encoded images kept between classifications (<see cref="GuardModelOptions.ImageCacheSize"/>, or 0 when
+    /// they would not fit in memory next to the checkpoint).</summary>
+    public int ImageCacheCapacity => _imageCache.Capacity;
 
     /// <summary>The open checkpoint (tests build independent models over the same maps).</summary>
     internal MllamaCheckpoint CheckpointForTests => _checkpoint;
@@ -147,13 +159,32 @@ public sealed class GuardModel : IDisposable
         }
 
         var watch = Stopwatch.StartNew();
-        VisionInput[] images = [];
+        EncodedImages? encoded = null;
+        TimeSpan preprocessTime = TimeSpan.Zero, visionTime = TimeSpan.Zero;
         if (conversation.Image is { } image)
         {
-            var rgb = _decoder.Decode(image.EncodedBytes.Span);
-            images = [VisionInput.FromPreprocessed(_preprocessor.Process(rgb))];
+            string key = EncodedImageCache.KeyOf(image.EncodedBytes.Span);
+            if (!_imageCache.TryGet(key, out encoded))
+            {
+                var rgb = _decoder.Decode(image.EncodedBytes.Span);
+                var input = VisionInput.FromPreprocessed(_preprocessor.Process(rgb));
+                preprocessTime = watch.Elapsed;
+                _model.BuildCrossAttentionMask(ids, [input]); // validate the prompt before the expensive vision work
+                cancellationToken.ThrowIfCancellationRequested();
+                if (_imageCache.MakeRoom())
+                {
+                    // Free the dropped encoding (≈ 420 MB) now rather than at the GC's leisure during the new one.
+                    GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: false);
+                }
+                encoded = _model.EncodeImages([input], cancellationToken);
+                visionTime = encoded.EncodingTime;
+                _imageCache.Add(key, encoded);
+            }
+            else
+            {
+                preprocessTime = watch.Elapsed; // hashing the bytes; the encoding comes from the cache (vision time 0)
+            }
         }
-        var preprocessTime = watch.Elapsed;
         cancellationToken.ThrowIfCancellationRequested();
 
         // Speculative prefill: with category probabilities wanted, the prompt's pass also runs the tokens the model is
@@ -164,7 +195,7 @@ public sealed class GuardModel : IDisposable
         int[] lead = Options.Layout == PromptLayout.HuggingFace ? [SpecialTokens.DoubleNewline] : [];
         int[] draft = Options.ComputeCategoryProbabilities ? [.. lead, .. _forcedCategoryPrefix] : [];
         var session = new GenerationSession(_model, ids.Length + Math.Max(Options.MaxNewTokens, draft.Length) + _forcedCategoryPrefix.Length + 2);
-        float[][] draftLogits = session.PrefillWithDraft(ids, draft, images, cancellationToken);
+        float[][] draftLogits = session.PrefillWithDraft(ids, draft, encoded, cancellationToken);
 
         watch.Restart();
         var greedy = DraftedGreedy.Run(session, ids.Length, draft, draftLogits, _stopTokens, Options.MaxNewTokens, cancellationToken);
@@ -203,7 +234,7 @@ public sealed class GuardModel : IDisposable
             raw,
             output,
             ids.Length,
-            new ClassificationTimings(LoadTime, preprocessTime, session.VisionTime, session.PrefillTime, decodeTime, total.Elapsed));
+            new ClassificationTimings(LoadTime, preprocessTime, visionTime, session.PrefillTime, decodeTime, total.Elapsed));
     }
 
     /// <summary>
@@ -255,6 +286,7 @@ public sealed class GuardModel : IDisposable
         ArgumentOutOfRangeException.ThrowIfNegative(options.Threads, "Threads");
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxNewTokens, 1, "MaxNewTokens");
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxPromptTokens, 1, "MaxPromptTokens");
+        ArgumentOutOfRangeException.ThrowIfNegative(options.ImageCacheSize, "ImageCacheSize");
         ArgumentNullException.ThrowIfNull(options.ImageDecoder, "ImageDecoder");
     }
 
@@ -268,6 +300,7 @@ public sealed class GuardModel : IDisposable
         try
         {
             _disposed = true;
+            _imageCache.Clear();
             // Stop the readahead before unmapping (it checks for cancellation every 8 MB).
             _prefetchCancel.Cancel();
             _prefetch?.Wait();

@@ -28,8 +28,20 @@ public sealed record GuardModelOptions
     /// <summary>Longest prompt accepted, in tokens (prompt template included). Longer conversations are rejected with a clear error.</summary>
     public int MaxPromptTokens { get; init; } = 8192;
 
-    /// <summary>Whether to compute per-category probabilities (costs up to three extra decode steps when the answer is not already <c>unsafe\nS…</c>).</summary>
+    /// <summary>
+    /// Whether to compute per-category probabilities. They come from draft tokens run with the prompt (no decode step)
+    /// when the model's first token is the expected one (<c>\n\n</c> in the HF layout), else from one extra pass.
+    /// </summary>
     public bool ComputeCategoryProbabilities { get; init; } = true;
+
+    /// <summary>
+    /// How many encoded images (vision tower, projector, cross-attention keys/values; ≈ 420 MB each for the real model)
+    /// to keep between classifications, keyed by the image bytes' SHA-256: classifying the prompt and then the response
+    /// of one exchange encodes its image once. Default 1; 0 turns the cache off. The model keeps none when the
+    /// checkpoint, the activations and the cache would not fit in physical memory together (the mapped weights would be
+    /// evicted instead); <see cref="GuardModel.ImageCacheCapacity"/> says what it uses.
+    /// </summary>
+    public int ImageCacheSize { get; init; } = 1;
 
     /// <summary>
     /// After loading, read the weights into the OS page cache in the background, in the order a classification uses them

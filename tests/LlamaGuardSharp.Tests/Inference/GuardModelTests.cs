@@ -100,6 +100,42 @@ public sealed class GuardModelTests(TinyGuardModelFixture fixture) : IClassFixtu
     }
 
     [Fact]
+    public async Task An_image_is_encoded_once_for_the_prompt_and_the_response_of_an_exchange()
+    {
+        using var cached = await GuardModel.LoadAsync(fixture.Directory, new GuardModelOptions { MaxNewTokens = Guard.Options.MaxNewTokens });
+        using var uncached = await GuardModel.LoadAsync(fixture.Directory,
+            new GuardModelOptions { MaxNewTokens = Guard.Options.MaxNewTokens, ImageCacheSize = 0 });
+        Assert.Equal(1, cached.ImageCacheCapacity);
+        Assert.Equal(0, uncached.ImageCacheCapacity);
+        var prompt = Conversation.ForPrompt("Describe the image.", ConversationImage.FromBytes(TallImage, "tall.png"));
+        var response = Conversation.ForResponse("Describe the image.", "It shows a tall building.", ConversationImage.FromBytes(TallImage, "tall.png"));
+
+        var first = await cached.ClassifyAsync(prompt);
+        var second = await cached.ClassifyAsync(response); // same image bytes: no vision work
+        Assert.True(first.Timings.Vision > TimeSpan.Zero);
+        Assert.Equal(TimeSpan.Zero, second.Timings.Vision);
+        AssertSameVerdict(await uncached.ClassifyAsync(response), second);
+
+        // Another image is a miss (and, with one entry, evicts the first); the first image then misses again.
+        var wide = await cached.ClassifyAsync(Conversation.ForPrompt("Describe the image.", ConversationImage.FromBytes(WideImage, "wide.png")));
+        Assert.True(wide.Timings.Vision > TimeSpan.Zero);
+        var again = await cached.ClassifyAsync(prompt);
+        Assert.True(again.Timings.Vision > TimeSpan.Zero);
+        AssertSameVerdict(first, again);
+        Assert.True((await uncached.ClassifyAsync(prompt)).Timings.Vision > TimeSpan.Zero);
+
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => GuardModel.LoadAsync(fixture.Directory, new GuardModelOptions { ImageCacheSize = -1 }));
+    }
+
+    private static void AssertSameVerdict(SafetyVerdict expected, SafetyVerdict actual)
+    {
+        Assert.Equal(expected.OutputTokenIds, actual.OutputTokenIds);
+        Assert.Equal(expected.UnsafeProbability, actual.UnsafeProbability);
+        Assert.Equal(expected.SafeProbability, actual.SafeProbability);
+        Assert.Equal(expected.CategoryProbabilities.Select(c => c.Probability), actual.CategoryProbabilities.Select(c => c.Probability));
+    }
+
+    [Fact]
     public async Task Concurrent_callers_get_the_sequential_results()
     {
         var (conversation, policy) = Build("prompt-text");
