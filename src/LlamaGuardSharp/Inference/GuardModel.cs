@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Numerics.Tensors;
 using LlamaGuardSharp.Checkpoints;
 using LlamaGuardSharp.Compute;
 using LlamaGuardSharp.Imaging;
