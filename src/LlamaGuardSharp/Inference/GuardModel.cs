@@ -186,13 +186,14 @@ public sealed class GuardModel : IDisposable
         }
         cancellationToken.ThrowIfCancellationRequested();
 
-        // Speculative prefill: with category probabilities wanted, the prompt's pass also runs the tokens the model is
-        // expected to write first ("\n\n" in the HF layout) and the "unsafe\nS" that the category scoring forces at
-        // the answer position. Each draft token costs a prefill row instead of a decode step (which streams all
+        // Speculative prefill: the prompt's pass also runs the tokens the model is expected to write first ("\n\n" in
+        // the HF layout) and then, with category probabilities wanted, the "unsafe\nS" that the category scoring forces
+        // at the answer position, or else the likeliest verdict, "safe" (whose next token, the end of the answer, then
+        // needs no step either). Each draft token costs a prefill row instead of a decode step (which streams all
         // ≈ 18.5 GB of text weights for one token); the greedy loop accepts draft tokens while they are its choice
         // and rewinds past the first that is not, so the output is the plain greedy one.
         int[] lead = Options.Layout == PromptLayout.HuggingFace ? [SpecialTokens.DoubleNewline] : [];
-        int[] draft = Options.ComputeCategoryProbabilities ? [.. lead, .. _forcedCategoryPrefix] : [];
+        int[] draft = Options.ComputeCategoryProbabilities ? [.. lead, .. _forcedCategoryPrefix] : [.. lead, SpecialTokens.Safe];
         var session = new GenerationSession(_model, ids.Length + Math.Max(Options.MaxNewTokens, draft.Length) + _forcedCategoryPrefix.Length + 2);
         float[][] draftLogits = session.PrefillWithDraft(ids, draft, encoded, cancellationToken);
 
@@ -210,7 +211,7 @@ public sealed class GuardModel : IDisposable
 
         // The draft put "unsafe\nS" right at the answer position when the model's own tokens before the verdict were the
         // draft's lead: the logits after its "S" are then the category distribution, whatever the verdict was.
-        float[]? forcedLogits = draft.Length > 0 && answerIndex == lead.Length && output.Take(lead.Length).SequenceEqual(lead)
+        float[]? forcedLogits = Options.ComputeCategoryProbabilities && answerIndex == lead.Length && output.Take(lead.Length).SequenceEqual(lead)
             ? draftLogits[draft.Length]
             : null;
         var categories = Options.ComputeCategoryProbabilities
