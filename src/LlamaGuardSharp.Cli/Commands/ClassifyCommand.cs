@@ -38,9 +38,13 @@ public static class ClassifyCommand
         {
             Description = "Skip the per-category probabilities (they cost four extra prompt rows, or one decode pass when the model does not start with the expected token).",
         };
+        var both = new Option<bool>("--both")
+        {
+            Description = "For a conversation that ends with an agent turn: classify the prompt (the conversation without that turn) and then the response; the image is encoded once.",
+        };
         var json = new Option<bool>("--json")
         {
-            Description = "Print the full verdict as one JSON object.",
+            Description = "Print the full verdict as one JSON object (with --both: {\"prompt\": …, \"response\": …}).",
         };
         var command = new Command("classify", "Classify a conversation with Llama Guard 3 Vision (safe, or unsafe with categories and probabilities).");
         command.Options.Add(model);
@@ -49,6 +53,7 @@ public static class ClassifyCommand
         command.Options.Add(threads);
         command.Options.Add(maxNewTokens);
         command.Options.Add(noCategories);
+        command.Options.Add(both);
         command.Options.Add(json);
 
         command.SetAction(async (parseResult, cancellationToken) =>
@@ -58,6 +63,11 @@ public static class ClassifyCommand
             try
             {
                 var (conversation, policy) = await conversationOptions.BindAsync(parseResult, cancellationToken);
+                bool exchange = parseResult.GetValue(both);
+                if (exchange && (conversation.LastRole != Role.Agent || conversation.Turns.Count < 2))
+                {
+                    throw new ArgumentException("--both needs a conversation that ends with an agent turn after a user turn.");
+                }
                 var options = new GuardModelOptions
                 {
                     Layout = ConversationOptions.ParseLayout(parseResult.GetValue(layout)),
@@ -67,6 +77,16 @@ public static class ClassifyCommand
                 };
                 using var guard = await GuardModel.LoadAsync(parseResult.GetValue(model)!, options, new LineProgress<GuardLoadProgress>(p => error.WriteLine($"loading: {p.Stage} ({p.Fraction:P0})")), cancellationToken);
                 error.WriteLine($"loaded {guard.ModelDirectory} in {guard.LoadTime.TotalSeconds:F1} s; classifying…");
+                if (exchange)
+                {
+                    // The prompt first: its image encoding stays in the model's image cache for the response.
+                    var prompt = await guard.ClassifyAsync(Conversation.FromTurns(conversation.Turns.Take(conversation.Turns.Count - 1)), policy, cancellationToken);
+                    var response = await guard.ClassifyAsync(conversation, policy, cancellationToken);
+                    output.WriteLine(parseResult.GetValue(json)
+                        ? $"{{\"prompt\":{VerdictJson.Serialize(prompt)},\"response\":{VerdictJson.Serialize(response)}}}"
+                        : $"prompt:   {HumanLine(prompt)}{Environment.NewLine}response: {HumanLine(response)}");
+                    return 0;
+                }
                 var verdict = await guard.ClassifyAsync(conversation, policy, cancellationToken);
                 output.WriteLine(parseResult.GetValue(json) ? VerdictJson.Serialize(verdict) : HumanLine(verdict));
                 return 0;

@@ -29,6 +29,39 @@ public sealed class ClassifyCommandTests(TinyGuardModelFixture fixture) : IClass
     }
 
     [Fact]
+    public async Task Both_classifies_prompt_then_response_and_encodes_the_image_once()
+    {
+        string image = TestData.Golden("images", "m_tall_300x1000.png");
+        var (code, output, error) = await CliRunner.RunAsync("classify", "--model", fixture.Directory, "--user", "Describe it.",
+            "--agent", "A tower.", "--image", image, "--max-new-tokens", "6", "--both", "--json");
+        Assert.True(code == 0, error);
+        var picture = await LlamaGuardSharp.Safety.ConversationImage.FromFileAsync(image);
+        using var guard = await LlamaGuardSharp.Inference.GuardModel.LoadAsync(fixture.Directory,
+            new LlamaGuardSharp.Inference.GuardModelOptions { MaxNewTokens = 6, ImageCacheSize = 0 });
+        var expectedPrompt = await guard.ClassifyAsync(LlamaGuardSharp.Safety.Conversation.ForPrompt("Describe it.", picture));
+        var expectedResponse = await guard.ClassifyAsync(LlamaGuardSharp.Safety.Conversation.ForResponse("Describe it.", "A tower.", picture));
+
+        using var json = JsonDocument.Parse(output);
+        var prompt = json.RootElement.GetProperty("prompt");
+        var response = json.RootElement.GetProperty("response");
+        Assert.Equal("prompt_classification", prompt.GetProperty("task").GetString());
+        Assert.Equal("response_classification", response.GetProperty("task").GetString());
+        Assert.Equal(expectedPrompt.OutputTokenIds, prompt.GetProperty("output_ids").EnumerateArray().Select(e => e.GetInt32()).ToArray());
+        Assert.Equal(expectedResponse.OutputTokenIds, response.GetProperty("output_ids").EnumerateArray().Select(e => e.GetInt32()).ToArray());
+        Assert.Equal(expectedResponse.UnsafeProbability, response.GetProperty("unsafe_probability").GetDouble(), 12);
+        Assert.True(prompt.GetProperty("timings_s").GetProperty("vision").GetDouble() > 0);
+        Assert.Equal(0, response.GetProperty("timings_s").GetProperty("vision").GetDouble()); // from the image cache
+
+        var (humanCode, human, _) = await CliRunner.RunAsync("classify", "--model", fixture.Directory, "--user", "Hi.", "--agent", "Hello!",
+            "--max-new-tokens", "3", "--both");
+        Assert.Equal(0, humanCode);
+        var lines = human.Trim().Split('\n');
+        Assert.Equal(2, lines.Length);
+        Assert.StartsWith("prompt:", lines[0]);
+        Assert.StartsWith("response:", lines[1]);
+    }
+
+    [Fact]
     public async Task Human_line_names_verdict_and_probability()
     {
         var (code, output, _) = await CliRunner.RunAsync("classify", "--model", fixture.Directory, "--user", "hello", "--max-new-tokens", "3");
@@ -41,6 +74,7 @@ public sealed class ClassifyCommandTests(TinyGuardModelFixture fixture) : IClass
     [InlineData("missing-image")]
     [InlineData("unknown-category")]
     [InlineData("no-user")]
+    [InlineData("both-without-agent")]
     public async Task Bad_input_is_one_error_line_and_exit_code_1(string problem)
     {
         string[] args = problem switch
@@ -48,6 +82,7 @@ public sealed class ClassifyCommandTests(TinyGuardModelFixture fixture) : IClass
             "missing-model" => ["classify", "--model", Path.Combine(Path.GetTempPath(), "no-such-model-dir"), "--user", "x"],
             "missing-image" => ["classify", "--model", fixture.Directory, "--user", "x", "--image", "/no/such/image.png"],
             "unknown-category" => ["classify", "--model", fixture.Directory, "--user", "x", "--exclude", "S99"],
+            "both-without-agent" => ["classify", "--model", fixture.Directory, "--user", "x", "--both"],
             _ => ["classify", "--model", fixture.Directory, "--agent", "x"],
         };
         var (code, output, error) = await CliRunner.RunAsync(args);
