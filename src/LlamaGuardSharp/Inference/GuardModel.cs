@@ -36,10 +36,7 @@ public sealed class GuardModel : IDisposable
     private GuardModel(MllamaCheckpoint checkpoint, MllamaModel model, Llama3Tokenizer tokenizer, ImagePreprocessorOptions preprocessing,
         GuardModelOptions options, TimeSpan loadTime)
     {
-        var text = model.Config.Text;
-        var vision = model.Config.Vision;
-        long entryBytes = 2L * text.CrossAttentionLayers.Count * vision.MaxNumTiles * vision.TokensPerTile
-            * text.NumKeyValueHeads * text.HeadDim * sizeof(float);
+        long entryBytes = CrossAttentionMemory.BytesPerImage(model.Config);
         bool fits = WeightPrefetcher.Fits(checkpoint.TotalTensorBytes + entryBytes * options.ImageCacheSize,
             GC.GetGCMemoryInfo().TotalAvailableMemoryBytes);
         _imageCache = new EncodedImageCache(fits ? options.ImageCacheSize : 0);

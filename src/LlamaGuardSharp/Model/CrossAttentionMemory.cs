@@ -1,3 +1,5 @@
+using LlamaGuardSharp.Checkpoints;
+
 namespace LlamaGuardSharp.Model;
 
 /// <summary>
@@ -28,6 +30,16 @@ public sealed class CrossAttentionMemory
 
     /// <summary>Total keys: images · tiles · tokens per tile.</summary>
     public int Keys => Images * TilesPerImage * TokensPerTile;
+
+    /// <summary>Bytes one image's memory takes for <paramref name="config"/>: keys and values of every cross-attention
+    /// layer, [max tiles · tokens per tile, kvHeads, headDim] floats each (≈ 420 MB for Llama Guard 3 Vision).</summary>
+    public static long BytesPerImage(MllamaConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        var text = config.Text;
+        return 2L * text.CrossAttentionLayers.Count * config.Vision.MaxNumTiles * config.Vision.TokensPerTile
+            * text.NumKeyValueHeads * text.HeadDim * sizeof(float);
+    }
 
     internal float[] KeysOf(int layer) => _keys[layer] ?? throw new InvalidOperationException($"Layer {layer} is not a cross-attention layer.");
 
