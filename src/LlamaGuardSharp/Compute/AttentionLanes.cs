@@ -135,7 +135,7 @@ internal static unsafe class AttentionLanes
         {
             PackQueries(q, heads, group, g, first + panel * Rows, Math.Min(Rows, rows - panel * Rows), d, scale, qtAll + panel * tStride);
         }
-        int keyTile = mask.Kind == AttentionMaskKind.Causal ? CausalKeyTile : KeyTile;
+        int keyTile = mask.Kind is AttentionMaskKind.Causal or AttentionMaskKind.CausalTree ? CausalKeyTile : KeyTile;
         for (int j0 = 0; j0 < keys; j0 += keyTile)
         {
             int count = Math.Min(keyTile, keys - j0);
@@ -248,6 +248,7 @@ internal static unsafe class AttentionLanes
         switch (mask.Kind)
         {
             case AttentionMaskKind.Causal:
+            case AttentionMaskKind.CausalTree:
                 {
                     // Lane L sees keys ≤ offset + its query (exact in float32: positions < 2^24).
                     for (int lane = 0; lane < Rows; lane++)
@@ -262,6 +263,10 @@ internal static unsafe class AttentionLanes
                         Vector512.ConditionalSelect(Vector512.GreaterThan(key, l0), negInf, Vector512.Load(sj)).Store(sj);
                         Vector512.ConditionalSelect(Vector512.GreaterThan(key, l1), negInf, Vector512.Load(sj + 16)).Store(sj + 16);
                         Vector512.ConditionalSelect(Vector512.GreaterThan(key, l2), negInf, Vector512.Load(sj + 32)).Store(sj + 32);
+                    }
+                    if (mask.Kind == AttentionMaskKind.CausalTree)
+                    {
+                        HideOtherBranches(mask, s, r0, panelRows, group, j0, count, lanes);
                     }
                     return;
                 }
@@ -315,6 +320,34 @@ internal static unsafe class AttentionLanes
             default:
                 // None is never classified as mixed; a new mask kind needs its lane form here.
                 throw new InvalidOperationException($"Attention mask kind {mask.Kind} has no per-lane masking.");
+        }
+    }
+
+    /// <summary>
+    /// For a <see cref="AttentionMaskKind.CausalTree"/> mask, after the causal limit: hides, per tree key of the tile, the
+    /// lanes whose query is a tree token that does not descend from it (a draft tree has a handful of tokens, so this
+    /// per-lane scalar pass touches a few keys of one tile per panel).
+    /// </summary>
+    private static void HideOtherBranches(AttentionMask mask, float* s, int r0, int panelRows, int group, int j0, int count, float* lanes)
+    {
+        int firstTreeQuery = mask.TreeStart - mask.QueryOffset;
+        if ((r0 + panelRows - 1) / group < firstTreeQuery)
+        {
+            return; // no tree query in this panel
+        }
+        Vector512<float> negInf = Vector512.Create(float.NegativeInfinity);
+        for (int j = Math.Max(0, mask.TreeStart - j0); j < count; j++)
+        {
+            int u = j0 + j - mask.TreeStart;
+            for (int lane = 0; lane < Rows; lane++)
+            {
+                int t = (r0 + Math.Min(lane, panelRows - 1)) / group - firstTreeQuery;
+                lanes[lane] = t >= 0 && t >= u && !mask.SeesTreeToken(t, u) ? -1f : 0f;
+            }
+            float* sj = s + j * Rows;
+            Vector512.ConditionalSelect(Vector512.LessThan(Vector512.Load(lanes), Vector512<float>.Zero), negInf, Vector512.Load(sj)).Store(sj);
+            Vector512.ConditionalSelect(Vector512.LessThan(Vector512.Load(lanes + 16), Vector512<float>.Zero), negInf, Vector512.Load(sj + 16)).Store(sj + 16);
+            Vector512.ConditionalSelect(Vector512.LessThan(Vector512.Load(lanes + 32), Vector512<float>.Zero), negInf, Vector512.Load(sj + 32)).Store(sj + 32);
         }
     }
 

@@ -1,9 +1,10 @@
 namespace LlamaGuardSharp.Compute;
 
 /// <summary>
-/// Which keys a query may attend to. The three shapes Mllama needs are structured (never an L×L matrix):
-/// causal self-attention with a KV-cache offset, the vision encoder's "pad with pad" mask, and the
-/// cross-attention mask that allows or forbids whole blocks of keys (one block per image tile).
+/// Which keys a query may attend to. The shapes Mllama needs are structured (never an L×L matrix):
+/// causal self-attention with a KV-cache offset, the vision encoder's "pad with pad" mask, the
+/// cross-attention mask that allows or forbids whole blocks of keys (one block per image tile), and a causal mask whose
+/// last tokens form a tree of draft tokens (speculative prefill with several branches).
 /// </summary>
 public sealed class AttentionMask
 {
@@ -11,9 +12,13 @@ public sealed class AttentionMask
     private readonly bool[]? _allowedBlocks;
     private readonly int[]? _padPrefix;      // PadPairs: _padPrefix[j] = number of pad positions before j
     private readonly float[]? _padPenalty;   // PadPairs: -inf at pad keys, 0 elsewhere (added to a pad query's scores)
+    private readonly ulong[]? _treeVisible;  // CausalTree: per tree token, bit u = sees tree token u
 
-    private AttentionMask(AttentionMaskKind kind, int queryOffset, bool[]? isPad, bool[]? allowedBlocks, int blockSize, int blocksPerQuery)
+    private AttentionMask(AttentionMaskKind kind, int queryOffset, bool[]? isPad, bool[]? allowedBlocks, int blockSize, int blocksPerQuery,
+        int treeStart = 0, ulong[]? treeVisible = null)
     {
+        TreeStart = treeStart;
+        _treeVisible = treeVisible;
         Kind = kind;
         QueryOffset = queryOffset;
         _isPad = isPad;
@@ -34,8 +39,15 @@ public sealed class AttentionMask
 
     public AttentionMaskKind Kind { get; }
 
-    /// <summary>For <see cref="AttentionMaskKind.Causal"/>: absolute position of query 0 (number of cached keys before it).</summary>
+    /// <summary>For <see cref="AttentionMaskKind.Causal"/> and <see cref="AttentionMaskKind.CausalTree"/>: absolute position of
+    /// query 0 (number of cached keys before it).</summary>
     public int QueryOffset { get; }
+
+    /// <summary>For <see cref="AttentionMaskKind.CausalTree"/>: absolute position of the first tree token.</summary>
+    public int TreeStart { get; }
+
+    /// <summary>For <see cref="AttentionMaskKind.CausalTree"/>: number of tree tokens.</summary>
+    public int TreeTokens => _treeVisible?.Length ?? 0;
 
     /// <summary>For <see cref="AttentionMaskKind.KeyBlocks"/>: keys per block.</summary>
     public int BlockSize { get; }
@@ -51,6 +63,31 @@ public sealed class AttentionMask
     {
         ArgumentOutOfRangeException.ThrowIfNegative(queryOffset);
         return new(AttentionMaskKind.Causal, queryOffset, null, null, 0, 0);
+    }
+
+    /// <summary>
+    /// Causal up to <paramref name="treeStart"/>, then a tree: the tokens at absolute positions treeStart, treeStart + 1, …
+    /// are draft tokens laid out one after the other although they branch, and tree token t sees every key before
+    /// treeStart and the tree tokens u whose bit is set in <paramref name="visibleTreeTokens"/>[t] (its ancestors and
+    /// itself). Query i sits at absolute position <paramref name="queryOffset"/> + i, as for <see cref="Causal"/>. A
+    /// sibling branch is thus computed in the same pass as if the other branch were not there.
+    /// </summary>
+    public static AttentionMask CausalTree(int queryOffset, int treeStart, ReadOnlySpan<ulong> visibleTreeTokens)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(queryOffset);
+        ArgumentOutOfRangeException.ThrowIfLessThan(treeStart, queryOffset);
+        if (visibleTreeTokens.Length is 0 or > 64)
+        {
+            throw new ArgumentException($"A tree has 1..64 tokens, got {visibleTreeTokens.Length}.", nameof(visibleTreeTokens));
+        }
+        for (int t = 0; t < visibleTreeTokens.Length; t++)
+        {
+            if (t < 63 && visibleTreeTokens[t] >> (t + 1) != 0)
+            {
+                throw new ArgumentException($"Tree token {t} is marked as seeing a later tree token.", nameof(visibleTreeTokens));
+            }
+        }
+        return new(AttentionMaskKind.CausalTree, queryOffset, null, null, 0, 0, treeStart, visibleTreeTokens.ToArray());
     }
 
     /// <summary>
@@ -84,6 +121,7 @@ public sealed class AttentionMask
     {
         AttentionMaskKind.None => true,
         AttentionMaskKind.Causal => key <= QueryOffset + query,
+        AttentionMaskKind.CausalTree => key <= QueryOffset + query && (key < TreeStart || SeesTreeToken(QueryOffset + query - TreeStart, key - TreeStart)),
         AttentionMaskKind.PadPairs => !(_isPad![query] && _isPad[key]),
         AttentionMaskKind.KeyBlocks => _allowedBlocks![query * BlocksPerQuery + key / BlockSize],
         _ => throw new InvalidOperationException(),
@@ -106,6 +144,13 @@ public sealed class AttentionMask
                     return MaskTileState.AllVisible;
                 }
                 return j0 > QueryOffset + iMax ? MaskTileState.NoneVisible : MaskTileState.Mixed;
+            case AttentionMaskKind.CausalTree:
+                if (j0 > QueryOffset + iMax)
+                {
+                    return MaskTileState.NoneVisible;
+                }
+                // Tree queries × tree keys may hide a sibling branch; elsewhere the causal rule decides.
+                return j1 >= TreeStart && QueryOffset + iMax >= TreeStart || j1 > QueryOffset + iMin ? MaskTileState.Mixed : MaskTileState.AllVisible;
             case AttentionMaskKind.PadPairs:
                 {
                     int padQueries = _padPrefix![iMax + 1] - _padPrefix[iMin], padKeys = _padPrefix[j1 + 1] - _padPrefix[j0];
@@ -144,11 +189,22 @@ public sealed class AttentionMask
             case AttentionMaskKind.None:
                 return;
             case AttentionMaskKind.Causal:
+            case AttentionMaskKind.CausalTree:
                 {
-                    int firstHidden = Math.Max(0, QueryOffset + query + 1 - j0);
+                    int position = QueryOffset + query, firstHidden = Math.Max(0, position + 1 - j0);
                     if (firstHidden < count)
                     {
                         scores[firstHidden..].Fill(float.NegativeInfinity);
+                    }
+                    if (Kind == AttentionMaskKind.CausalTree && position >= TreeStart)
+                    {
+                        for (int j = Math.Max(0, TreeStart - j0); j < Math.Min(count, firstHidden); j++)
+                        {
+                            if (!SeesTreeToken(position - TreeStart, j0 + j - TreeStart))
+                            {
+                                scores[j] = float.NegativeInfinity;
+                            }
+                        }
                     }
                     return;
                 }
@@ -177,6 +233,9 @@ public sealed class AttentionMask
         }
     }
 
+    /// <summary>For <see cref="AttentionMaskKind.CausalTree"/>: whether tree token <paramref name="t"/> sees tree token <paramref name="u"/>.</summary>
+    internal bool SeesTreeToken(int t, int u) => t < _treeVisible!.Length && u < _treeVisible.Length && (_treeVisible[t] >> u & 1) != 0;
+
     /// <summary>Throws when the mask's tables do not cover <paramref name="queries"/> × <paramref name="keys"/>.</summary>
     internal void CheckCovers(int queries, int keys)
     {
@@ -188,6 +247,8 @@ public sealed class AttentionMask
                 throw new ArgumentException($"The block mask has {_allowedBlocks.Length / BlocksPerQuery} query rows, fewer than {queries}.");
             case AttentionMaskKind.KeyBlocks when (long)BlocksPerQuery * BlockSize < keys:
                 throw new ArgumentException($"The block mask covers {(long)BlocksPerQuery * BlockSize} keys, fewer than {keys}.");
+            case AttentionMaskKind.CausalTree when (long)QueryOffset + queries > (long)TreeStart + TreeTokens:
+                throw new ArgumentException($"The tree mask ends at position {TreeStart + TreeTokens}, before the last query ({QueryOffset + queries - 1}).");
         }
     }
 
@@ -212,4 +273,5 @@ public enum AttentionMaskKind
     Causal,
     PadPairs,
     KeyBlocks,
+    CausalTree,
 }

@@ -17,6 +17,8 @@ public sealed class GenerationSession
     private readonly List<int> _tokens = [];
     private CrossAttentionMemory? _memory;
     private CrossAttentionMask? _mask;
+    private DraftTree? _branchingDraft; // a draft tree with branches still in the cache, waiting for AcceptDraft
+    private int _draftStart;
 
     /// <param name="capacity">Maximum tokens (prompt + generated) this session will hold.</param>
     public GenerationSession(MllamaModel model, int capacity)
@@ -56,8 +58,19 @@ public sealed class GenerationSession
     /// choice and <see cref="Rewind"/>s past the first one that does not. Can be called once per session.
     /// </summary>
     public float[][] PrefillWithDraft(ReadOnlySpan<int> ids, ReadOnlySpan<int> draft, IReadOnlyList<VisionInput>? images = null,
+        CancellationToken cancellationToken = default) =>
+        PrefillWithDraft(ids, DraftTree.Chain(draft), images, cancellationToken);
+
+    /// <summary>
+    /// <see cref="PrefillWithDraft(ReadOnlySpan{int}, ReadOnlySpan{int}, IReadOnlyList{VisionInput}?, CancellationToken)"/>
+    /// with a draft that branches: row i + 1 of the result holds the logits after draft token i given its own branch
+    /// (the prompt, then its ancestors). When the draft has branches, call <see cref="AcceptDraft"/> (or
+    /// <see cref="Rewind"/> to the prompt's end) before stepping on.
+    /// </summary>
+    public float[][] PrefillWithDraft(ReadOnlySpan<int> ids, DraftTree draft, IReadOnlyList<VisionInput>? images = null,
         CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(draft);
         EnsureFresh(ids);
         EncodedImages? encoded = null;
         if (images is { Count: > 0 })
@@ -73,16 +86,26 @@ public sealed class GenerationSession
     /// with images encoded beforehand by <see cref="MllamaModel.EncodeImages"/> (null: text only).
     /// </summary>
     public float[][] PrefillWithDraft(ReadOnlySpan<int> ids, ReadOnlySpan<int> draft, EncodedImages? images, CancellationToken cancellationToken) =>
-        RunPrompt(ids, draft, images, cancellationToken);
+        RunPrompt(ids, DraftTree.Chain(draft), images, cancellationToken);
+
+    /// <summary>
+    /// <see cref="PrefillWithDraft(ReadOnlySpan{int}, DraftTree, IReadOnlyList{VisionInput}?, CancellationToken)"/> with
+    /// images encoded beforehand (null: text only).
+    /// </summary>
+    public float[][] PrefillWithDraft(ReadOnlySpan<int> ids, DraftTree draft, EncodedImages? images, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(draft);
+        return RunPrompt(ids, draft, images, cancellationToken);
+    }
 
     /// <summary>
     /// Runs the prompt against images encoded beforehand by <see cref="MllamaModel.EncodeImages"/> (null: text only) and
     /// returns the logits of its last position. Can be called once per session.
     /// </summary>
     public float[] PrefillWithEncodedImages(ReadOnlySpan<int> ids, EncodedImages? images, CancellationToken cancellationToken = default) =>
-        RunPrompt(ids, [], images, cancellationToken)[0];
+        RunPrompt(ids, DraftTree.Empty, images, cancellationToken)[0];
 
-    private float[][] RunPrompt(ReadOnlySpan<int> ids, ReadOnlySpan<int> draft, EncodedImages? images, CancellationToken cancellationToken)
+    private float[][] RunPrompt(ReadOnlySpan<int> ids, DraftTree draft, EncodedImages? images, CancellationToken cancellationToken)
     {
         EnsureFresh(ids);
         if (images is not null)
@@ -97,11 +120,13 @@ public sealed class GenerationSession
         }
         var watch = Stopwatch.StartNew();
         // The mask above covers the prompt; draft positions repeat its last row, exactly as stepped tokens do.
-        int[] all = [.. ids, .. draft];
-        int[] rows = Enumerable.Range(ids.Length - 1, draft.Length + 1).ToArray();
-        var logits = _model.Text.Forward(all, _cache, _memory, _mask, rows, null, cancellationToken);
+        int[] all = [.. ids, .. draft.Tokens];
+        int[] rows = Enumerable.Range(ids.Length - 1, draft.Count + 1).ToArray();
+        var logits = _model.Text.Forward(all, _cache, _memory, _mask, rows, null, cancellationToken, draft);
         PrefillTime = watch.Elapsed;
         _tokens.AddRange(all);
+        _draftStart = ids.Length;
+        _branchingDraft = draft.IsChain ? null : draft;
         int vocab = logits.Length / rows.Length;
         return rows.Select((_, r) => logits.AsSpan(r * vocab, vocab).ToArray()).ToArray();
     }
@@ -125,6 +150,7 @@ public sealed class GenerationSession
         {
             throw new InvalidOperationException("Call Prefill before Step.");
         }
+        EnsureNoBranches();
         int[] lastRow = [0];
         var logits = _model.Text.Forward([tokenId], _cache, _memory, _mask, lastRow, null, cancellationToken);
         _tokens.Add(tokenId);
@@ -149,6 +175,7 @@ public sealed class GenerationSession
         {
             throw new ArgumentException("No tokens to append.", nameof(tokenIds));
         }
+        EnsureNoBranches();
         int[] lastRow = [tokenIds.Length - 1];
         var logits = _model.Text.Forward(tokenIds, _cache, _memory, _mask, lastRow, null, cancellationToken);
         _tokens.AddRange(tokenIds.ToArray());
@@ -163,7 +190,47 @@ public sealed class GenerationSession
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(position, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(position, _cache.Length);
+        if (_branchingDraft is not null && position > _draftStart)
+        {
+            throw new InvalidOperationException("The draft tree's branches are still in the cache: call AcceptDraft, or rewind to the prompt's end.");
+        }
+        _branchingDraft = null;
         _cache.Truncate(position);
         _tokens.RemoveRange(position, _tokens.Count - position);
+    }
+
+    /// <summary>
+    /// Right after <see cref="PrefillWithDraft(ReadOnlySpan{int}, DraftTree, EncodedImages?, CancellationToken)"/>: keeps
+    /// the draft tokens on the path from the prompt's end to draft token <paramref name="node"/> (−1: none) and forgets
+    /// the others, so the session stands exactly where stepping that path token by token would have left it (position =
+    /// prompt length + depth of the node + 1).
+    /// </summary>
+    public void AcceptDraft(DraftTree draft, int node)
+    {
+        ArgumentNullException.ThrowIfNull(draft);
+        ArgumentOutOfRangeException.ThrowIfLessThan(node, -1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(node, draft.Count);
+        if (_cache.Length != _draftStart + draft.Count || !_tokens.Skip(_draftStart).SequenceEqual(draft.Tokens))
+        {
+            throw new InvalidOperationException("The session does not end with this draft (AcceptDraft belongs right after PrefillWithDraft).");
+        }
+        var path = new List<int>();
+        for (int i = node; i >= 0; i = draft.Parents[i])
+        {
+            path.Insert(0, i);
+        }
+        _cache.Compact(_draftStart, path.ToArray());
+        var kept = path.Select(i => draft.Tokens[i]).ToArray();
+        _tokens.RemoveRange(_draftStart, _tokens.Count - _draftStart);
+        _tokens.AddRange(kept);
+        _branchingDraft = null;
+    }
+
+    private void EnsureNoBranches()
+    {
+        if (_branchingDraft is not null)
+        {
+            throw new InvalidOperationException("The draft tree's branches are still in the cache: call AcceptDraft first.");
+        }
     }
 }

@@ -183,15 +183,16 @@ public sealed class GuardModel : IDisposable
         }
         cancellationToken.ThrowIfCancellationRequested();
 
-        // Speculative prefill: the prompt's pass also runs the tokens the model is expected to write first ("\n\n" in
-        // the HF layout) and then, with category probabilities wanted, the "unsafe\nS" that the category scoring forces
-        // at the answer position, or else the likeliest verdict, "safe" (whose next token, the end of the answer, then
-        // needs no step either). Each draft token costs a prefill row instead of a decode step (which streams all
-        // ≈ 18.5 GB of text weights for one token); the greedy loop accepts draft tokens while they are its choice
-        // and rewinds past the first that is not, so the output is the plain greedy one.
+        // Speculative prefill: the prompt's pass also runs, as a small tree of draft tokens, what the model is expected
+        // to write first ("\n\n" in the HF layout) and then both verdicts: "safe" (whose next token, the end of the
+        // answer, then needs no step) and, with category probabilities wanted, "unsafe\nS" as a sibling branch (the
+        // tokens the category scoring forces at the answer position; an unsafe verdict goes on from its "S"). Each draft
+        // token costs a prefill row instead of a decode step (which streams all ≈ 18.5 GB of text weights for one
+        // token); the greedy loop follows the tree while its choices are in it and drops the rest, so the output is the
+        // plain greedy one.
         int[] lead = Options.Layout == PromptLayout.HuggingFace ? [SpecialTokens.DoubleNewline] : [];
-        int[] draft = Options.ComputeCategoryProbabilities ? [.. lead, .. _forcedCategoryPrefix] : [.. lead, SpecialTokens.Safe];
-        var session = new GenerationSession(_model, ids.Length + Math.Max(Options.MaxNewTokens, draft.Length) + _forcedCategoryPrefix.Length + 2);
+        var draft = VerdictDraft(lead, Options.ComputeCategoryProbabilities ? _forcedCategoryPrefix : [], out int lastForced);
+        var session = new GenerationSession(_model, ids.Length + Math.Max(Options.MaxNewTokens, draft.Count) + _forcedCategoryPrefix.Length + 2);
         float[][] draftLogits = session.PrefillWithDraft(ids, draft, encoded, cancellationToken);
 
         watch.Restart();
@@ -208,8 +209,8 @@ public sealed class GuardModel : IDisposable
 
         // The draft put "unsafe\nS" right at the answer position when the model's own tokens before the verdict were the
         // draft's lead: the logits after its "S" are then the category distribution, whatever the verdict was.
-        float[]? forcedLogits = Options.ComputeCategoryProbabilities && answerIndex == lead.Length && output.Take(lead.Length).SequenceEqual(lead)
-            ? draftLogits[draft.Length]
+        float[]? forcedLogits = lastForced >= 0 && answerIndex == lead.Length && output.Take(lead.Length).SequenceEqual(lead)
+            ? draftLogits[lastForced + 1]
             : null;
         var categories = Options.ComputeCategoryProbabilities
             ? CategoryProbabilities(policy, session, output, stepLogits, answerIndex, answerPosition, forcedLogits, cancellationToken)
@@ -232,6 +233,33 @@ public sealed class GuardModel : IDisposable
             output,
             ids.Length,
             new ClassificationTimings(LoadTime, preprocessTime, visionTime, session.PrefillTime, decodeTime, total.Elapsed));
+    }
+
+    /// <summary>
+    /// The draft tree of a classification: <paramref name="lead"/> as a chain, then from its end <c>safe</c> and, when
+    /// <paramref name="forced"/> is not empty, the sibling branch <paramref name="forced"/> (<c>unsafe \n S</c>), whose
+    /// last token's index is returned in <paramref name="lastForced"/> (−1 without it).
+    /// </summary>
+    internal static DraftTree VerdictDraft(ReadOnlySpan<int> lead, ReadOnlySpan<int> forced, out int lastForced)
+    {
+        var tokens = new List<int>();
+        var parents = new List<int>();
+        foreach (int token in lead)
+        {
+            parents.Add(tokens.Count - 1);
+            tokens.Add(token);
+        }
+        int verdictParent = tokens.Count - 1;
+        lastForced = -1;
+        foreach (int token in forced)
+        {
+            parents.Add(lastForced < 0 ? verdictParent : lastForced);
+            lastForced = tokens.Count;
+            tokens.Add(token);
+        }
+        parents.Add(verdictParent);
+        tokens.Add(SpecialTokens.Safe);
+        return new DraftTree(tokens, parents);
     }
 
     /// <summary>

@@ -68,6 +68,41 @@ public sealed class KvCache
         Length = length;
     }
 
+    /// <summary>
+    /// Keeps, of the positions from <paramref name="start"/> on, only those at start + <paramref name="keep"/>[r]
+    /// (ascending), moved down to start + r; the rest are forgotten. Used after a draft tree: the accepted branch's keys
+    /// were computed at the positions of their depth (RoPE included), so once moved down they are exactly what stepping
+    /// the branch token by token would have cached.
+    /// </summary>
+    internal void Compact(int start, ReadOnlySpan<int> keep)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(start);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(start, Length);
+        for (int r = 0; r < keep.Length; r++)
+        {
+            if (keep[r] < r || (r > 0 && keep[r] <= keep[r - 1]) || start + keep[r] >= Length)
+            {
+                throw new ArgumentException($"Kept rows must ascend within the cache; row {r} is {keep[r]}.", nameof(keep));
+            }
+        }
+        for (int layer = 0; layer < _keys.Length; layer++)
+        {
+            if (_keys[layer] is not { } keys || _values[layer] is not { } values)
+            {
+                continue;
+            }
+            for (int r = 0; r < keep.Length; r++)
+            {
+                if (keep[r] != r)
+                {
+                    Array.Copy(keys, (long)(start + keep[r]) * KvDim, keys, (long)(start + r) * KvDim, KvDim);
+                    Array.Copy(values, (long)(start + keep[r]) * KvDim, values, (long)(start + r) * KvDim, KvDim);
+                }
+            }
+        }
+        Length = start + keep.Length;
+    }
+
     /// <summary>Forgets every position (the buffers are kept).</summary>
     public void Clear() => Length = 0;
 }

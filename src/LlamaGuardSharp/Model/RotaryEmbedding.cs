@@ -64,12 +64,23 @@ internal sealed class RotaryEmbedding
     /// </summary>
     public RopeTables Tables(int firstPosition, int tokens)
     {
-        int half = _invFreq.Length;
+        var positions = new int[tokens];
+        for (int t = 0; t < tokens; t++)
+        {
+            positions[t] = firstPosition + t;
+        }
+        return Tables(positions);
+    }
+
+    /// <summary>cos/sin tables for the given positions, one row per token (a draft tree repeats positions).</summary>
+    public RopeTables Tables(ReadOnlySpan<int> positions)
+    {
+        int half = _invFreq.Length, tokens = positions.Length;
         var cos = new float[tokens * half];
         var sin = new float[tokens * half];
         for (int t = 0; t < tokens; t++)
         {
-            float pos = firstPosition + t;
+            float pos = positions[t];
             for (int i = 0; i < half; i++)
             {
                 float angle = pos * _invFreq[i]; // float32 angle, as torch forms freqs
@@ -85,5 +96,5 @@ internal sealed class RotaryEmbedding
         Rope.Apply(x, tables.Tokens, heads, HeadDim, tables.Cos, tables.Sin, firstPosition: 0);
 }
 
-/// <summary>cos/sin rows [Tokens, headDim/2] for a run of consecutive positions.</summary>
+/// <summary>cos/sin rows [Tokens, headDim/2], one per token.</summary>
 internal sealed record RopeTables(float[] Cos, float[] Sin, int Tokens);

@@ -82,15 +82,37 @@ public sealed class TextDecoder
     /// <paramref name="logitRows"/> (indices into <paramref name="ids"/>), [logitRows.Length, VocabSize].
     /// Cross-attention uses <paramref name="memory"/> with mask row min(position, mask.Rows − 1): positions past the
     /// prompt repeat its last row, as HF does while decoding. Without memory the cross layers are skipped.
+    /// When <paramref name="draft"/> is given, the last draft.Count ids are its tokens: each runs at the position of its
+    /// depth in the tree and attends to the tokens before the tree and to its own ancestors only.
     /// </summary>
     public float[] Forward(ReadOnlySpan<int> ids, KvCache cache, CrossAttentionMemory? memory, CrossAttentionMask? mask,
-        ReadOnlySpan<int> logitRows, TextTrace? trace = null, CancellationToken cancellationToken = default)
+        ReadOnlySpan<int> logitRows, TextTrace? trace = null, CancellationToken cancellationToken = default, DraftTree? draft = null)
     {
         ArgumentNullException.ThrowIfNull(cache);
         int n = ids.Length, d = Config.HiddenSize, start = cache.Length;
         if (n == 0)
         {
             throw new ModelInputException("No tokens to run.");
+        }
+        int treeCount = draft?.Count ?? 0, treeFirst = n - treeCount; // index in ids of the first draft token
+        if (treeCount > n || draft is not null && !ids[treeFirst..].SequenceEqual(draft.Tokens.ToArray()))
+        {
+            throw new ArgumentException("The last ids must be the draft tree's tokens.", nameof(draft));
+        }
+        var positions = new int[n];
+        for (int i = 0; i < n; i++)
+        {
+            positions[i] = i < treeFirst ? start + i : start + treeFirst + draft!.Depth(i - treeFirst);
+        }
+        AttentionMask selfMask = AttentionMask.Causal(start);
+        if (treeCount > 0 && !draft!.IsChain)
+        {
+            var visible = new ulong[treeCount];
+            for (int t = 0; t < treeCount; t++)
+            {
+                visible[t] = draft.Ancestry(t);
+            }
+            selfMask = AttentionMask.CausalTree(start, start + treeFirst, visible);
         }
         if ((memory is null) != (mask is null))
         {
@@ -120,7 +142,7 @@ public sealed class TextDecoder
         }
 
         var scratch = new LayerScratch(n, Config);
-        var rope = _rope.Tables(start, n);
+        var rope = _rope.Tables(positions);
         for (int layer = 0; layer < _w.Layers.Count; layer++)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -128,10 +150,10 @@ public sealed class TextDecoder
             switch (_w.Layers[layer])
             {
                 case SelfAttentionLayerWeights self:
-                    SelfAttentionLayer(self, h, n, start, rope, cache.Keys(layer), cache.Values(layer), scratch);
+                    SelfAttentionLayer(self, h, n, start, rope, selfMask, cache.Keys(layer), cache.Values(layer), scratch);
                     break;
                 case CrossAttentionLayerWeights cross when memory is not null:
-                    CrossAttentionLayer(cross, h, n, start, memory.KeysOf(layer), memory.ValuesOf(layer), memory, mask!, scratch);
+                    CrossAttentionLayer(cross, h, n, positions, memory.KeysOf(layer), memory.ValuesOf(layer), memory, mask!, scratch);
                     break;
                 default:
                     break; // text-only: cross-attention layers are the identity
@@ -158,7 +180,8 @@ public sealed class TextDecoder
         return logits;
     }
 
-    private void SelfAttentionLayer(SelfAttentionLayerWeights w, float[] h, int n, int start, RopeTables rope, float[] cacheK, float[] cacheV, LayerScratch s)
+    private void SelfAttentionLayer(SelfAttentionLayerWeights w, float[] h, int n, int start, RopeTables rope, AttentionMask mask,
+        float[] cacheK, float[] cacheV, LayerScratch s)
     {
         var c = Config;
         int hd = c.HeadDim, kvDim = KvDim;
@@ -170,14 +193,14 @@ public sealed class TextDecoder
         _rope.Apply(k, c.NumKeyValueHeads, rope);
         int keys = start + n;
         Attention.Compute(s.Q, n, c.NumAttentionHeads, cacheK.AsSpan(0, keys * kvDim), cacheV.AsSpan(0, keys * kvDim), keys,
-            c.NumKeyValueHeads, hd, 1f / MathF.Sqrt(hd), AttentionMask.Causal(start), s.Attended, _context);
+            c.NumKeyValueHeads, hd, 1f / MathF.Sqrt(hd), mask, s.Attended, _context);
         Gemm.MatMulTransposed(s.Attended, n, w.Wo, default, s.Out, _context);
         Residual.AddScaled(h, s.Out, 1f, _context);
         Mlp(w.Mlp, h, n, s);
         Residual.AddScaled(h, s.Out, 1f, _context);
     }
 
-    private void CrossAttentionLayer(CrossAttentionLayerWeights w, float[] h, int n, int start, float[] keysC, float[] valuesC,
+    private void CrossAttentionLayer(CrossAttentionLayerWeights w, float[] h, int n, ReadOnlySpan<int> positions, float[] keysC, float[] valuesC,
         CrossAttentionMemory memory, CrossAttentionMask mask, LayerScratch s)
     {
         var c = Config;
@@ -186,7 +209,7 @@ public sealed class TextDecoder
         var seesImage = new bool[n];
         for (int i = 0; i < n; i++)
         {
-            int row = Math.Min(start + i, mask.Rows - 1);
+            int row = Math.Min(positions[i], mask.Rows - 1);
             seesImage[i] = mask.RowSeesImage(row);
             var dst = allowed.AsSpan(i * blocks, blocks);
             if (seesImage[i])

@@ -22,6 +22,11 @@ public class AttentionTests
         { "blocks", 60, 200, 4, 1, 64 },      // cross-attention shape, rows that see nothing
         { "pad", 300, 300, 1, 1, 80 },        // vision shape: pad rows × pad keys hidden, 3 key tiles
         { "none", 100, 1000, 2, 2, 16 },      // long key sequence, d = 16
+        // Causal with a draft tree at the end (sibling branches hidden from each other), both kernels.
+        { "tree", 9, 9, 4, 2, 32 },            // 14-row kernel, the whole tree in one panel
+        { "tree", 3, 40, 8, 2, 128 },          // only tree queries, behind a KV cache
+        { "tree", 20, 300, 8, 2, 128 },        // rows in lanes (80 per KV head), tree keys in the last key tile
+        { "tree", 70, 70, 8, 2, 32 },          // rows in lanes, tree straddling a 64-key tile
     };
 
     [Theory]
@@ -78,6 +83,25 @@ public class AttentionTests
         Assert.Throws<ArgumentException>(() => Attention.Compute(new float[32], 1, 3, new float[32], new float[32], 1, 2, 16, 1f, AttentionMask.None, new float[48], context));
         Assert.Throws<ArgumentException>(() => Attention.Compute(new float[16], 2, 1, new float[16], new float[16], 1, 1, 16, 1f, AttentionMask.None, new float[32], context));
         Assert.Throws<ArgumentException>(() => Attention.Compute(new float[32], 2, 1, new float[32], new float[32], 2, 1, 16, 1f, AttentionMask.PadPairs([false]), new float[32], context));
+        // A tree mask: no tokens, too many, a token that sees a later one, a tree that ends before the last query.
+        Assert.Throws<ArgumentException>(() => AttentionMask.CausalTree(0, 0, []));
+        Assert.Throws<ArgumentException>(() => AttentionMask.CausalTree(0, 0, new ulong[65]));
+        Assert.Throws<ArgumentException>(() => AttentionMask.CausalTree(0, 0, [1UL, 0b111UL]));
+        Assert.Throws<ArgumentOutOfRangeException>(() => AttentionMask.CausalTree(5, 4, [1UL]));
+        Assert.Throws<ArgumentException>(() => Attention.Compute(new float[48], 3, 1, new float[48], new float[48], 3, 1, 16, 1f,
+            AttentionMask.CausalTree(0, 1, [1UL]), new float[48], context));
+    }
+
+    [Fact]
+    public void CausalTree_HidesSiblingBranchesOnly()
+    {
+        // Context 0..3, then the tree: 4 = "a", 5 = "b" (child of a), 6 = "c" (sibling of a).
+        var mask = AttentionMask.CausalTree(0, 4, [0b001UL, 0b011UL, 0b100UL]);
+        Assert.True(mask.IsVisible(5, 4));   // b sees its parent
+        Assert.False(mask.IsVisible(6, 4));  // c does not see a …
+        Assert.False(mask.IsVisible(6, 5));  // … nor a's child
+        Assert.True(mask.IsVisible(6, 3));   // but sees the whole context
+        Assert.False(mask.IsVisible(3, 4));  // the context is causal
     }
 
     private static AttentionMask MakeMask(string name, int queries, int keys, Random rng) => name switch
@@ -87,8 +111,22 @@ public class AttentionTests
         "causal-offset" => AttentionMask.Causal(keys - queries),
         "pad" => AttentionMask.PadPairs(Enumerable.Range(0, queries).Select(i => i >= queries - 35 || i % 11 == 10).ToArray()),
         "blocks" => MakeBlocks(queries, keys, rng),
+        "tree" => MakeTree(queries, keys, rng),
         _ => throw new ArgumentException(name),
     };
+
+    /// <summary>The last min(queries, 9) positions are a random tree (each token's parent is an earlier tree token or the context).</summary>
+    private static AttentionMask MakeTree(int queries, int keys, Random rng)
+    {
+        int tokens = Math.Min(queries, 9);
+        var visible = new ulong[tokens];
+        for (int t = 0; t < tokens; t++)
+        {
+            int parent = t == 1 ? -1 : rng.Next(-1, t); // token 1 starts a sibling branch of token 0
+            visible[t] = (parent < 0 ? 0UL : visible[parent]) | 1UL << t;
+        }
+        return AttentionMask.CausalTree(keys - queries, keys - tokens, visible);
+    }
 
     private static AttentionMask MakeBlocks(int queries, int keys, Random rng)
     {

@@ -139,6 +139,76 @@ public sealed class MllamaModelBehaviourTests(MllamaGoldenFixture fixture) : ICl
         Assert.Equal(greedy[maxNew], TensorPrimitives.IndexOfMax(session.Step(greedy[maxNew - 1])));
     }
 
+    [Theory]
+    [InlineData("wide_guard_prompt")] // rows in lanes (≥ 48 rows per KV head) for the self-attention
+    [InlineData("two_images")]
+    public void A_draft_tree_gives_each_branch_its_own_logits_and_keeps_the_accepted_one(string caseName)
+    {
+        var (ids, images) = Case(caseName);
+        var model = fixture.Model(Tiny);
+        const int maxNew = 6;
+        int[] greedy = new Generator(model).Generate(ids, images, new GenerationOptions(maxNew + 1, [])).OutputIds.ToArray();
+        int Wrong(int token) => token == 16 ? 17 : 16;
+        // Branch 1 (nodes 0–2) starts with a wrong token; branch 2 (nodes 3–5) is the greedy path, with a wrong sibling
+        // (node 6) of its second token: the decoder must accept 3, 4, 5 while nodes 0–2 and 6 stay invisible to them.
+        var tree = new DraftTree(
+            [Wrong(greedy[0]), greedy[1], greedy[2], greedy[0], greedy[1], greedy[2], Wrong(greedy[1])],
+            [-1, 0, 1, -1, 3, 4, 3]);
+        var session = new GenerationSession(model, ids.Length + tree.Count + maxNew);
+        float[][] draftLogits = session.PrefillWithDraft(ids, tree, images);
+        Assert.Throws<InvalidOperationException>(() => session.Step(greedy[0]));     // branches still in the cache
+        Assert.Throws<InvalidOperationException>(() => session.Rewind(ids.Length + 1));
+
+        // Every row's logits are those of its own branch, computed alone.
+        var all = new Generator(model).ForwardAllPositions([.. ids, .. greedy[..maxNew]], images);
+        int vocab = model.Text.VocabSize;
+        float[] Alone(params int[] branch) => new Generator(model).ForwardAllPositions([.. ids, .. branch], images)[^vocab..];
+        fixture.Tolerance.AssertClose("draft_tree_logits", "after the prompt", draftLogits[0], all.AsSpan((ids.Length - 1) * vocab, vocab));
+        fixture.Tolerance.AssertClose("draft_tree_logits", "wrong branch, token 3", draftLogits[3], Alone(Wrong(greedy[0]), greedy[1], greedy[2]));
+        for (int i = 0; i < 3; i++)
+        {
+            fixture.Tolerance.AssertClose("draft_tree_logits", $"greedy branch, token {i + 1}", draftLogits[4 + i],
+                all.AsSpan((ids.Length + i) * vocab, vocab));
+        }
+        fixture.Tolerance.AssertClose("draft_tree_logits", "wrong sibling", draftLogits[7], Alone(greedy[0], Wrong(greedy[1])));
+
+        var result = DraftedGreedy.Run(session, ids.Length, tree, draftLogits, [], maxNew);
+        Assert.Equal(greedy[..maxNew], result.Output);
+        Assert.Equal(3, result.Accepted);
+        Assert.Equal(5, result.LastAccepted);
+        Assert.Equal([.. ids, .. greedy[..(maxNew - 1)]], session.Tokens);
+        for (int i = 0; i < maxNew; i++)
+        {
+            fixture.Tolerance.AssertClose("draft_tree_logits", $"logits of output {i}", result.StepLogits[i],
+                all.AsSpan((ids.Length - 1 + i) * vocab, vocab));
+        }
+        // The cache holds exactly the accepted path: the next step gives the next greedy token.
+        Assert.Equal(greedy[maxNew], TensorPrimitives.IndexOfMax(session.Step(greedy[maxNew - 1])));
+    }
+
+    [Fact]
+    public void A_draft_tree_stopped_inside_a_branch_keeps_that_branch_only()
+    {
+        var (ids, images) = Case("two_images");
+        var model = fixture.Model(Tiny);
+        int[] greedy = new Generator(model).Generate(ids, images, new GenerationOptions(4, [])).OutputIds.ToArray();
+        int Wrong(int token) => token == 16 ? 17 : 16;
+        var tree = new DraftTree([greedy[0], Wrong(greedy[1]), greedy[1], greedy[2]], [-1, 0, 0, 2]);
+        var session = new GenerationSession(model, ids.Length + 8);
+        float[][] draftLogits = session.PrefillWithDraft(ids, tree, images);
+        // greedy[2] is declared a stop token: the run ends after accepting nodes 0 and 2 (node 1, a wrong sibling laid
+        // out between them, is dropped and node 2 moves down in the cache; node 3 is dropped too).
+        var result = DraftedGreedy.Run(session, ids.Length, tree, draftLogits, [greedy[2]], 20);
+        Assert.Equal(greedy[..3], result.Output);
+        Assert.Equal(2, result.LastAccepted);
+        Assert.Equal(ids.Length + 2, session.Position);
+        Assert.Equal([.. ids, greedy[0], greedy[1]], session.Tokens);
+        var all = new Generator(model).ForwardAllPositions([.. ids, .. greedy[..3]], images);
+        int vocab = model.Text.VocabSize;
+        fixture.Tolerance.AssertClose("draft_tree_logits", "step after the kept branch", session.Step(greedy[2]), all.AsSpan(all.Length - vocab, vocab));
+        Assert.Throws<InvalidOperationException>(() => session.AcceptDraft(tree, 0)); // the draft is gone
+    }
+
     [Fact]
     public void Drafted_greedy_stops_inside_the_draft_and_rewinds_the_rest()
     {
