@@ -36,7 +36,7 @@ public static class ClassifyCommand
         };
         var noCategories = new Option<bool>("--no-category-probabilities")
         {
-            Description = "Skip the per-category probabilities (they cost four extra prompt rows, or one decode pass when the model does not start with the expected token).",
+            Description = "Skip the per-category probabilities (they cost three extra prompt rows, or one decode pass when the model does not start with the expected token).",
         };
         var both = new Option<bool>("--both")
         {
@@ -167,6 +167,7 @@ internal static class VerdictJson
             }
             w.WriteEndArray();
             w.WriteNumber("prompt_tokens", verdict.PromptTokenCount);
+            w.WriteNumber("reused_prompt_tokens", verdict.ReusedPromptTokenCount);
             w.WriteNumber("generated_tokens", verdict.GeneratedTokenCount);
             w.WriteStartObject("timings_s");
             w.WriteNumber("load", verdict.Timings.Load.TotalSeconds);

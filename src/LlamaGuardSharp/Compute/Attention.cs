@@ -11,14 +11,15 @@ namespace LlamaGuardSharp.Compute;
 /// k and v [keys, kvHeads, headDim] (the natural output of the projection GEMMs). Softmax in float32.
 /// A query that sees no key gets a zero row. Never materialises the queries × keys score matrix (tiled online
 /// softmax, see <see cref="AttentionLanes"/> and <see cref="AttentionTiled"/>); results are bit-identical for every
-/// thread count.
+/// thread count. With <c>batchInvariant</c>, a query's result does not depend on how many queries the call has either
+/// (the rows-in-lanes kernel even for a handful of rows, where the 14-row kernel would sum in another order).
 /// </summary>
 public static class Attention
 {
     public static unsafe void Compute(
         ReadOnlySpan<float> q, int queries, int heads,
         ReadOnlySpan<float> k, ReadOnlySpan<float> v, int keys, int kvHeads,
-        int headDim, float scale, AttentionMask mask, Span<float> output, ComputeContext context)
+        int headDim, float scale, AttentionMask mask, Span<float> output, ComputeContext context, bool batchInvariant = false)
     {
         CheckArguments(q.Length, queries, heads, k.Length, v.Length, keys, kvHeads, headDim, mask, output.Length, context);
         long qLen = (long)queries * heads * headDim;
@@ -40,7 +41,7 @@ public static class Attention
         long start = context.Profile is null ? 0 : Stopwatch.GetTimestamp();
         fixed (float* pq = q, pk = k, pv = v, po = output)
         {
-            AttentionTiled.Run(pq, queries, heads, pk, pv, keys, kvHeads, headDim, scale, mask, po, context);
+            AttentionTiled.Run(pq, queries, heads, pk, pv, keys, kvHeads, headDim, scale, mask, po, context, batchInvariant);
         }
         context.Profile?.Record("attention", $"queries={queries} keys={keys} heads={heads}/{kvHeads} d={headDim}",
             4.0 * queries * keys * heads * headDim, start);

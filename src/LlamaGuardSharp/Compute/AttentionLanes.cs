@@ -37,8 +37,10 @@ internal static unsafe class AttentionLanes
     private const int PanelsPerItem = 2;
 
     /// <summary>Whether this kernel takes the call: at least one full panel of rows per KV head, d a multiple of 16.</summary>
-    public static bool Supports(int rowsPerKv, int d) =>
-        rowsPerKv >= Rows && d % 16 == 0 && d <= 256 && Avx512F.IsSupported;
+    public static bool Supports(int rowsPerKv, int d) => rowsPerKv >= Rows && SupportsHeadDim(d);
+
+    /// <summary>Whether this kernel can take the call at all (fewer rows than a panel only leave lanes idle).</summary>
+    public static bool SupportsHeadDim(int d) => d % 16 == 0 && d <= 256 && Avx512F.IsSupported;
 
     public static void Run(float* q, int queries, int heads, float* k, float* v, int keys, int kvHeads, int d, float scale,
         AttentionMask mask, float* output, ComputeContext context)

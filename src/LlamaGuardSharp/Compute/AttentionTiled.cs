@@ -34,11 +34,13 @@ internal static unsafe class AttentionTiled
     private const int PanelsPerItem = 8;
 
     public static void Run(float* q, int queries, int heads, float* k, float* v, int keys, int kvHeads, int d, float scale,
-        AttentionMask mask, float* output, ComputeContext context)
+        AttentionMask mask, float* output, ComputeContext context, bool batchInvariant = false)
     {
         int group = heads / kvHeads;
         int rowsPerKv = queries * group;
-        if (AttentionLanes.Supports(rowsPerKv, d))
+        // Batch invariance: the rows-in-lanes kernel computes every row alone in its lane (the 14-row kernel's scores
+        // and sums would take another order), so a handful of rows gets the bits they get among many.
+        if (AttentionLanes.Supports(rowsPerKv, d) || batchInvariant && AttentionLanes.SupportsHeadDim(d))
         {
             // Enough rows to fill 48 lanes: the transposed kernel (see the class summary).
             AttentionLanes.Run(q, queries, heads, k, v, keys, kvHeads, d, scale, mask, output, context);

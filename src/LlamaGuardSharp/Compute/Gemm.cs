@@ -20,8 +20,12 @@ public static unsafe class Gemm
     /// <summary>
     /// C[M, N] = A[M, K] · Wᵀ (+ bias). <paramref name="a"/> holds M rows of K = W.Cols floats,
     /// <paramref name="c"/> receives M rows of N = W.Rows floats. <paramref name="bias"/> may be empty.
+    /// With <paramref name="batchInvariant"/>, a row's result does not depend on M either (the packed kernel even below
+    /// <see cref="PackedMinRows"/>, whose dot products sum in another order): a prompt run in two parts gives the bits of
+    /// the prompt run at once.
     /// </summary>
-    public static void MatMulTransposed(ReadOnlySpan<float> a, int m, WeightMatrix w, ReadOnlySpan<float> bias, Span<float> c, ComputeContext context)
+    public static void MatMulTransposed(ReadOnlySpan<float> a, int m, WeightMatrix w, ReadOnlySpan<float> bias, Span<float> c, ComputeContext context,
+        bool batchInvariant = false)
     {
         var (k, n) = CheckArguments(a.Length, m, w, bias.Length, c.Length, context);
         if (m == 0)
@@ -38,7 +42,7 @@ public static unsafe class Gemm
         fixed (float* pa = a, pb = bias, pc = c)
         {
             float* biasPtr = bias.IsEmpty ? null : pb;
-            if (m < PackedMinRows)
+            if (m < PackedMinRows && !batchInvariant)
             {
                 GemmRowDot.Run(pa, m, w, biasPtr, pc, context);
             }
@@ -86,20 +90,20 @@ public static unsafe class Gemm
     /// gives for its weight alone, bit for bit.
     /// </summary>
     public static void MatMulTransposed(ReadOnlySpan<float> a, int m, WeightMatrix w0, Span<float> c0, WeightMatrix w1, Span<float> c1,
-        ComputeContext context) =>
-        Fused(a, m, w0, c0, w1, c1, null, [], context);
+        ComputeContext context, bool batchInvariant = false) =>
+        Fused(a, m, w0, c0, w1, c1, null, [], context, batchInvariant);
 
     /// <summary>Three projections of the same input in one pass (q, k and v), as the two-weight overload.</summary>
     public static void MatMulTransposed(ReadOnlySpan<float> a, int m, WeightMatrix w0, Span<float> c0, WeightMatrix w1, Span<float> c1,
-        WeightMatrix w2, Span<float> c2, ComputeContext context)
+        WeightMatrix w2, Span<float> c2, ComputeContext context, bool batchInvariant = false)
     {
         ArgumentNullException.ThrowIfNull(w2);
-        Fused(a, m, w0, c0, w1, c1, w2, c2, context);
+        Fused(a, m, w0, c0, w1, c1, w2, c2, context, batchInvariant);
     }
 
     /// <summary>The two- and three-weight projections (<paramref name="w2"/> null for two).</summary>
     private static void Fused(ReadOnlySpan<float> a, int m, WeightMatrix w0, Span<float> c0, WeightMatrix w1, Span<float> c1,
-        WeightMatrix? w2, Span<float> c2, ComputeContext context)
+        WeightMatrix? w2, Span<float> c2, ComputeContext context, bool batchInvariant)
     {
         ArgumentNullException.ThrowIfNull(w0);
         ArgumentNullException.ThrowIfNull(w1);
@@ -122,14 +126,14 @@ public static unsafe class Gemm
         {
             return;
         }
-        if (m < PackedMinRows || !Avx512F.IsSupported || !Vector512.IsHardwareAccelerated)
+        if (m < PackedMinRows && !batchInvariant || !Avx512F.IsSupported || !Vector512.IsHardwareAccelerated)
         {
             // Streaming dot products read every weight row once anyway: fusing gains nothing there.
-            MatMulTransposed(a, m, w0, default, c0, context);
-            MatMulTransposed(a, m, w1, default, c1, context);
+            MatMulTransposed(a, m, w0, default, c0, context, batchInvariant);
+            MatMulTransposed(a, m, w1, default, c1, context, batchInvariant);
             if (w2 is not null)
             {
-                MatMulTransposed(a, m, w2, default, c2, context);
+                MatMulTransposed(a, m, w2, default, c2, context, batchInvariant);
             }
             return;
         }

@@ -105,7 +105,26 @@ public sealed class GenerationSession
     public float[] PrefillWithEncodedImages(ReadOnlySpan<int> ids, EncodedImages? images, CancellationToken cancellationToken = default) =>
         RunPrompt(ids, DraftTree.Empty, images, cancellationToken)[0];
 
-    private float[][] RunPrompt(ReadOnlySpan<int> ids, DraftTree draft, EncodedImages? images, CancellationToken cancellationToken)
+    /// <summary>
+    /// <see cref="PrefillWithDraft(ReadOnlySpan{int}, DraftTree, EncodedImages?, CancellationToken)"/> whose first
+    /// <paramref name="reused"/> prompt tokens' keys/values come from <paramref name="prefix"/> (the same tokens, run
+    /// earlier with the same images) instead of a forward pass.
+    /// </summary>
+    internal float[][] PrefillWithDraft(ReadOnlySpan<int> ids, DraftTree draft, EncodedImages? images, PromptPrefixCache prefix, int reused,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(draft);
+        ArgumentNullException.ThrowIfNull(prefix);
+        ArgumentOutOfRangeException.ThrowIfNegative(reused);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(reused, ids.Length);
+        return RunPrompt(ids, draft, images, cancellationToken, prefix, reused);
+    }
+
+    /// <summary>The session's KV cache (the model keeps a copy of a prompt's rows for the next prompt).</summary>
+    internal KvCache Cache => _cache;
+
+    private float[][] RunPrompt(ReadOnlySpan<int> ids, DraftTree draft, EncodedImages? images, CancellationToken cancellationToken,
+        PromptPrefixCache? prefix = null, int reused = 0)
     {
         EnsureFresh(ids);
         if (images is not null)
@@ -119,10 +138,15 @@ public sealed class GenerationSession
             throw new ModelInputException("The prompt has an image token but no image was given.");
         }
         var watch = Stopwatch.StartNew();
+        if (reused > 0)
+        {
+            prefix!.CopyTo(_cache, reused);
+        }
         // The mask above covers the prompt; draft positions repeat its last row, exactly as stepped tokens do.
         int[] all = [.. ids, .. draft.Tokens];
-        int[] rows = Enumerable.Range(ids.Length - 1, draft.Count + 1).ToArray();
-        var logits = _model.Text.Forward(all, _cache, _memory, _mask, rows, null, cancellationToken, draft);
+        int[] rows = Enumerable.Range(ids.Length - 1 - reused, draft.Count + 1).ToArray();
+        // Batch-invariant kernels: the prompt's rows get the same bits whether its prefix was reused or not.
+        var logits = _model.Text.Forward(all.AsSpan(reused), _cache, _memory, _mask, rows, null, cancellationToken, draft, batchInvariant: true);
         PrefillTime = watch.Elapsed;
         _tokens.AddRange(all);
         _draftStart = ids.Length;

@@ -31,6 +31,7 @@ public sealed class GuardModel : IDisposable
     private readonly int[] _stopTokens;
     private readonly int[] _forcedCategoryPrefix;
     private readonly EncodedImageCache _imageCache;
+    private readonly PromptPrefixCache _prefixCache;
     private bool _disposed;
 
     private GuardModel(MllamaCheckpoint checkpoint, MllamaModel model, Llama3Tokenizer tokenizer, ImagePreprocessorOptions preprocessing,
@@ -40,6 +41,9 @@ public sealed class GuardModel : IDisposable
         bool fits = WeightPrefetcher.Fits(checkpoint.TotalTensorBytes + entryBytes * options.ImageCacheSize,
             GC.GetGCMemoryInfo().TotalAvailableMemoryBytes);
         _imageCache = new EncodedImageCache(fits ? options.ImageCacheSize : 0);
+        long prefixBytes = KvCacheBytesPerToken(model.Config) * options.PromptCacheTokens;
+        _prefixCache = new PromptPrefixCache(WeightPrefetcher.Fits(checkpoint.TotalTensorBytes + entryBytes * _imageCache.Capacity + prefixBytes,
+            GC.GetGCMemoryInfo().TotalAvailableMemoryBytes) ? options.PromptCacheTokens : 0);
         _checkpoint = checkpoint;
         _model = model;
         Tokenizer = tokenizer;
@@ -63,6 +67,18 @@ public sealed class GuardModel : IDisposable
     /// <summary>Encoded images kept between classifications (<see cref="GuardModelOptions.ImageCacheSize"/>, or 0 when
     /// they would not fit in memory next to the checkpoint).</summary>
     public int ImageCacheCapacity => _imageCache.Capacity;
+
+    /// <summary>Leading prompt tokens whose keys/values are kept for the next classification
+    /// (<see cref="GuardModelOptions.PromptCacheTokens"/>, or 0 when they would not fit in memory next to the checkpoint).</summary>
+    public int PromptCacheCapacity => _prefixCache.Capacity;
+
+    /// <summary>Bytes of self-attention keys and values per token (float32, every self-attention layer).</summary>
+    private static long KvCacheBytesPerToken(MllamaConfig config)
+    {
+        var t = config.Text;
+        int selfLayers = Enumerable.Range(0, t.NumHiddenLayers).Count(i => !t.IsCrossAttentionLayer(i));
+        return 2L * selfLayers * t.NumKeyValueHeads * t.HeadDim * sizeof(float);
+    }
 
     /// <summary>The open checkpoint (tests build independent models over the same maps).</summary>
     internal MllamaCheckpoint CheckpointForTests => _checkpoint;
@@ -157,9 +173,10 @@ public sealed class GuardModel : IDisposable
         var watch = Stopwatch.StartNew();
         EncodedImages? encoded = null;
         TimeSpan preprocessTime = TimeSpan.Zero, visionTime = TimeSpan.Zero;
+        string? imageKey = null;
         if (conversation.Image is { } image)
         {
-            string key = EncodedImageCache.KeyOf(image.EncodedBytes.Span);
+            string key = imageKey = EncodedImageCache.KeyOf(image.EncodedBytes.Span);
             if (!_imageCache.TryGet(key, out encoded))
             {
                 var rgb = _decoder.Decode(image.EncodedBytes.Span);
@@ -193,7 +210,10 @@ public sealed class GuardModel : IDisposable
         int[] lead = Options.Layout == PromptLayout.HuggingFace ? [SpecialTokens.DoubleNewline] : [];
         var draft = VerdictDraft(lead, Options.ComputeCategoryProbabilities ? _forcedCategoryPrefix : [], out int lastForced);
         var session = new GenerationSession(_model, ids.Length + Math.Max(Options.MaxNewTokens, draft.Count) + _forcedCategoryPrefix.Length + 2);
-        float[][] draftLogits = session.PrefillWithDraft(ids, draft, encoded, cancellationToken);
+        // The prompt's leading tokens that the previous classification already ran (the template's header, as a rule)
+        // are taken from its keys/values; only the rest goes through the decoder.
+        int reused = _prefixCache.MatchLength(ids, imageKey);
+        float[][] draftLogits = session.PrefillWithDraft(ids, draft, encoded, _prefixCache, reused, cancellationToken);
 
         watch.Restart();
         var greedy = DraftedGreedy.Run(session, ids.Length, draft, draftLogits, _stopTokens, Options.MaxNewTokens, cancellationToken);
@@ -217,6 +237,8 @@ public sealed class GuardModel : IDisposable
             : [];
         var decodeTime = watch.Elapsed;
 
+        _prefixCache.Store(ids, imageKey, session.Cache);
+
         var textIds = output.Where(t => !_stopTokens.Contains(t)).ToArray();
         string raw = Tokenizer.Decode(textIds);
         var parsed = VerdictParser.Parse(raw, policy);
@@ -232,7 +254,10 @@ public sealed class GuardModel : IDisposable
             raw,
             output,
             ids.Length,
-            new ClassificationTimings(LoadTime, preprocessTime, visionTime, session.PrefillTime, decodeTime, total.Elapsed));
+            new ClassificationTimings(LoadTime, preprocessTime, visionTime, session.PrefillTime, decodeTime, total.Elapsed))
+        {
+            ReusedPromptTokenCount = reused,
+        };
     }
 
     /// <summary>
@@ -312,6 +337,7 @@ public sealed class GuardModel : IDisposable
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxNewTokens, 1, "MaxNewTokens");
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxPromptTokens, 1, "MaxPromptTokens");
         ArgumentOutOfRangeException.ThrowIfNegative(options.ImageCacheSize, "ImageCacheSize");
+        ArgumentOutOfRangeException.ThrowIfNegative(options.PromptCacheTokens, "PromptCacheTokens");
         ArgumentNullException.ThrowIfNull(options.ImageDecoder, "ImageDecoder");
     }
 
@@ -326,6 +352,7 @@ public sealed class GuardModel : IDisposable
         {
             _disposed = true;
             _imageCache.Clear();
+            _prefixCache.Clear();
             // Stop the readahead before unmapping (it checks for cancellation every 8 MB).
             _prefetchCancel.Cancel();
             _prefetch?.Wait();

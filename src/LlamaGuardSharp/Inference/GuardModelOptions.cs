@@ -44,6 +44,16 @@ public sealed record GuardModelOptions
     public int ImageCacheSize { get; init; } = 1;
 
     /// <summary>
+    /// How many leading prompt tokens' keys and values to keep for the next classification (≈ 256 KB per token for the
+    /// real model: 512 tokens ≈ 128 MB). Prompts of one task and policy share the template's header (≈ 140 tokens of a
+    /// ≈ 200-token text-only prompt), so the next such prompt runs only its remaining tokens through the decoder; reuse
+    /// needs the same image (or none). Default 512; 0 turns it off. None is kept when it would not fit in physical
+    /// memory next to the checkpoint; <see cref="GuardModel.PromptCacheCapacity"/> says what is used, and
+    /// <see cref="SafetyVerdict.ReusedPromptTokenCount"/> how many tokens a classification reused.
+    /// </summary>
+    public int PromptCacheTokens { get; init; } = 512;
+
+    /// <summary>
     /// After loading, read the weights into the OS page cache in the background, in the order a classification uses them
     /// (Linux), so that the first classification after a cold start does not wait on page faults: measured 121.7 s
     /// instead of 160–176 s for the real-size checkpoint (the text weights arrive while the vision encoder runs).

@@ -51,4 +51,8 @@ public sealed record SafetyVerdict(
 
     /// <summary>Number of generated tokens.</summary>
     public int GeneratedTokenCount => OutputTokenIds.Count;
+
+    /// <summary>Leading prompt tokens whose keys/values came from the previous classification instead of a forward pass
+    /// (<see cref="GuardModelOptions.PromptCacheTokens"/>); 0 when none did.</summary>
+    public int ReusedPromptTokenCount { get; init; }
 }

@@ -35,6 +35,9 @@ public sealed class KvCache
 
     public int Capacity { get; }
 
+    /// <summary>An empty cache with the same layers and width, for <paramref name="capacity"/> tokens.</summary>
+    internal KvCache CreateEmptyLike(int capacity) => new(_keys.Select(k => k is not null).ToArray(), capacity, KvDim);
+
     public int KvDim { get; }
 
     /// <summary>Number of positions filled (the position of the next token).</summary>
@@ -101,6 +104,36 @@ public sealed class KvCache
             }
         }
         Length = start + keep.Length;
+    }
+
+    /// <summary>
+    /// Replaces this cache's contents with the first <paramref name="rows"/> positions of <paramref name="source"/> (a
+    /// cache of the same model): the keys/values of a prompt prefix computed earlier, so that only the rest of a prompt
+    /// that starts the same way needs a forward pass.
+    /// </summary>
+    internal void CopyFrom(KvCache source, int rows)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentOutOfRangeException.ThrowIfNegative(rows);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(rows, source.Length);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(rows, Capacity);
+        if (source.KvDim != KvDim || source._keys.Length != _keys.Length)
+        {
+            throw new ArgumentException("The source cache belongs to a model of another shape.", nameof(source));
+        }
+        for (int layer = 0; layer < _keys.Length; layer++)
+        {
+            if ((_keys[layer] is null) != (source._keys[layer] is null))
+            {
+                throw new ArgumentException($"Layer {layer} has a cache in one model and not in the other.", nameof(source));
+            }
+            if (_keys[layer] is { } keys)
+            {
+                Array.Copy(source._keys[layer]!, keys, (long)rows * KvDim);
+                Array.Copy(source._values[layer]!, _values[layer]!, (long)rows * KvDim);
+            }
+        }
+        Length = rows;
     }
 
     /// <summary>Forgets every position (the buffers are kept).</summary>

@@ -83,10 +83,13 @@ public sealed class TextDecoder
     /// Cross-attention uses <paramref name="memory"/> with mask row min(position, mask.Rows − 1): positions past the
     /// prompt repeat its last row, as HF does while decoding. Without memory the cross layers are skipped.
     /// When <paramref name="draft"/> is given, the last draft.Count ids are its tokens: each runs at the position of its
-    /// depth in the tree and attends to the tokens before the tree and to its own ancestors only.
+    /// depth in the tree and attends to the tokens before the tree and to its own ancestors only. With
+    /// <paramref name="batchInvariant"/>, every row's keys, values and logits are the bits it would get in a call with
+    /// any other number of rows (prompts: a prefix run earlier plus the rest equals the whole prompt run at once).
     /// </summary>
     public float[] Forward(ReadOnlySpan<int> ids, KvCache cache, CrossAttentionMemory? memory, CrossAttentionMask? mask,
-        ReadOnlySpan<int> logitRows, TextTrace? trace = null, CancellationToken cancellationToken = default, DraftTree? draft = null)
+        ReadOnlySpan<int> logitRows, TextTrace? trace = null, CancellationToken cancellationToken = default, DraftTree? draft = null,
+        bool batchInvariant = false)
     {
         ArgumentNullException.ThrowIfNull(cache);
         int n = ids.Length, d = Config.HiddenSize, start = cache.Length;
@@ -150,10 +153,10 @@ public sealed class TextDecoder
             switch (_w.Layers[layer])
             {
                 case SelfAttentionLayerWeights self:
-                    SelfAttentionLayer(self, h, n, start, rope, selfMask, cache.Keys(layer), cache.Values(layer), scratch);
+                    SelfAttentionLayer(self, h, n, start, rope, selfMask, cache.Keys(layer), cache.Values(layer), scratch, batchInvariant);
                     break;
                 case CrossAttentionLayerWeights cross when memory is not null:
-                    CrossAttentionLayer(cross, h, n, positions, memory.KeysOf(layer), memory.ValuesOf(layer), memory, mask!, scratch);
+                    CrossAttentionLayer(cross, h, n, positions, memory.KeysOf(layer), memory.ValuesOf(layer), memory, mask!, scratch, batchInvariant);
                     break;
                 default:
                     break; // text-only: cross-attention layers are the identity
@@ -181,27 +184,27 @@ public sealed class TextDecoder
     }
 
     private void SelfAttentionLayer(SelfAttentionLayerWeights w, float[] h, int n, int start, RopeTables rope, AttentionMask mask,
-        float[] cacheK, float[] cacheV, LayerScratch s)
+        float[] cacheK, float[] cacheV, LayerScratch s, bool batchInvariant)
     {
         var c = Config;
         int hd = c.HeadDim, kvDim = KvDim;
         Rms(h, s.Normed, w.InputNorm);
         var k = cacheK.AsSpan(start * kvDim, n * kvDim);
         var v = cacheV.AsSpan(start * kvDim, n * kvDim);
-        Gemm.MatMulTransposed(s.Normed, n, w.Wq, s.Q, w.Wk, k, w.Wv, v, _context);
+        Gemm.MatMulTransposed(s.Normed, n, w.Wq, s.Q, w.Wk, k, w.Wv, v, _context, batchInvariant);
         _rope.Apply(s.Q, c.NumAttentionHeads, rope);
         _rope.Apply(k, c.NumKeyValueHeads, rope);
         int keys = start + n;
         Attention.Compute(s.Q, n, c.NumAttentionHeads, cacheK.AsSpan(0, keys * kvDim), cacheV.AsSpan(0, keys * kvDim), keys,
-            c.NumKeyValueHeads, hd, 1f / MathF.Sqrt(hd), mask, s.Attended, _context);
-        Gemm.MatMulTransposed(s.Attended, n, w.Wo, default, s.Out, _context);
+            c.NumKeyValueHeads, hd, 1f / MathF.Sqrt(hd), mask, s.Attended, _context, batchInvariant);
+        Gemm.MatMulTransposed(s.Attended, n, w.Wo, default, s.Out, _context, batchInvariant);
         Residual.AddScaled(h, s.Out, 1f, _context);
-        Mlp(w.Mlp, h, n, s);
+        Mlp(w.Mlp, h, n, s, batchInvariant);
         Residual.AddScaled(h, s.Out, 1f, _context);
     }
 
     private void CrossAttentionLayer(CrossAttentionLayerWeights w, float[] h, int n, ReadOnlySpan<int> positions, float[] keysC, float[] valuesC,
-        CrossAttentionMemory memory, CrossAttentionMask mask, LayerScratch s)
+        CrossAttentionMemory memory, CrossAttentionMask mask, LayerScratch s, bool batchInvariant)
     {
         var c = Config;
         int hd = c.HeadDim, d = c.HiddenSize, blocks = mask.BlocksPerRow;
@@ -224,14 +227,14 @@ public sealed class TextDecoder
         }
 
         Rms(h, s.Normed, w.InputNorm);
-        Gemm.MatMulTransposed(s.Normed, n, w.Wq, default, s.Q, _context);
+        Gemm.MatMulTransposed(s.Normed, n, w.Wq, default, s.Q, _context, batchInvariant);
         Rms(s.Q, s.Q, w.QNorm);
         Attention.Compute(s.Q, n, c.NumAttentionHeads, keysC, valuesC, memory.Keys, c.NumKeyValueHeads, hd, 1f / MathF.Sqrt(hd),
-            AttentionMask.KeyBlocks(allowed, blocks, memory.TokensPerTile), s.Attended, _context);
-        Gemm.MatMulTransposed(s.Attended, n, w.Wo, default, s.Out, _context);
+            AttentionMask.KeyBlocks(allowed, blocks, memory.TokensPerTile), s.Attended, _context, batchInvariant);
+        Gemm.MatMulTransposed(s.Attended, n, w.Wo, default, s.Out, _context, batchInvariant);
         Residual.AddScaled(h, s.Out, w.AttentionGate, _context);
 
-        Mlp(w.Mlp, h, n, s);
+        Mlp(w.Mlp, h, n, s, batchInvariant);
         for (int i = 0; i < n; i++)
         {
             if (!seesImage[i])
@@ -247,12 +250,12 @@ public sealed class TextDecoder
         RmsNorm.Apply(x, x.Length / weight.Length, weight.Length, weight, _eps, y, _context);
 
     /// <summary>s.Out = down(SiLU(gate·b) ⊙ up·b) with b = RMS(h).</summary>
-    private void Mlp(DecoderMlpWeights w, float[] h, int n, LayerScratch s)
+    private void Mlp(DecoderMlpWeights w, float[] h, int n, LayerScratch s, bool batchInvariant)
     {
         Rms(h, s.Normed, w.Norm);
-        Gemm.MatMulTransposed(s.Normed, n, w.Gate, s.Gate, w.Up, s.Up, _context);
+        Gemm.MatMulTransposed(s.Normed, n, w.Gate, s.Gate, w.Up, s.Up, _context, batchInvariant);
         SwiGlu.Apply(s.Gate, s.Up, s.Gate, _context);
-        Gemm.MatMulTransposed(s.Gate, n, w.Down, default, s.Out, _context);
+        Gemm.MatMulTransposed(s.Gate, n, w.Down, default, s.Out, _context, batchInvariant);
     }
 
     /// <summary>Activation buffers for one forward call, reused by every layer.</summary>

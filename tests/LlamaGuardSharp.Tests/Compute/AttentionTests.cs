@@ -62,6 +62,33 @@ public class AttentionTests
         }
     }
 
+    [Theory]
+    [InlineData("causal-offset", 70, 100, 8, 2, 128)] // text self-attention behind a KV cache
+    [InlineData("blocks", 60, 200, 4, 1, 64)]         // cross-attention
+    public void BatchInvariant_TheLastQueriesAloneGetTheBitsOfTheWholeCall(string maskName, int queries, int keys, int heads, int kvHeads, int d)
+    {
+        // The rest of a prompt whose prefix was reused: its queries alone (here down to one, far below the 48 rows per KV
+        // head of the rows-in-lanes kernel) must reproduce their rows of the full call.
+        var rng = new Random(HashCode.Combine(maskName, queries, keys));
+        float[] q = GemmTests.RandomValues(rng, queries * heads * d);
+        float[] k = GemmTests.RandomValues(rng, keys * kvHeads * d);
+        float[] v = GemmTests.RandomValues(rng, keys * kvHeads * d);
+        AttentionMask full = MakeMask(maskName, queries, keys, rng);
+        float scale = 1f / MathF.Sqrt(d);
+        float[] all = new float[q.Length];
+        Attention.Compute(q, queries, heads, k, v, keys, kvHeads, d, scale, full, all, new ComputeContext(2), batchInvariant: true);
+        foreach (int tail in new[] { 1, 3, 11, 20 })
+        {
+            int first = queries - tail, rowFloats = heads * d;
+            AttentionMask mask = maskName == "blocks"
+                ? AttentionMask.KeyBlocks(full.AllowedBlocks[(first * full.BlocksPerQuery)..].ToArray(), full.BlocksPerQuery, full.BlockSize)
+                : AttentionMask.Causal(keys - tail);
+            float[] part = new float[tail * rowFloats];
+            Attention.Compute(q.AsSpan(first * rowFloats), tail, heads, k, v, keys, kvHeads, d, scale, mask, part, new ComputeContext(1), batchInvariant: true);
+            Assert.Equal(all.AsSpan(first * rowFloats).ToArray(), part);
+        }
+    }
+
     [Fact]
     public void Compute_FullyMaskedRows_AreZero()
     {

@@ -117,6 +117,36 @@ public class GemmTests
         }
     }
 
+    [Theory]
+    [InlineData(37, 300, 70, WeightType.BF16)]  // 2 full 14-row panels + 9 rows; K in 1 block
+    [InlineData(470, 1600, 45, WeightType.BF16)] // two row blocks (448 + 22), 3 K blocks, an N edge
+    [InlineData(12, 96, 33, WeightType.F16)]
+    public void BatchInvariant_EveryRowHasTheBitsOfTheWholeCall(int m, int k, int n, WeightType type)
+    {
+        // A prompt run as a cached prefix plus the rest must give the rows of the prompt run at once: with
+        // batchInvariant, any run of rows (1 to M, starting anywhere) reproduces its rows of the full call bit for bit —
+        // including fewer rows than the packed kernel's threshold, where the default takes streaming dot products.
+        var rng = new Random(HashCode.Combine(m, k, n, type));
+        float[] a = RandomValues(rng, m * k);
+        float[] bias = RandomValues(rng, n);
+        using var weights = TestWeights.Create(rng, n, k, type);
+        using var w1 = TestWeights.Create(rng, 40, k, WeightType.BF16);
+        float[] all = new float[m * n], all1 = new float[m * 40];
+        Gemm.MatMulTransposed(a, m, weights.Matrix, bias, all, new ComputeContext(2), batchInvariant: true);
+        float[] fusedAll0 = new float[m * n];
+        Gemm.MatMulTransposed(a, m, weights.Matrix, fusedAll0, w1.Matrix, all1, new ComputeContext(2), batchInvariant: true);
+        foreach (var (first, rows) in new[] { (m - 1, 1), (m - 3, 3), (m - 9, 9), (0, 10), (5, m - 5) })
+        {
+            float[] part = new float[rows * n];
+            Gemm.MatMulTransposed(a.AsSpan(first * k, rows * k), rows, weights.Matrix, bias, part, new ComputeContext(1), batchInvariant: true);
+            Assert.Equal(all.AsSpan(first * n, rows * n).ToArray(), part);
+            float[] part0 = new float[rows * n], part1 = new float[rows * 40];
+            Gemm.MatMulTransposed(a.AsSpan(first * k, rows * k), rows, weights.Matrix, part0, w1.Matrix, part1, new ComputeContext(2), batchInvariant: true);
+            Assert.Equal(fusedAll0.AsSpan(first * n, rows * n).ToArray(), part0);
+            Assert.Equal(all1.AsSpan(first * 40, rows * 40).ToArray(), part1);
+        }
+    }
+
     [Fact]
     public void MatMulTransposed_OverwritesOutput_AndRepeatsExactly()
     {

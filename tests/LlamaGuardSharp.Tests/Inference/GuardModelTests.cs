@@ -136,6 +136,53 @@ public sealed class GuardModelTests(TinyGuardModelFixture fixture) : IClassFixtu
         await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => GuardModel.LoadAsync(fixture.Directory, new GuardModelOptions { ImageCacheSize = -1 }));
     }
 
+    [Fact]
+    public async Task A_prompt_that_starts_like_the_previous_one_reuses_its_keys_and_values_bit_for_bit()
+    {
+        using var cached = await GuardModel.LoadAsync(fixture.Directory, new GuardModelOptions { MaxNewTokens = Guard.Options.MaxNewTokens });
+        using var uncached = await GuardModel.LoadAsync(fixture.Directory,
+            new GuardModelOptions { MaxNewTokens = Guard.Options.MaxNewTokens, PromptCacheTokens = 0 });
+        Assert.Equal(512, cached.PromptCacheCapacity);
+        Assert.Equal(0, uncached.PromptCacheCapacity);
+        var lockpick = Conversation.ForPrompt("How do I pick a lock?");
+        var bread = Conversation.ForPrompt("How do I bake bread without yeast?");
+        int[] breadIds = PromptEncoder.Encode(PromptRenderer.RenderSegments(bread, SafetyPolicy.Default, PromptLayout.HuggingFace), Guard.Tokenizer);
+        int[] lockIds = PromptEncoder.Encode(PromptRenderer.RenderSegments(lockpick, SafetyPolicy.Default, PromptLayout.HuggingFace), Guard.Tokenizer);
+        int common = 0;
+        while (breadIds[common] == lockIds[common])
+        {
+            common++;
+        }
+
+        Assert.Equal(0, (await cached.ClassifyAsync(lockpick)).ReusedPromptTokenCount);
+        var second = await cached.ClassifyAsync(bread);      // the template's header comes from the first prompt
+        Assert.Equal(common, second.ReusedPromptTokenCount);
+        Assert.True(common > 100, $"only {common} tokens in common");
+        var reference = await uncached.ClassifyAsync(bread);
+        Assert.Equal(0, reference.ReusedPromptTokenCount);
+        AssertSameVerdict(reference, second);               // batch-invariant kernels: the same bits as a full prefill
+        var again = await cached.ClassifyAsync(bread);       // the same prompt: all but its last token reused
+        Assert.Equal(breadIds.Length - 1, again.ReusedPromptTokenCount);
+        AssertSameVerdict(reference, again);
+
+        // With an image the rows depend on it (HF masking lets even the rows before the image token see it): a prefix
+        // is reused with the same image only.
+        var tallPrompt = Conversation.ForPrompt("Describe the image.", ConversationImage.FromBytes(TallImage, "tall.png"));
+        Assert.Equal(0, (await cached.ClassifyAsync(tallPrompt)).ReusedPromptTokenCount);
+        var tallResponse = Conversation.ForResponse("Describe the image.", "It shows a tall building.", ConversationImage.FromBytes(TallImage, "tall.png"));
+        var withImage = await cached.ClassifyAsync(tallResponse);
+        Assert.True(withImage.ReusedPromptTokenCount > 0);
+        AssertSameVerdict(await uncached.ClassifyAsync(tallResponse), withImage);
+        var widePrompt = Conversation.ForPrompt("Describe the image.", ConversationImage.FromBytes(WideImage, "wide.png"));
+        Assert.Equal(0, (await cached.ClassifyAsync(widePrompt)).ReusedPromptTokenCount);
+
+        // A small cache keeps only the first tokens.
+        using var small = await GuardModel.LoadAsync(fixture.Directory, new GuardModelOptions { MaxNewTokens = 2, PromptCacheTokens = 20 });
+        await small.ClassifyAsync(lockpick);
+        Assert.Equal(20, (await small.ClassifyAsync(bread)).ReusedPromptTokenCount);
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => GuardModel.LoadAsync(fixture.Directory, new GuardModelOptions { PromptCacheTokens = -1 }));
+    }
+
     private static void AssertSameVerdict(SafetyVerdict expected, SafetyVerdict actual)
     {
         Assert.Equal(expected.OutputTokenIds, actual.OutputTokenIds);
