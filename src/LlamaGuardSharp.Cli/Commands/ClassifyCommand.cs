@@ -44,7 +44,15 @@ public static class ClassifyCommand
         };
         var json = new Option<bool>("--json")
         {
-            Description = "Print the full verdict as one JSON object (with --both: {\"prompt\": …, \"response\": …}).",
+            Description = "Print the full verdict as one JSON object (with --both: {\"prompt\": …, \"response\": …}; with --input: one object per line).",
+        };
+        var input = new Option<string?>("--input")
+        {
+            Description = "Classify many conversations with the model loaded once: a JSON Lines file (- for stdin), one conversation per line, e.g. "
+                + "{\"id\": \"a1\", \"user\": \"…\", \"agent\": \"…\", \"image\": \"photo.jpg\"} or {\"turns\": [{\"role\": \"user\", \"content\": \"…\"}]}. "
+                + "Prints one verdict per line; a bad line gets an error line and the rest go on (exit code 1 if any failed). "
+                + "Consecutive prompts reuse the template's keys/values (the prompt cache).",
+            HelpName = "FILE",
         };
         var command = new Command("classify", "Classify a conversation with Llama Guard 3 Vision (safe, or unsafe with categories and probabilities).");
         command.Options.Add(model);
@@ -55,6 +63,7 @@ public static class ClassifyCommand
         command.Options.Add(noCategories);
         command.Options.Add(both);
         command.Options.Add(json);
+        command.Options.Add(input);
 
         command.SetAction(async (parseResult, cancellationToken) =>
         {
@@ -62,6 +71,12 @@ public static class ClassifyCommand
             var error = parseResult.InvocationConfiguration.Error;
             try
             {
+                string? inputPath = parseResult.GetValue(input);
+                if (inputPath is not null)
+                {
+                    return await ClassifyLinesAsync(parseResult, inputPath, model, conversationOptions, layout, threads, maxNewTokens, noCategories, both, json,
+                        cancellationToken);
+                }
                 var (conversation, policy) = await conversationOptions.BindAsync(parseResult, cancellationToken);
                 bool exchange = parseResult.GetValue(both);
                 if (exchange && (conversation.LastRole != Role.Agent || conversation.Turns.Count < 2))
@@ -99,6 +114,80 @@ public static class ClassifyCommand
         });
         return command;
     }
+
+    /// <summary>
+    /// <c>--input</c>: one conversation per JSON line, classified in order with one loaded model (so the prompt cache
+    /// serves the template's header from the second line on). Each line's result — or its error — is written as soon as
+    /// it is known; progress goes to stderr.
+    /// </summary>
+    private static async Task<int> ClassifyLinesAsync(ParseResult parseResult, string inputPath, Option<string> model, ConversationOptions conversationOptions,
+        Option<string> layout, Option<int> threads, Option<int> maxNewTokens, Option<bool> noCategories, Option<bool> both, Option<bool> json,
+        CancellationToken cancellationToken)
+    {
+        var output = parseResult.InvocationConfiguration.Output;
+        var error = parseResult.InvocationConfiguration.Error;
+        if (parseResult.GetResult(conversationOptions.User) is not null || parseResult.GetResult(conversationOptions.Agent) is not null
+            || parseResult.GetResult(conversationOptions.Image) is not null)
+        {
+            throw new ArgumentException("--input reads the conversations from a file: leave out --user, --agent and --image.");
+        }
+        if (parseResult.GetValue(both))
+        {
+            throw new ArgumentException("--both classifies one conversation given on the command line; it does not combine with --input.");
+        }
+        var policy = await conversationOptions.BindPolicyAsync(parseResult, cancellationToken);
+        bool stdin = inputPath == "-";
+        if (!stdin && !File.Exists(inputPath))
+        {
+            throw new FileNotFoundException($"The input file {inputPath} does not exist.", inputPath);
+        }
+        string baseDirectory = stdin ? Directory.GetCurrentDirectory() : Path.GetDirectoryName(Path.GetFullPath(inputPath))!;
+        var options = new GuardModelOptions
+        {
+            Layout = ConversationOptions.ParseLayout(parseResult.GetValue(layout)),
+            Threads = parseResult.GetValue(threads),
+            MaxNewTokens = parseResult.GetValue(maxNewTokens),
+            ComputeCategoryProbabilities = !parseResult.GetValue(noCategories),
+        };
+        using var guard = await GuardModel.LoadAsync(parseResult.GetValue(model)!, options, new LineProgress<GuardLoadProgress>(p => error.WriteLine($"loading: {p.Stage} ({p.Fraction:P0})")), cancellationToken);
+        error.WriteLine($"loaded {guard.ModelDirectory} in {guard.LoadTime.TotalSeconds:F1} s; classifying {(stdin ? "stdin" : inputPath)}…");
+        using var reader = stdin ? new StreamReader(Console.OpenStandardInput()) : new StreamReader(inputPath);
+        bool asJson = parseResult.GetValue(json);
+        int lineNumber = 0, classified = 0, failed = 0;
+        while (await reader.ReadLineAsync(cancellationToken) is { } line)
+        {
+            lineNumber++;
+            if (string.IsNullOrWhiteSpace(line))
+            {
+                continue;
+            }
+            string? id = null;
+            try
+            {
+                var parsed = await ConversationLine.ParseAsync(line, baseDirectory, cancellationToken);
+                id = parsed.Id;
+                var verdict = await guard.ClassifyAsync(parsed.Conversation, policy, cancellationToken);
+                classified++;
+                output.WriteLine(asJson
+                    ? $"{{\"line\":{lineNumber},{IdJson(id)}\"verdict\":{VerdictJson.Serialize(verdict)}}}"
+                    : $"{lineNumber}{(id is null ? "" : " " + id)}: {HumanLine(verdict)}");
+                error.WriteLine($"line {lineNumber}: {verdict.Kind.ToString().ToLowerInvariant()} in {verdict.Timings.Total.TotalSeconds:F1} s"
+                    + (verdict.ReusedPromptTokenCount > 0 ? $" ({verdict.ReusedPromptTokenCount} of {verdict.PromptTokenCount} prompt tokens from the prompt cache)" : ""));
+            }
+            catch (Exception e) when (e is FormatException || CliErrors.IsUserError(e))
+            {
+                failed++;
+                output.WriteLine(asJson
+                    ? $"{{\"line\":{lineNumber},{IdJson(id)}\"error\":{JsonSerializer.Serialize(e.Message)}}}"
+                    : $"{lineNumber}{(id is null ? "" : " " + id)}: error: {e.Message}");
+                error.WriteLine($"line {lineNumber}: error: {e.Message}");
+            }
+        }
+        error.WriteLine($"{classified} classified, {failed} failed");
+        return failed == 0 ? 0 : 1;
+    }
+
+    private static string IdJson(string? id) => id is null ? "" : $"\"id\":{JsonSerializer.Serialize(id)},";
 
     /// <summary>e.g. <c>unsafe  S1 Violent Crimes, S9 Indiscriminate Weapons  p(unsafe)=0.93</c>.</summary>
     internal static string HumanLine(SafetyVerdict verdict)

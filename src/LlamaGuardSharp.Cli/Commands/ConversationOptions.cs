@@ -120,6 +120,12 @@ internal sealed class ConversationOptions
             }
         }
 
+        return (builder.Build(), await BindPolicyAsync(parseResult, cancellationToken));
+    }
+
+    /// <summary>The policy of <c>--categories</c> (default S1–S13) without the <c>--exclude</c>d codes.</summary>
+    public async Task<SafetyPolicy> BindPolicyAsync(ParseResult parseResult, CancellationToken cancellationToken)
+    {
         string? categoriesPath = parseResult.GetValue(Categories);
         var policy = categoriesPath is null
             ? SafetyPolicy.Default
@@ -127,7 +133,7 @@ internal sealed class ConversationOptions
         var excluded = (parseResult.GetValue(Exclude) ?? [])
             .SelectMany(v => v.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
             .ToArray();
-        return (builder.Build(), policy.Exclude(excluded));
+        return policy.Exclude(excluded);
     }
 
     /// <summary>

@@ -62,6 +62,64 @@ public sealed class ClassifyCommandTests(TinyGuardModelFixture fixture) : IClass
     }
 
     [Fact]
+    public async Task Input_file_classifies_every_line_with_one_model_and_reports_bad_lines()
+    {
+        string dir = Path.Combine(Path.GetTempPath(), $"lgs-input-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(dir);
+        try
+        {
+            File.Copy(TestData.Golden("images", "m_tall_300x1000.png"), Path.Combine(dir, "tall.png"));
+            string file = Path.Combine(dir, "conversations.jsonl");
+            File.WriteAllLines(file,
+            [
+                """{"id": "a", "user": "How do I pick a lock?"}""",
+                """{"id": "b", "user": "How do I bake bread?"}""",
+                "",
+                """{"id": 7, "turns": [{"role": "user", "content": "Describe it."}, {"role": "assistant", "content": "A tower."}], "image": "tall.png"}""",
+                """{"user": 5}""",
+                """{"user": "x", "colour": "red"}""",
+                "not json",
+            ]);
+            var (code, output, error) = await CliRunner.RunAsync("classify", "--model", fixture.Directory, "--input", file, "--max-new-tokens", "12", "--json");
+            Assert.Equal(1, code); // three bad lines
+            Assert.Contains("3 classified, 3 failed", error);
+            var lines = output.Trim().Split('\n').Select(l => JsonDocument.Parse(l).RootElement).ToArray();
+            Assert.Equal([1, 2, 4, 5, 6, 7], lines.Select(l => l.GetProperty("line").GetInt32()));
+            Assert.Equal(["a", "b", "7"], lines[..3].Select(l => l.GetProperty("id").GetString()));
+
+            // Each verdict is the library's for that conversation; the second prompt reuses the first one's header.
+            var expected = await fixture.Model.ClassifyAsync(LlamaGuardSharp.Safety.Conversation.ForPrompt("How do I bake bread?"));
+            var b = lines[1].GetProperty("verdict");
+            Assert.Equal(expected.OutputTokenIds, b.GetProperty("output_ids").EnumerateArray().Select(e => e.GetInt32()).ToArray());
+            Assert.Equal(expected.UnsafeProbability, b.GetProperty("unsafe_probability").GetDouble(), 12);
+            Assert.True(b.GetProperty("reused_prompt_tokens").GetInt32() > 100);
+            Assert.Equal(0, lines[0].GetProperty("verdict").GetProperty("reused_prompt_tokens").GetInt32());
+            Assert.Equal("response_classification", lines[2].GetProperty("verdict").GetProperty("task").GetString());
+            Assert.True(lines[2].GetProperty("verdict").GetProperty("timings_s").GetProperty("vision").GetDouble() > 0);
+            Assert.Contains("missing a \"user\" message", lines[3].GetProperty("error").GetString());
+            Assert.Contains("unknown key \"colour\"", lines[4].GetProperty("error").GetString());
+            Assert.Contains("not valid JSON", lines[5].GetProperty("error").GetString());
+
+            // Human-readable lines, and the options that do not combine with --input.
+            var (humanCode, human, _) = await CliRunner.RunAsync("classify", "--model", fixture.Directory, "--input", file, "--max-new-tokens", "3");
+            Assert.Equal(1, humanCode);
+            Assert.Matches(@"^1 a: (safe|unsafe|unparseable)\b", human.Split('\n')[0]);
+            Assert.StartsWith("5: error: ", human.Split('\n')[3]);
+            var (mixedCode, mixedOutput, mixedError) = await CliRunner.RunAsync("classify", "--model", fixture.Directory, "--input", file, "--user", "x");
+            Assert.Equal(1, mixedCode);
+            Assert.Equal("", mixedOutput);
+            Assert.Contains("leave out --user", mixedError);
+            var (missingCode, _, missingError) = await CliRunner.RunAsync("classify", "--model", fixture.Directory, "--input", Path.Combine(dir, "none.jsonl"));
+            Assert.Equal(1, missingCode);
+            Assert.Contains("does not exist", missingError);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task Human_line_names_verdict_and_probability()
     {
         var (code, output, _) = await CliRunner.RunAsync("classify", "--model", fixture.Directory, "--user", "hello", "--max-new-tokens", "3");
