@@ -110,21 +110,21 @@ public sealed class GenerationSession
     /// <paramref name="reused"/> prompt tokens' keys/values come from <paramref name="prefix"/> (the same tokens, run
     /// earlier with the same images) instead of a forward pass.
     /// </summary>
-    internal float[][] PrefillWithDraft(ReadOnlySpan<int> ids, DraftTree draft, EncodedImages? images, PromptPrefixCache prefix, int reused,
+    internal float[][] PrefillWithDraft(ReadOnlySpan<int> ids, DraftTree draft, EncodedImages? images, PromptPrefixCache prefix, int entry, int reused,
         CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(draft);
         ArgumentNullException.ThrowIfNull(prefix);
         ArgumentOutOfRangeException.ThrowIfNegative(reused);
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(reused, ids.Length);
-        return RunPrompt(ids, draft, images, cancellationToken, prefix, reused);
+        return RunPrompt(ids, draft, images, cancellationToken, reused == 0 ? null : (prefix, entry), reused);
     }
 
     /// <summary>The session's KV cache (the model keeps a copy of a prompt's rows for the next prompt).</summary>
     internal KvCache Cache => _cache;
 
     private float[][] RunPrompt(ReadOnlySpan<int> ids, DraftTree draft, EncodedImages? images, CancellationToken cancellationToken,
-        PromptPrefixCache? prefix = null, int reused = 0)
+        (PromptPrefixCache Cache, int Entry)? prefix = null, int reused = 0)
     {
         EnsureFresh(ids);
         if (images is not null)
@@ -140,7 +140,7 @@ public sealed class GenerationSession
         var watch = Stopwatch.StartNew();
         if (reused > 0)
         {
-            prefix!.CopyTo(_cache, reused);
+            prefix!.Value.Cache.CopyTo(prefix.Value.Entry, _cache, reused);
         }
         // The mask above covers the prompt; draft positions repeat its last row, exactly as stepped tokens do.
         int[] all = [.. ids, .. draft.Tokens];

@@ -41,9 +41,10 @@ public sealed class GuardModel : IDisposable
         bool fits = WeightPrefetcher.Fits(checkpoint.TotalTensorBytes + entryBytes * options.ImageCacheSize,
             GC.GetGCMemoryInfo().TotalAvailableMemoryBytes);
         _imageCache = new EncodedImageCache(fits ? options.ImageCacheSize : 0);
-        long prefixBytes = KvCacheBytesPerToken(model.Config) * options.PromptCacheTokens;
-        _prefixCache = new PromptPrefixCache(WeightPrefetcher.Fits(checkpoint.TotalTensorBytes + entryBytes * _imageCache.Capacity + prefixBytes,
-            GC.GetGCMemoryInfo().TotalAvailableMemoryBytes) ? options.PromptCacheTokens : 0);
+        var prefixCache = new PromptPrefixCache(options.PromptCacheTokens);
+        long prefixBytes = KvCacheBytesPerToken(model.Config) * options.PromptCacheTokens * prefixCache.Entries;
+        _prefixCache = WeightPrefetcher.Fits(checkpoint.TotalTensorBytes + entryBytes * _imageCache.Capacity + prefixBytes,
+            GC.GetGCMemoryInfo().TotalAvailableMemoryBytes) ? prefixCache : new PromptPrefixCache(0);
         _checkpoint = checkpoint;
         _model = model;
         Tokenizer = tokenizer;
@@ -70,7 +71,7 @@ public sealed class GuardModel : IDisposable
 
     /// <summary>Leading prompt tokens whose keys/values are kept for the next classification
     /// (<see cref="GuardModelOptions.PromptCacheTokens"/>, or 0 when they would not fit in memory next to the checkpoint).</summary>
-    public int PromptCacheCapacity => _prefixCache.Capacity;
+    public int PromptCacheCapacity => _prefixCache.TokensPerEntry;
 
     /// <summary>Bytes of self-attention keys and values per token (float32, every self-attention layer).</summary>
     private static long KvCacheBytesPerToken(MllamaConfig config)
@@ -212,8 +213,8 @@ public sealed class GuardModel : IDisposable
         var session = new GenerationSession(_model, ids.Length + Math.Max(Options.MaxNewTokens, draft.Count) + _forcedCategoryPrefix.Length + 2);
         // The prompt's leading tokens that the previous classification already ran (the template's header, as a rule)
         // are taken from its keys/values; only the rest goes through the decoder.
-        int reused = _prefixCache.MatchLength(ids, imageKey);
-        float[][] draftLogits = session.PrefillWithDraft(ids, draft, encoded, _prefixCache, reused, cancellationToken);
+        var (reusedEntry, reused) = _prefixCache.Match(ids, imageKey);
+        float[][] draftLogits = session.PrefillWithDraft(ids, draft, encoded, _prefixCache, reusedEntry, reused, cancellationToken);
 
         watch.Restart();
         var greedy = DraftedGreedy.Run(session, ids.Length, draft, draftLogits, _stopTokens, Options.MaxNewTokens, cancellationToken);
@@ -237,7 +238,7 @@ public sealed class GuardModel : IDisposable
             : [];
         var decodeTime = watch.Elapsed;
 
-        _prefixCache.Store(ids, imageKey, session.Cache);
+        _prefixCache.Store(ids, imageKey, session.Cache, reusedEntry);
 
         var textIds = output.Where(t => !_stopTokens.Contains(t)).ToArray();
         string raw = Tokenizer.Decode(textIds);

@@ -44,12 +44,13 @@ public sealed record GuardModelOptions
     public int ImageCacheSize { get; init; } = 1;
 
     /// <summary>
-    /// How many leading prompt tokens' keys and values to keep for the next classification (≈ 256 KB per token for the
-    /// real model: 512 tokens ≈ 128 MB). Prompts of one task and policy share the template's header (≈ 140 tokens of a
+    /// How many leading prompt tokens' keys and values to keep, for each of the last two prompts (one per task when
+    /// prompt and response classifications alternate), for the next classifications: ≈ 256 KB per token for the real
+    /// model, so 512 tokens × 2 ≈ 256 MB. Prompts of one task and policy share the template's header (≈ 140 tokens of a
     /// ≈ 200-token text-only prompt), so the next such prompt runs only its remaining tokens through the decoder; reuse
-    /// needs the same image (or none). Default 512; 0 turns it off. None is kept when it would not fit in physical
-    /// memory next to the checkpoint; <see cref="GuardModel.PromptCacheCapacity"/> says what is used, and
-    /// <see cref="SafetyVerdict.ReusedPromptTokenCount"/> how many tokens a classification reused.
+    /// needs the same image (or none). The result is bit-identical to a full prefill. Default 512; 0 turns it off. None
+    /// is kept when it would not fit in physical memory next to the checkpoint; <see cref="GuardModel.PromptCacheCapacity"/>
+    /// says what is used, and <see cref="SafetyVerdict.ReusedPromptTokenCount"/> how many tokens a classification reused.
     /// </summary>
     public int PromptCacheTokens { get; init; } = 512;
 

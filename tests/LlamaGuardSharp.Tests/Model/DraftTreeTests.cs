@@ -70,3 +70,47 @@ public class DraftTreeTests
         Assert.Equal([0f, 1, 2, 3, 6, 7, 10, 11], keys[..8]);
     }
 }
+
+public class PromptPrefixCacheTests
+{
+    private static KvCache Filled(int[] ids)
+    {
+        var cache = new KvCache([true], capacity: 16, kvDim: 1);
+        for (int i = 0; i < ids.Length; i++)
+        {
+            cache.Keys(0)[i] = ids[i];
+            cache.Values(0)[i] = -ids[i];
+        }
+        cache.Advance(ids.Length);
+        return cache;
+    }
+
+    [Fact]
+    public void Keeps_one_prompt_per_template_and_matches_the_longest_prefix_of_the_same_image()
+    {
+        var cache = new LlamaGuardSharp.Inference.PromptPrefixCache(tokensPerEntry: 6);
+        int[] userA = [1, 2, 3, 10, 11, 12, 13], agentA = [1, 2, 4, 20, 21], userB = [1, 2, 3, 10, 11, 99, 98];
+        Assert.Equal((-1, 0), cache.Match(userA, null));
+        cache.Store(userA, null, Filled(userA), -1);
+        cache.Store(agentA, null, Filled(agentA), -1);
+        Assert.Equal(2, cache.Count);
+        Assert.Equal((1, 5), cache.Match(userB, null));          // the user template, not the more recent agent one
+        Assert.Equal((0, 4), cache.Match(agentA, null));         // all but the last token
+        Assert.Equal((-1, 0), cache.Match(userB, "some-image")); // another image: nothing
+        Assert.Equal((-1, 0), cache.Match([7, 8], null));
+
+        var target = new KvCache([true], capacity: 16, kvDim: 1);
+        cache.CopyTo(1, target, 5);
+        Assert.Equal(5, target.Length);
+        Assert.Equal([1f, 2, 3, 10, 11], target.Keys(0)[..5]);
+        Assert.Equal([-1f, -2, -3, -10, -11], target.Values(0)[..5]);
+
+        // Storing userB in place of the entry it reused keeps the agent entry; a third template evicts the older one.
+        cache.Store(userB, null, Filled(userB), 1);
+        Assert.Equal((0, 6), cache.Match([1, 2, 3, 10, 11, 99, 98, 97], null)); // entries hold 6 tokens at most
+        cache.Store([30, 31, 32], "image", Filled([30, 31, 32]), -1);
+        Assert.Equal(2, cache.Count);
+        Assert.Equal((1, 2), cache.Match(agentA, null)); // the agent entry is gone: only what it shares with the user entry
+        Assert.Equal((0, 2), cache.Match([30, 31, 32], "image"));
+    }
+}
