@@ -238,7 +238,7 @@ public sealed class GuardModel : IDisposable
             : [];
         var decodeTime = watch.Elapsed;
 
-        _prefixCache.Store(ids, imageKey, session.Cache, reusedEntry);
+        _prefixCache.Store(ids, imageKey, session.Cache);
 
         var textIds = output.Where(t => !_stopTokens.Contains(t)).ToArray();
         string raw = Tokenizer.Decode(textIds);

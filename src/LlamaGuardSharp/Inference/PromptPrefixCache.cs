@@ -45,16 +45,7 @@ internal sealed class PromptPrefixCache(int tokensPerEntry, int entries = 2)
         int best = -1, bestLength = 0;
         for (int e = 0; e < _entries.Count; e++)
         {
-            var entry = _entries[e];
-            if (entry.ImageKey != imageKey)
-            {
-                continue;
-            }
-            int limit = Math.Min(entry.Tokens.Length, ids.Length - 1), length = 0;
-            while (length < limit && entry.Tokens[length] == ids[length])
-            {
-                length++;
-            }
+            int length = ids.IsEmpty ? 0 : CommonPrefix(_entries[e], ids[..^1], imageKey);
             if (length > bestLength)
             {
                 (best, bestLength) = (e, length);
@@ -68,34 +59,64 @@ internal sealed class PromptPrefixCache(int tokensPerEntry, int entries = 2)
 
     /// <summary>
     /// Keeps the first min(TokensPerEntry, prompt length) rows of <paramref name="source"/>, the cache the prompt
-    /// <paramref name="ids"/> was just run into: in place of <paramref name="reusedEntry"/> (the entry its prefix came
-    /// from, −1 for none), else of the least recently used entry when the cache is full.
+    /// <paramref name="ids"/> was just run into. It replaces the entry of its template — the one sharing a strictly longer
+    /// prefix with it than the others do (a prompt of the other task shares only the template's first line) — or, when
+    /// no entry stands out, takes a free slot or the least recently used entry's.
     /// </summary>
-    public void Store(ReadOnlySpan<int> ids, string? imageKey, KvCache source, int reusedEntry)
+    public void Store(ReadOnlySpan<int> ids, string? imageKey, KvCache source)
     {
         int rows = Math.Min(TokensPerEntry, Math.Min(ids.Length, source.Length));
         if (rows == 0 || Entries == 0)
         {
             return;
         }
-        Entry entry;
-        if (reusedEntry >= 0)
+        int victim = -1;
+        if (_entries.Count > 1)
         {
-            entry = _entries[reusedEntry];
-            _entries.RemoveAt(reusedEntry);
+            int best = -1, bestLength = -1, worstLength = int.MaxValue;
+            for (int e = 0; e < _entries.Count; e++)
+            {
+                int length = CommonPrefix(_entries[e], ids, imageKey);
+                if (length > bestLength)
+                {
+                    (best, bestLength) = (e, length);
+                }
+                worstLength = Math.Min(worstLength, length);
+            }
+            victim = bestLength > worstLength ? best : -1;
+        }
+        if (victim < 0 && _entries.Count >= Entries)
+        {
+            victim = _entries.Count - 1;
+        }
+        Entry entry;
+        if (victim >= 0)
+        {
+            entry = _entries[victim];
+            _entries.RemoveAt(victim);
         }
         else
         {
-            if (_entries.Count >= Entries)
-            {
-                _entries.RemoveAt(_entries.Count - 1); // let the old buffers go before new ones are allocated
-            }
             entry = new Entry([], null, source.CreateEmptyLike(TokensPerEntry));
         }
         entry.Cache.CopyFrom(source, rows);
         entry.Tokens = ids[..rows].ToArray();
         entry.ImageKey = imageKey;
         _entries.Insert(0, entry);
+    }
+
+    private static int CommonPrefix(Entry entry, ReadOnlySpan<int> ids, string? imageKey)
+    {
+        if (entry.ImageKey != imageKey)
+        {
+            return 0;
+        }
+        int limit = Math.Min(entry.Tokens.Length, ids.Length), length = 0;
+        while (length < limit && entry.Tokens[length] == ids[length])
+        {
+            length++;
+        }
+        return length;
     }
 
     public void Clear() => _entries.Clear();
