@@ -153,9 +153,10 @@ public static class BenchCommand
     {
         using var memory = new AnonymousMemorySampler();
         // Five new tokens ≈ a verdict with one category line; category probabilities off so the FLOP count is exact.
-        // No image cache: every run must encode the image (the bench times the vision stage).
-        var options = new GuardModelOptions { Threads = context.Threads, MaxNewTokens = 5, ComputeCategoryProbabilities = false, ImageCacheSize = 0, KernelProfile = kernels,
-            PrefetchWeights = prefetch,
+        // No image cache and no prompt cache: every run must encode the image and run the whole prompt (the bench times
+        // the vision and prefill stages; the same conversation again would otherwise reuse all but one prompt token).
+        var options = new GuardModelOptions { Threads = context.Threads, MaxNewTokens = 5, ComputeCategoryProbabilities = false, ImageCacheSize = 0,
+            PromptCacheTokens = 0, KernelProfile = kernels, PrefetchWeights = prefetch,
         };
         using var guard = await GuardModel.LoadAsync(modelDir, options,
             new LineProgress<GuardLoadProgress>(p => error.WriteLine($"bench: loading {p.Stage} ({p.Fraction:P0})")), ct);
@@ -176,6 +177,10 @@ public static class BenchCommand
             }
             long? faultsBefore = PageFaults.Major();
             var verdict = await guard.ClassifyAsync(conversation, null, ct);
+            if (verdict.ReusedPromptTokenCount != 0 || (r > 0 && verdict.Timings.Vision == TimeSpan.Zero))
+            {
+                throw new InvalidOperationException("A benchmark classification reused cached work; its time would not be a classification's.");
+            }
             long? faults = PageFaults.Major() - faultsBefore;
             var t = verdict.Timings;
             error.WriteLine($"bench:   total {t.Total.TotalSeconds:F2} s (preprocess {t.Preprocess.TotalSeconds:F2}, vision {t.Vision.TotalSeconds:F2}, prefill {t.Prefill.TotalSeconds:F2}, decode {t.Decode.TotalSeconds:F2}; {faults?.ToString(CultureInfo.InvariantCulture) ?? "?"} major page faults)");
