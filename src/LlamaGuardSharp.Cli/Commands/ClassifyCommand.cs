@@ -65,6 +65,7 @@ public static class ClassifyCommand
         command.Options.Add(json);
         command.Options.Add(input);
 
+        var modelOptions = new ModelOptionSet(model, layout, threads, maxNewTokens, noCategories);
         command.SetAction(async (parseResult, cancellationToken) =>
         {
             var output = parseResult.InvocationConfiguration.Output;
@@ -74,8 +75,7 @@ public static class ClassifyCommand
                 string? inputPath = parseResult.GetValue(input);
                 if (inputPath is not null)
                 {
-                    return await ClassifyLinesAsync(parseResult, inputPath, model, conversationOptions, layout, threads, maxNewTokens, noCategories, both, json,
-                        cancellationToken);
+                    return await ClassifyLinesAsync(parseResult, inputPath, modelOptions, conversationOptions, both, json, cancellationToken);
                 }
                 var (conversation, policy) = await conversationOptions.BindAsync(parseResult, cancellationToken);
                 bool exchange = parseResult.GetValue(both);
@@ -83,14 +83,7 @@ public static class ClassifyCommand
                 {
                     throw new ArgumentException("--both needs a conversation that ends with an agent turn after a user turn.");
                 }
-                var options = new GuardModelOptions
-                {
-                    Layout = ConversationOptions.ParseLayout(parseResult.GetValue(layout)),
-                    Threads = parseResult.GetValue(threads),
-                    MaxNewTokens = parseResult.GetValue(maxNewTokens),
-                    ComputeCategoryProbabilities = !parseResult.GetValue(noCategories),
-                };
-                using var guard = await GuardModel.LoadAsync(parseResult.GetValue(model)!, options, new LineProgress<GuardLoadProgress>(p => error.WriteLine($"loading: {p.Stage} ({p.Fraction:P0})")), cancellationToken);
+                using var guard = await modelOptions.LoadAsync(parseResult, error, cancellationToken);
                 error.WriteLine($"loaded {guard.ModelDirectory} in {guard.LoadTime.TotalSeconds:F1} s; classifying…");
                 if (exchange)
                 {
@@ -120,9 +113,8 @@ public static class ClassifyCommand
     /// serves the template's header from the second line on). Each line's result — or its error — is written as soon as
     /// it is known; progress goes to stderr.
     /// </summary>
-    private static async Task<int> ClassifyLinesAsync(ParseResult parseResult, string inputPath, Option<string> model, ConversationOptions conversationOptions,
-        Option<string> layout, Option<int> threads, Option<int> maxNewTokens, Option<bool> noCategories, Option<bool> both, Option<bool> json,
-        CancellationToken cancellationToken)
+    private static async Task<int> ClassifyLinesAsync(ParseResult parseResult, string inputPath, ModelOptionSet modelOptions, ConversationOptions conversationOptions,
+        Option<bool> both, Option<bool> json, CancellationToken cancellationToken)
     {
         var output = parseResult.InvocationConfiguration.Output;
         var error = parseResult.InvocationConfiguration.Error;
@@ -142,14 +134,7 @@ public static class ClassifyCommand
             throw new FileNotFoundException($"The input file {inputPath} does not exist.", inputPath);
         }
         string baseDirectory = stdin ? Directory.GetCurrentDirectory() : Path.GetDirectoryName(Path.GetFullPath(inputPath))!;
-        var options = new GuardModelOptions
-        {
-            Layout = ConversationOptions.ParseLayout(parseResult.GetValue(layout)),
-            Threads = parseResult.GetValue(threads),
-            MaxNewTokens = parseResult.GetValue(maxNewTokens),
-            ComputeCategoryProbabilities = !parseResult.GetValue(noCategories),
-        };
-        using var guard = await GuardModel.LoadAsync(parseResult.GetValue(model)!, options, new LineProgress<GuardLoadProgress>(p => error.WriteLine($"loading: {p.Stage} ({p.Fraction:P0})")), cancellationToken);
+        using var guard = await modelOptions.LoadAsync(parseResult, error, cancellationToken);
         error.WriteLine($"loaded {guard.ModelDirectory} in {guard.LoadTime.TotalSeconds:F1} s; classifying {(stdin ? "stdin" : inputPath)}…");
         using var reader = stdin ? new StreamReader(Console.OpenStandardInput()) : new StreamReader(inputPath);
         bool asJson = parseResult.GetValue(json);
@@ -185,6 +170,23 @@ public static class ClassifyCommand
         }
         error.WriteLine($"{classified} classified, {failed} failed");
         return failed == 0 ? 0 : 1;
+    }
+
+    /// <summary>The options that say which model to load and how it classifies; loads it with progress on stderr.</summary>
+    private sealed record ModelOptionSet(Option<string> Model, Option<string> Layout, Option<int> Threads, Option<int> MaxNewTokens, Option<bool> NoCategories)
+    {
+        public Task<GuardModel> LoadAsync(ParseResult parseResult, TextWriter error, CancellationToken cancellationToken)
+        {
+            var options = new GuardModelOptions
+            {
+                Layout = ConversationOptions.ParseLayout(parseResult.GetValue(Layout)),
+                Threads = parseResult.GetValue(Threads),
+                MaxNewTokens = parseResult.GetValue(MaxNewTokens),
+                ComputeCategoryProbabilities = !parseResult.GetValue(NoCategories),
+            };
+            return GuardModel.LoadAsync(parseResult.GetValue(Model)!, options,
+                new LineProgress<GuardLoadProgress>(p => error.WriteLine($"loading: {p.Stage} ({p.Fraction:P0})")), cancellationToken);
+        }
     }
 
     private static string IdJson(string? id) => id is null ? "" : $"\"id\":{JsonSerializer.Serialize(id)},";
