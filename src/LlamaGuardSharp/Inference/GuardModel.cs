@@ -42,7 +42,7 @@ public sealed class GuardModel : IDisposable
             GC.GetGCMemoryInfo().TotalAvailableMemoryBytes);
         _imageCache = new EncodedImageCache(fits ? options.ImageCacheSize : 0);
         var prefixCache = new PromptPrefixCache(options.PromptCacheTokens);
-        long prefixBytes = KvCacheBytesPerToken(model.Config) * options.PromptCacheTokens * prefixCache.Entries;
+        long prefixBytes = KvCache.BytesPerToken(model.Config.Text) * options.PromptCacheTokens * prefixCache.Entries;
         _prefixCache = WeightPrefetcher.Fits(checkpoint.TotalTensorBytes + entryBytes * _imageCache.Capacity + prefixBytes,
             GC.GetGCMemoryInfo().TotalAvailableMemoryBytes) ? prefixCache : new PromptPrefixCache(0);
         _checkpoint = checkpoint;
@@ -72,14 +72,6 @@ public sealed class GuardModel : IDisposable
     /// <summary>Leading prompt tokens whose keys/values are kept for the next classification
     /// (<see cref="GuardModelOptions.PromptCacheTokens"/>, or 0 when they would not fit in memory next to the checkpoint).</summary>
     public int PromptCacheCapacity => _prefixCache.TokensPerEntry;
-
-    /// <summary>Bytes of self-attention keys and values per token (float32, every self-attention layer).</summary>
-    private static long KvCacheBytesPerToken(MllamaConfig config)
-    {
-        var t = config.Text;
-        int selfLayers = Enumerable.Range(0, t.NumHiddenLayers).Count(i => !t.IsCrossAttentionLayer(i));
-        return 2L * selfLayers * t.NumKeyValueHeads * t.HeadDim * sizeof(float);
-    }
 
     /// <summary>The open checkpoint (tests build independent models over the same maps).</summary>
     internal MllamaCheckpoint CheckpointForTests => _checkpoint;

@@ -1,3 +1,5 @@
+using LlamaGuardSharp.Checkpoints;
+
 namespace LlamaGuardSharp.Model;
 
 /// <summary>
@@ -34,6 +36,14 @@ public sealed class KvCache
     }
 
     public int Capacity { get; }
+
+    /// <summary>Bytes one token takes in a cache of this layout: float32 keys and values of every self-attention layer.</summary>
+    public static long BytesPerToken(MllamaTextConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        int selfLayers = Enumerable.Range(0, config.NumHiddenLayers).Count(i => !config.IsCrossAttentionLayer(i));
+        return 2L * selfLayers * config.NumKeyValueHeads * config.HeadDim * sizeof(float);
+    }
 
     /// <summary>An empty cache with the same layers and width, for <paramref name="capacity"/> tokens.</summary>
     internal KvCache CreateEmptyLike(int capacity) => new(_keys.Select(k => k is not null).ToArray(), capacity, KvDim);
