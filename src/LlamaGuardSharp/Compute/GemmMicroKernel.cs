@@ -28,6 +28,9 @@ internal static unsafe class GemmMicroKernel
     /// <summary>Rows <see cref="Kernel8x32"/> covers: row panels with at most this many rows use it.</summary>
     public const int ShortRows = 8;
 
+    /// <summary>Rows <see cref="Kernel12x32"/> covers (from <see cref="ShortRows"/> + 1).</summary>
+    public const int MediumRows = 12;
+
     /// <summary>
     /// C[0..14, 0..32] (row stride <paramref name="ldc"/>) = (accumulate ? C : 0) + Σ_p a[p*14 + r] · b[p*32 + j] (+ bias[j]).
     /// <paramref name="a"/>: kc×14 packed A, <paramref name="b"/>: kc×32 packed B, <paramref name="bias"/> null or 32 floats.
@@ -279,5 +282,91 @@ internal static unsafe class GemmMicroKernel
         if (rows > 5) { c5_0.Store(c + 5 * ldc); c5_1.Store(c + 5 * ldc + 16); }
         if (rows > 6) { c6_0.Store(c + 6 * ldc); c6_1.Store(c + 6 * ldc + 16); }
         if (rows > 7) { c7_0.Store(c + 7 * ldc); c7_1.Store(c + 7 * ldc + 16); }
+    }
+
+    /// <summary>
+    /// Rows [0, <paramref name="rows"/>) (9 ≤ rows ≤ 12) of <see cref="Kernel14x32"/>, for a last row panel of 9–12 rows
+    /// (e.g. a 416-row prefill: 29 full panels and one of 10), as <see cref="Kernel8x32"/> does for up to 8: the same
+    /// FMA chain per element (bit-identical), without the FMAs of the missing rows or the copy through a private tile.
+    /// 24 accumulators + 2 B vectors + 1 broadcast = 27 of 32 zmm registers.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Kernel12x32(float* a, float* b, int kc, float* c, long ldc, int rows, bool accumulate, float* bias)
+    {
+        Vector512<float> c0_0, c0_1, c1_0, c1_1, c2_0, c2_1, c3_0, c3_1, c4_0, c4_1, c5_0, c5_1, c6_0, c6_1, c7_0, c7_1, c8_0, c8_1, c9_0, c9_1, c10_0, c10_1, c11_0, c11_1;
+        c0_0 = Vector512<float>.Zero; c0_1 = Vector512<float>.Zero;
+        c1_0 = Vector512<float>.Zero; c1_1 = Vector512<float>.Zero;
+        c2_0 = Vector512<float>.Zero; c2_1 = Vector512<float>.Zero;
+        c3_0 = Vector512<float>.Zero; c3_1 = Vector512<float>.Zero;
+        c4_0 = Vector512<float>.Zero; c4_1 = Vector512<float>.Zero;
+        c5_0 = Vector512<float>.Zero; c5_1 = Vector512<float>.Zero;
+        c6_0 = Vector512<float>.Zero; c6_1 = Vector512<float>.Zero;
+        c7_0 = Vector512<float>.Zero; c7_1 = Vector512<float>.Zero;
+        c8_0 = Vector512<float>.Zero; c8_1 = Vector512<float>.Zero;
+        c9_0 = Vector512<float>.Zero; c9_1 = Vector512<float>.Zero;
+        c10_0 = Vector512<float>.Zero; c10_1 = Vector512<float>.Zero;
+        c11_0 = Vector512<float>.Zero; c11_1 = Vector512<float>.Zero;
+        if (accumulate)
+        {
+            if (rows > 0) { c0_0 = Vector512.Load(c + 0 * ldc); c0_1 = Vector512.Load(c + 0 * ldc + 16); }
+            if (rows > 1) { c1_0 = Vector512.Load(c + 1 * ldc); c1_1 = Vector512.Load(c + 1 * ldc + 16); }
+            if (rows > 2) { c2_0 = Vector512.Load(c + 2 * ldc); c2_1 = Vector512.Load(c + 2 * ldc + 16); }
+            if (rows > 3) { c3_0 = Vector512.Load(c + 3 * ldc); c3_1 = Vector512.Load(c + 3 * ldc + 16); }
+            if (rows > 4) { c4_0 = Vector512.Load(c + 4 * ldc); c4_1 = Vector512.Load(c + 4 * ldc + 16); }
+            if (rows > 5) { c5_0 = Vector512.Load(c + 5 * ldc); c5_1 = Vector512.Load(c + 5 * ldc + 16); }
+            if (rows > 6) { c6_0 = Vector512.Load(c + 6 * ldc); c6_1 = Vector512.Load(c + 6 * ldc + 16); }
+            if (rows > 7) { c7_0 = Vector512.Load(c + 7 * ldc); c7_1 = Vector512.Load(c + 7 * ldc + 16); }
+            if (rows > 8) { c8_0 = Vector512.Load(c + 8 * ldc); c8_1 = Vector512.Load(c + 8 * ldc + 16); }
+            if (rows > 9) { c9_0 = Vector512.Load(c + 9 * ldc); c9_1 = Vector512.Load(c + 9 * ldc + 16); }
+            if (rows > 10) { c10_0 = Vector512.Load(c + 10 * ldc); c10_1 = Vector512.Load(c + 10 * ldc + 16); }
+            if (rows > 11) { c11_0 = Vector512.Load(c + 11 * ldc); c11_1 = Vector512.Load(c + 11 * ldc + 16); }
+        }
+        for (int p = 0; p < kc; p++)
+        {
+            Vector512<float> b0 = Vector512.Load(b), b1 = Vector512.Load(b + 16);
+            Vector512<float> ar;
+            ar = Vector512.Create(a[0]); c0_0 = Vector512.FusedMultiplyAdd(ar, b0, c0_0); c0_1 = Vector512.FusedMultiplyAdd(ar, b1, c0_1);
+            ar = Vector512.Create(a[1]); c1_0 = Vector512.FusedMultiplyAdd(ar, b0, c1_0); c1_1 = Vector512.FusedMultiplyAdd(ar, b1, c1_1);
+            ar = Vector512.Create(a[2]); c2_0 = Vector512.FusedMultiplyAdd(ar, b0, c2_0); c2_1 = Vector512.FusedMultiplyAdd(ar, b1, c2_1);
+            ar = Vector512.Create(a[3]); c3_0 = Vector512.FusedMultiplyAdd(ar, b0, c3_0); c3_1 = Vector512.FusedMultiplyAdd(ar, b1, c3_1);
+            ar = Vector512.Create(a[4]); c4_0 = Vector512.FusedMultiplyAdd(ar, b0, c4_0); c4_1 = Vector512.FusedMultiplyAdd(ar, b1, c4_1);
+            ar = Vector512.Create(a[5]); c5_0 = Vector512.FusedMultiplyAdd(ar, b0, c5_0); c5_1 = Vector512.FusedMultiplyAdd(ar, b1, c5_1);
+            ar = Vector512.Create(a[6]); c6_0 = Vector512.FusedMultiplyAdd(ar, b0, c6_0); c6_1 = Vector512.FusedMultiplyAdd(ar, b1, c6_1);
+            ar = Vector512.Create(a[7]); c7_0 = Vector512.FusedMultiplyAdd(ar, b0, c7_0); c7_1 = Vector512.FusedMultiplyAdd(ar, b1, c7_1);
+            ar = Vector512.Create(a[8]); c8_0 = Vector512.FusedMultiplyAdd(ar, b0, c8_0); c8_1 = Vector512.FusedMultiplyAdd(ar, b1, c8_1);
+            ar = Vector512.Create(a[9]); c9_0 = Vector512.FusedMultiplyAdd(ar, b0, c9_0); c9_1 = Vector512.FusedMultiplyAdd(ar, b1, c9_1);
+            ar = Vector512.Create(a[10]); c10_0 = Vector512.FusedMultiplyAdd(ar, b0, c10_0); c10_1 = Vector512.FusedMultiplyAdd(ar, b1, c10_1);
+            ar = Vector512.Create(a[11]); c11_0 = Vector512.FusedMultiplyAdd(ar, b0, c11_0); c11_1 = Vector512.FusedMultiplyAdd(ar, b1, c11_1);
+            a += 14;
+            b += 32;
+        }
+        if (bias != null)
+        {
+            Vector512<float> bias0 = Vector512.Load(bias), bias1 = Vector512.Load(bias + 16);
+            c0_0 += bias0; c0_1 += bias1;
+            c1_0 += bias0; c1_1 += bias1;
+            c2_0 += bias0; c2_1 += bias1;
+            c3_0 += bias0; c3_1 += bias1;
+            c4_0 += bias0; c4_1 += bias1;
+            c5_0 += bias0; c5_1 += bias1;
+            c6_0 += bias0; c6_1 += bias1;
+            c7_0 += bias0; c7_1 += bias1;
+            c8_0 += bias0; c8_1 += bias1;
+            c9_0 += bias0; c9_1 += bias1;
+            c10_0 += bias0; c10_1 += bias1;
+            c11_0 += bias0; c11_1 += bias1;
+        }
+        if (rows > 0) { c0_0.Store(c + 0 * ldc); c0_1.Store(c + 0 * ldc + 16); }
+        if (rows > 1) { c1_0.Store(c + 1 * ldc); c1_1.Store(c + 1 * ldc + 16); }
+        if (rows > 2) { c2_0.Store(c + 2 * ldc); c2_1.Store(c + 2 * ldc + 16); }
+        if (rows > 3) { c3_0.Store(c + 3 * ldc); c3_1.Store(c + 3 * ldc + 16); }
+        if (rows > 4) { c4_0.Store(c + 4 * ldc); c4_1.Store(c + 4 * ldc + 16); }
+        if (rows > 5) { c5_0.Store(c + 5 * ldc); c5_1.Store(c + 5 * ldc + 16); }
+        if (rows > 6) { c6_0.Store(c + 6 * ldc); c6_1.Store(c + 6 * ldc + 16); }
+        if (rows > 7) { c7_0.Store(c + 7 * ldc); c7_1.Store(c + 7 * ldc + 16); }
+        if (rows > 8) { c8_0.Store(c + 8 * ldc); c8_1.Store(c + 8 * ldc + 16); }
+        if (rows > 9) { c9_0.Store(c + 9 * ldc); c9_1.Store(c + 9 * ldc + 16); }
+        if (rows > 10) { c10_0.Store(c + 10 * ldc); c10_1.Store(c + 10 * ldc + 16); }
+        if (rows > 11) { c11_0.Store(c + 11 * ldc); c11_1.Store(c + 11 * ldc + 16); }
     }
 }

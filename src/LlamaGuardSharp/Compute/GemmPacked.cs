@@ -385,13 +385,20 @@ internal static unsafe class GemmPacked
 #endif
                     continue;
                 }
-                if (rows <= ShortPanelRows && cols == NR)
+                if (rows <= GemmMicroKernel.MediumRows && cols == NR)
                 {
-                    // A last row panel of ≤ 8 rows: the short kernel straight into C (no zero rows, no private tile).
+                    // A last row panel of ≤ 12 rows: a short kernel straight into C (no zero rows, no private tile).
 #if GEMM_CALL_TIMING
                     long shortStart = System.Diagnostics.Stopwatch.GetTimestamp();
 #endif
-                    GemmMicroKernel.Kernel8x32(aPanel, bPanel, kc, cTile, n, rows, !first, biasPanel);
+                    if (rows <= ShortPanelRows)
+                    {
+                        GemmMicroKernel.Kernel8x32(aPanel, bPanel, kc, cTile, n, rows, !first, biasPanel);
+                    }
+                    else
+                    {
+                        GemmMicroKernel.Kernel12x32(aPanel, bPanel, kc, cTile, n, rows, !first, biasPanel);
+                    }
 #if GEMM_CALL_TIMING
                     GemmCallTiming.Add(GemmCallTiming.ShortPanel, System.Diagnostics.Stopwatch.GetTimestamp() - shortStart);
 #endif
@@ -414,6 +421,10 @@ internal static unsafe class GemmPacked
                 if (rows <= ShortPanelRows)
                 {
                     GemmMicroKernel.Kernel8x32(aPanel, bPanel, kc, tile, NR, rows, !first, biasPanel);
+                }
+                else if (rows <= GemmMicroKernel.MediumRows)
+                {
+                    GemmMicroKernel.Kernel12x32(aPanel, bPanel, kc, tile, NR, rows, !first, biasPanel);
                 }
                 else
                 {

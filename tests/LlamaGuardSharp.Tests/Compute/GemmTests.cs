@@ -13,6 +13,9 @@ public class GemmTests
             (1, 1, 1), (1, 17, 5), (2, 33, 7), (3, 16, 31), (7, 15, 33), (7, 129, 65), (8, 16, 32), (13, 63, 17),
             (14, 32, 32), (15, 31, 63), (16, 257, 64), (17, 65, 129), (29, 300, 33), (31, 513, 95), (33, 16, 1),
             (63, 129, 47), (65, 7, 160),
+            // Last row panels of 9–12 rows (the 12-row kernel): straight into C, on a private tile at an N edge, and
+            // accumulating over several K blocks.
+            (24, 70, 64), (40, 100, 70), (26, 1600, 96),
         ];
         int index = 0;
         foreach (var (m, k, n) in shapes)
