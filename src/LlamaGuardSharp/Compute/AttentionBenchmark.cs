@@ -29,7 +29,8 @@ public sealed record AttentionShape(string Name, int Queries, int Keys, int Head
 
 /// <summary>Timing of one attention shape (median seconds, GFLOP/s, fraction of the peak probe's wall GFLOP/s).</summary>
 /// <see cref="CpuFractionOfPeak"/> compares GFLOP per CPU-second with the probe's (efficiency while scheduled).
-public sealed record AttentionTiming(AttentionShape Shape, double MedianSeconds, double Gflops, double FractionOfPeak, double CpuFractionOfPeak);
+public sealed record AttentionTiming(AttentionShape Shape, double MedianSeconds, double Gflops, double FractionOfPeak, double CpuGflops,
+    double CpuFractionOfPeak);
 
 /// <summary>Stopwatch benchmark of <see cref="Attention.Compute"/> at the model's shapes (random inputs).</summary>
 public static class AttentionBenchmark
@@ -68,7 +69,7 @@ public static class AttentionBenchmark
             Array.Sort(cpuSeconds);
             double median = seconds[repetitions / 2], gflops = shape.Flops / median / 1e9;
             double cpuGflops = shape.Flops / cpuSeconds[repetitions / 2] / 1e9;
-            results.Add(new AttentionTiming(shape, median, gflops, gflops / peak.WallGflops, cpuGflops / peak.CpuGflops));
+            results.Add(new AttentionTiming(shape, median, gflops, gflops / peak.WallGflops, cpuGflops, cpuGflops / peak.CpuGflops));
         }
         return results;
     }
