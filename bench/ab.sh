@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
 # Interleaved A/B of a compute kernel against its version at a git revision (robust to a noisy, shared host: both
 # versions run alternately in one process, so they see the same background load; read the current/baseline ratio).
-# Usage: bench/ab.sh REV gemm|attention [rounds=5] [threads=2] [shape-substring]
+# Usage: bench/ab.sh REV gemm|gemm-cold|attention [rounds=5] [threads=2] [shape-substring]
 #   e.g. bench/ab.sh HEAD gemm 5 2 "text"      (uncommitted GemmPacked.cs vs the committed one)
+#   gemm-cold: the packed shapes' weights are evicted from the caches before every call (as the model streams them)
 # The baseline source is generated into bench/LlamaGuardSharp.Benchmarks/Baseline/ (git-ignored) with its class
 # renamed; it must still compile against the current library (internal helpers it uses may have changed since REV).
 set -euo pipefail
-rev=${1:?usage: bench/ab.sh REV gemm|attention [rounds] [threads] [filter]}
-kind=${2:?usage: bench/ab.sh REV gemm|attention [rounds] [threads] [filter]}
+rev=${1:?usage: bench/ab.sh REV gemm|gemm-cold|attention [rounds] [threads] [filter]}
+kind=${2:?usage: bench/ab.sh REV gemm|gemm-cold|attention [rounds] [threads] [filter]}
 rounds=${3:-5}; threads=${4:-2}; filter=${5:-}
 case "$kind" in
-  gemm|attention) ;;
-  *) echo "unknown kernel '$kind' (gemm or attention)" >&2; exit 2 ;;
+  gemm|gemm-cold|attention) ;;
+  *) echo "unknown kernel '$kind' (gemm, gemm-cold or attention)" >&2; exit 2 ;;
 esac
 root=$(git rev-parse --show-toplevel)
 out="$root/bench/LlamaGuardSharp.Benchmarks/Baseline"

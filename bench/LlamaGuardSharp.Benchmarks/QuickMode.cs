@@ -4,7 +4,8 @@ using LlamaGuardSharp.Compute;
 namespace LlamaGuardSharp.Benchmarks;
 
 /// <summary>
-/// Stopwatch-based quick modes: <c>gemm-quick [threads=2] [reps=5] [filter]</c> and <c>attention-quick [threads=2] [reps=3] [filter]</c>
+/// Stopwatch-based quick modes: <c>gemm-quick [threads=2] [reps=5] [filter]</c> (<c>gemm-cold</c>: the same with
+/// the weights evicted from the caches before every timed call, as the model sees them) and <c>attention-quick [threads=2] [reps=3] [filter]</c>
 /// (each prints the peak probe measured in the same run and a table of medians); the probes <c>threshold-probe</c>,
 /// <c>bandwidth-probe</c>, <c>kernel-probe</c>, <c>attention-probe</c>, <c>gelu-probe</c>, <c>pack-probe</c>; and, in a build made by
 /// <c>bench/ab.sh</c>, the interleaved A/B modes <c>gemm-ab</c> and <c>attention-ab</c>; in a build made by
@@ -26,14 +27,14 @@ public static class QuickMode
             return true;
         }
 #if AB_BASELINE
-        if (mode is "gemm-ab" or "attention-ab")
+        if (mode is "gemm-ab" or "gemm-cold-ab" or "attention-ab")
         {
             int rounds = int.Parse(args[1], CultureInfo.InvariantCulture);
             int abThreads = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 2;
             string abFilter = args.Length > 3 ? args[3] : "";
-            if (mode == "gemm-ab")
+            if (mode is "gemm-ab" or "gemm-cold-ab")
             {
-                GemmAb.Run(rounds, abThreads, abFilter);
+                GemmAb.Run(rounds, abThreads, abFilter, coldWeights: mode == "gemm-cold-ab");
             }
             else
             {
@@ -76,12 +77,12 @@ public static class QuickMode
             KernelProbe.Run(int.Parse(args[1], CultureInfo.InvariantCulture), int.Parse(args[2], CultureInfo.InvariantCulture));
             return true;
         }
-        if (mode is not ("gemm-quick" or "attention-quick" or "peak"))
+        if (mode is not ("gemm-quick" or "gemm-cold" or "attention-quick" or "peak"))
         {
             return false;
         }
         int threads = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 2;
-        int reps = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : (mode == "gemm-quick" ? 5 : 3);
+        int reps = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : (mode is "gemm-quick" or "gemm-cold" ? 5 : 3);
         string filter = args.Length > 3 ? args[3] : "";
         var context = new ComputeContext(threads);
         PeakMeasurement peak = PeakProbe.Measure(context);
@@ -89,11 +90,13 @@ public static class QuickMode
         {
             Console.WriteLine(Header(threads, reps, peak, peak, peak));
         }
-        else if (mode == "gemm-quick")
+        else if (mode is "gemm-quick" or "gemm-cold")
         {
-            var timings = GemmBenchmark.Run(GemmShape.ModelShapes.Where(s => s.Name.Contains(filter, StringComparison.Ordinal)), context, peak, reps);
+            bool cold = mode == "gemm-cold";
+            var timings = GemmBenchmark.Run(GemmShape.ModelShapes.Where(s => s.Name.Contains(filter, StringComparison.Ordinal)), context, peak, reps,
+                coldWeights: cold);
             var (best, after) = ProbeAgain(context, peak);
-            Console.WriteLine(Header(threads, reps, best, peak, after));
+            Console.WriteLine(Header(threads, reps, best, peak, after) + (cold ? "  weights evicted from the caches before every call" : ""));
             Console.WriteLine($"{"shape",-24} {"M",6} {"K",6} {"N",7} {"median ms",10} {"GFLOP/s",8} {"% peak",7} {"W GB/s",7} {"GF/CPU-s",8} {"% cpu-peak",10}");
             foreach (GemmTiming t in timings)
             {

@@ -6,11 +6,13 @@ namespace LlamaGuardSharp.Benchmarks;
 
 /// <summary>
 /// <c>gemm-ab rounds [threads] [shape-substring]</c>: baseline vs current <c>GemmPacked</c> at the model shapes with
-/// M ≥ <see cref="Gemm.PackedMinRows"/>, and baseline vs current <c>GemmRowDot</c> at the decode shapes.
+/// M ≥ <see cref="Gemm.PackedMinRows"/>, and baseline vs current <c>GemmRowDot</c> at the decode shapes. With
+/// <c>coldWeights</c> (<c>bench/ab.sh REV gemm-cold</c>) the packed shapes' calls also cycle through weight copies of
+/// ≥ 1 GiB in all, as the decode shapes always do, so no call finds its weights in the caches (as in the model).
 /// </summary>
 internal static unsafe class GemmAb
 {
-    public static void Run(int rounds, int threads, string filter)
+    public static void Run(int rounds, int threads, string filter, bool coldWeights = false)
     {
         var context = new ComputeContext(threads);
         var rng = new Random(1);
@@ -24,7 +26,7 @@ internal static unsafe class GemmAb
             bool packed = shape.M >= Gemm.PackedMinRows;
             // Decode GEMVs are memory-bound: cycle through enough weight copies (≥ 1 GiB) that none is still in the L3
             // when it comes round again, as in the model, where one decode step streams 17 GB of weights.
-            int copies = packed ? 1 : (int)Math.Max(1, (1L << 30) / (count * 2));
+            int copies = packed && !coldWeights ? 1 : (int)Math.Max(2, (1L << 30) / (count * 2));
             ushort* weights = (ushort*)NativeMemory.AlignedAlloc((nuint)(count * 2 * copies), 64);
             try
             {
@@ -33,7 +35,7 @@ internal static unsafe class GemmAb
                     weights[i] = (ushort)(0x3C00 + rng.Next(0x200));
                 }
                 var ws = Enumerable.Range(0, copies).Select(i => new WeightMatrix(weights + i * count, shape.N, shape.K, WeightType.BF16, null)).ToArray();
-                var w = ws[0];
+                int call = 0; // packed shapes: one copy per call, round robin
                 float[] a = new float[(long)shape.M * shape.K];
                 for (int i = 0; i < a.Length; i++)
                 {
@@ -51,7 +53,7 @@ internal static unsafe class GemmAb
                         {
                             if (packed)
                             {
-                                Baseline.GemmPackedBaseline.Run(x, shape.M, w, null, y1, context, gelu);
+                                Baseline.GemmPackedBaseline.Run(x, shape.M, ws[call++ % copies], null, y1, context, gelu);
                                 return;
                             }
                             foreach (var wi in ws)
@@ -63,15 +65,17 @@ internal static unsafe class GemmAb
                         {
                             if (packed)
                             {
-                                GemmPacked.Run(x, shape.M, w, null, y2, context, gelu);
+                                GemmPacked.Run(x, shape.M, ws[call++ % copies], null, y2, context, gelu);
                                 return;
                             }
                             foreach (var wi in ws)
                             {
                                 GemmRowDot.Run(x, shape.M, wi, null, y2, context);
                             }
-                        });
-                    AbRunner.Report(gelu ? shape.Name + " (GELU of A)" : shape.Name, shape.Flops, (t.BaselineMs / copies, t.CurrentMs / copies), AbRunner.MaxAbsDifference(c1, c2));
+                        },
+                        coldWeights && packed ? () => CacheEviction.Evict(w.Data, count * 2) : null);
+                    int perCall = packed ? 1 : copies;
+                    AbRunner.Report(gelu ? shape.Name + " (GELU of A)" : shape.Name, shape.Flops, (t.BaselineMs / perCall, t.CurrentMs / perCall), AbRunner.MaxAbsDifference(c1, c2));
                 }
                 }
             }

@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using LlamaGuardSharp.Compute;
 
 namespace LlamaGuardSharp.Checkpoints;
@@ -20,15 +19,13 @@ namespace LlamaGuardSharp.Checkpoints;
 /// the background thread well under a second when everything is cached already, and takes the first-touch minor faults
 /// of the mapping off the compute threads.
 /// </remarks>
-internal static unsafe partial class WeightPrefetcher
+internal static unsafe class WeightPrefetcher
 {
-    private const int MadvWillNeed = 3;
-
     /// <summary>Readahead is requested in pieces of this size, so cancellation (model disposal) is prompt.</summary>
     private const long ChunkBytes = 8L << 20;
 
     /// <summary>Whether the platform has the hint (Linux).</summary>
-    public static bool IsSupported => OperatingSystem.IsLinux();
+    public static bool IsSupported => MemoryAdvice.IsSupported;
 
     /// <summary>
     /// Whether prefetching <paramref name="bytes"/> of weights is sensible here: they must fit in physical memory next to
@@ -56,7 +53,7 @@ internal static unsafe partial class WeightPrefetcher
                 nint begin = (nint)(start + offset) & ~(nint)(page - 1);
                 nint end = (nint)(start + Math.Min(bytes, offset + ChunkBytes));
                 // Errors (e.g. a matrix in pinned managed memory in tests) only mean no readahead: ignored.
-                _ = Madvise(begin, (nuint)(end - begin), MadvWillNeed);
+                MemoryAdvice.WillNeed(begin, (nuint)(end - begin));
                 // Then read one byte per page: waits for the chunk, and marks its pages referenced, so that reclaim
                 // (the checkpoint is 86 % of this machine's memory) does not take prefetched, not yet used pages first.
                 for (nint p = begin; p < end; p += (nint)page)
@@ -66,7 +63,4 @@ internal static unsafe partial class WeightPrefetcher
             }
         }
     }
-
-    [LibraryImport("libc", EntryPoint = "madvise")]
-    private static partial int Madvise(nint address, nuint length, int advice);
 }
