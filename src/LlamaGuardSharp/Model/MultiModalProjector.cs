@@ -30,9 +30,23 @@ public sealed class MultiModalProjector
         {
             throw new ModelInputException($"Vision features hold {features.Length} values, not a multiple of {InputDim}.");
         }
-        int rows = features.Length / InputDim;
-        var result = new float[(long)rows * OutputDim];
-        Gemm.MatMulTransposed(features, rows, _weight, _bias, result, _context);
+        var result = new float[(long)(features.Length / InputDim) * OutputDim];
+        Project(features, result);
         return result;
+    }
+
+    /// <summary>Projects <paramref name="features"/> into <paramref name="destination"/> (rows of <see cref="OutputDim"/>).</summary>
+    internal void Project(ReadOnlySpan<float> features, Span<float> destination)
+    {
+        if (features.Length % InputDim != 0)
+        {
+            throw new ModelInputException($"Vision features hold {features.Length} values, not a multiple of {InputDim}.");
+        }
+        int rows = features.Length / InputDim;
+        if (destination.Length != (long)rows * OutputDim)
+        {
+            throw new ArgumentException($"The destination holds {destination.Length} values, expected {rows}×{OutputDim}.", nameof(destination));
+        }
+        Gemm.MatMulTransposed(features, rows, _weight, _bias, destination, _context);
     }
 }

@@ -24,12 +24,29 @@ public sealed class VisionEncoder
 {
     private readonly VisionWeights _w;
     private readonly ComputeContext _context;
+    private readonly ActivationPool _pool;
 
-    internal VisionEncoder(MllamaVisionConfig config, VisionWeights weights, ComputeContext context)
+    internal VisionEncoder(MllamaVisionConfig config, VisionWeights weights, ComputeContext context, ActivationPool pool)
     {
         Config = config;
         _w = weights;
         _context = context;
+        _pool = pool;
+    }
+
+    /// <summary>
+    /// Bytes of the large arrays one <see cref="Encode"/> call takes from the activation pool (and gives back, but for
+    /// its result): ≈ 0.8 GB for Llama Guard 3 Vision.
+    /// </summary>
+    internal static long PooledBytesPerEncode(MllamaVisionConfig c)
+    {
+        long s = (long)c.MaxNumTiles * c.PaddedTokensPerTile, patches = (long)c.MaxNumTiles * c.PatchesPerSide * c.PatchesPerSide;
+        long floats = patches * c.NumChannels * c.PatchSize * c.PatchSize // flattened patches
+            + patches * c.HiddenSize                                      // patch embeddings
+            + s * c.HiddenSize * (7L + c.IntermediateLayersIndices.Count) // stream, block buffers, tapped layers
+            + s * c.IntermediateSize                                      // MLP hidden
+            + (long)c.MaxNumTiles * c.TokensPerTile * c.VisionOutputDim;  // the assembled features
+        return floats * sizeof(float);
     }
 
     public MllamaVisionConfig Config { get; }
@@ -65,7 +82,7 @@ public sealed class VisionEncoder
             }
         }
         var mask = AttentionMask.PadPairs(isPad);
-        var scratch = new BlockScratch(s, d, c.IntermediateSize);
+        var scratch = new BlockScratch(s, d, c.IntermediateSize, _pool);
 
         var taps = new float[c.IntermediateLayersIndices.Count][];
         for (int layer = 0; layer < _w.LocalLayers.Count; layer++)
@@ -75,7 +92,7 @@ public sealed class VisionEncoder
             {
                 if (c.IntermediateLayersIndices[k] == layer)
                 {
-                    taps[k] = (float[])x.Clone(); // the stream entering this layer
+                    taps[k] = _pool.Clone(x); // the stream entering this layer
                 }
             }
             Block(_w.LocalLayers[layer], x, mask, scratch);
@@ -96,7 +113,14 @@ public sealed class VisionEncoder
         {
             trace.GlobalEncoderOutput = (float[])x.Clone();
         }
-        return AssembleOutput(x, taps);
+        var features = AssembleOutput(x, taps);
+        scratch.Return(_pool);
+        _pool.Return(x);
+        foreach (float[] tap in taps)
+        {
+            _pool.Return(tap);
+        }
+        return features;
     }
 
     /// <summary>nn.LayerNorm's default eps; the vision norms of the reference ignore <c>norm_eps</c> for pre/post.</summary>
@@ -134,7 +158,7 @@ public sealed class VisionEncoder
         int patchLen = ch * ps * ps;
 
         // Conv2d(stride = kernel) as a GEMM over patches flattened in (channel, ky, kx) order, the weight's own layout.
-        var flat = new float[tiles * patches * patchLen];
+        var flat = _pool.Rent((long)tiles * patches * patchLen);
         for (int t = 0; t < tiles; t++)
         {
             for (int py = 0; py < side; py++)
@@ -153,14 +177,16 @@ public sealed class VisionEncoder
                 }
             }
         }
-        var patchOut = new float[tiles * patches * d];
+        var patchOut = _pool.Rent((long)tiles * patches * d);
         Gemm.MatMulTransposed(flat, tiles * patches, _w.PatchEmbedding, default, patchOut, _context);
+        _pool.Return(flat);
 
-        var x = new float[tiles * pp * d];
+        var x = _pool.Rent((long)tiles * pp * d); // zero-filled: the padding slots stay zero
         for (int t = 0; t < tiles; t++)
         {
             patchOut.AsSpan(t * patches * d, patches * d).CopyTo(x.AsSpan((t * pp + 1) * d));
         }
+        _pool.Return(patchOut);
         // The pre-tile embedding reaches the patches only; CLS is inserted after it.
         AddTileEmbedding(x, _w.PreTileEmbedding, _w.PreTileGate, image.AspectRatioId, firstToken: 1, tokens: patches);
         for (int t = 0; t < tiles; t++)
@@ -240,7 +266,7 @@ public sealed class VisionEncoder
         var c = Config;
         int tiles = c.MaxNumTiles, p = c.TokensPerTile, pp = c.PaddedTokensPerTile, d = c.HiddenSize, k = taps.Length;
         int outDim = d * (1 + k);
-        var result = new float[tiles * p * outDim];
+        var result = _pool.Rent((long)tiles * p * outDim);
         for (int t = 0; t < tiles; t++)
         {
             for (int i = 0; i < p; i++)
@@ -261,16 +287,24 @@ public sealed class VisionEncoder
         return result;
     }
 
-    /// <summary>Activation buffers reused by every block of one encode call.</summary>
-    private sealed class BlockScratch(int tokens, int dim, int hidden)
+    /// <summary>Activation buffers reused by every block of one encode call (from the pool, given back after it).</summary>
+    private sealed class BlockScratch(int tokens, int dim, int hidden, ActivationPool pool)
     {
         public int Tokens { get; } = tokens;
-        public float[] Normed { get; } = new float[tokens * dim];
-        public float[] Q { get; } = new float[tokens * dim];
-        public float[] K { get; } = new float[tokens * dim];
-        public float[] V { get; } = new float[tokens * dim];
-        public float[] Attended { get; } = new float[tokens * dim];
-        public float[] Out { get; } = new float[tokens * dim];
-        public float[] Hidden { get; } = new float[tokens * hidden];
+        public float[] Normed { get; } = pool.Rent((long)tokens * dim);
+        public float[] Q { get; } = pool.Rent((long)tokens * dim);
+        public float[] K { get; } = pool.Rent((long)tokens * dim);
+        public float[] V { get; } = pool.Rent((long)tokens * dim);
+        public float[] Attended { get; } = pool.Rent((long)tokens * dim);
+        public float[] Out { get; } = pool.Rent((long)tokens * dim);
+        public float[] Hidden { get; } = pool.Rent((long)tokens * hidden);
+
+        public void Return(ActivationPool to)
+        {
+            foreach (float[] buffer in new[] { Normed, Q, K, V, Attended, Out, Hidden })
+            {
+                to.Return(buffer);
+            }
+        }
     }
 }
