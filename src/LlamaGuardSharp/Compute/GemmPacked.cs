@@ -18,7 +18,7 @@ namespace LlamaGuardSharp.Compute;
 /// <para>A is packed into a ring of three row-block slots, per (row block, K block), by work items that run in a fixed
 /// start order among the compute items (<see cref="Schedule"/>), so one thread packs the next row block while the other
 /// computes. Many row blocks (vision, projector): B is packed for every K block up front (N·K floats). One row block
-/// (M ≤ MC, text prefill): every B micro-panel is used by exactly one item, so each item packs its own B chunk per K
+/// (M ≤ <see cref="SingleRowBlockMaxRows"/>, text prefill): every B micro-panel is used by exactly one item, so each item packs its own B chunk per K
 /// block into a small L2-resident buffer just before using it (writing a whole packed B to DRAM cost ≈ 15 ms per
 /// 4096 × 4096 weight).</para>
 /// <para>Determinism: every C element is produced by exactly one micro-kernel call per K block, K blocks in order, so
@@ -47,6 +47,15 @@ internal static unsafe class GemmPacked
     /// (256 was no better in A/B runs).
     /// </summary>
     public const int NBlockSingleRowBlock = 128;
+
+    /// <summary>
+    /// Up to this many rows (text prefills of long prompts) the GEMM keeps one row block, so each item packs its own B
+    /// chunk per K block, instead of MC-row blocks that need B packed whole up front: for the text weights that is
+    /// 100–470 MB written to DRAM and read back per call. Measured 2026-12-07 (2-vCPU AMD EPYC Zen 5 guest, mapped
+    /// weights of the real-size synthetic checkpoint, medians): M = 738 gate+up 0.84–1.0×, down 0.91×, q+k+v 0.89–0.94×
+    /// the time; M = 1000 0.89×, 0.94×, 0.98×. The C block of an item is then M × 128 floats (≤ 512 KiB).
+    /// </summary>
+    public const int SingleRowBlockMaxRows = 1024;
 
     /// <summary>Packed-A size (bytes) above which a one-row-block GEMM uses 2 × <see cref="NBlockSingleRowBlock"/> columns per item.</summary>
     private const long LargePackedA = 16L << 20;
@@ -87,7 +96,8 @@ internal static unsafe class GemmPacked
         int kBlocks = (k + KBlock - 1) / KBlock;
         int kcMax = Math.Min(k, ((k + kBlocks - 1) / kBlocks + 15) & ~15);
         kBlocks = (k + kcMax - 1) / kcMax;
-        int rowPanelsPerItem = MBlock / MR;
+        // Up to SingleRowBlockMaxRows rows all rows form one row block (B packed per item, never written out whole).
+        int rowPanelsPerItem = m <= SingleRowBlockMaxRows ? Math.Max(MBlock / MR, mPanels) : MBlock / MR;
         int mBlocks = (mPanels + rowPanelsPerItem - 1) / rowPanelsPerItem;
         bool packBInItem = mBlocks == 1;
         // Packed A lives in a ring of row-block slots (the schedule packs row block mb + 1 while mb computes, so three

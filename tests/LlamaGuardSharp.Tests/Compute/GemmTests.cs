@@ -40,7 +40,8 @@ public class GemmTests
         data.Add(31, 4096, 200, WeightType.BF16); // model-sized K: 8 K blocks, edge rows and columns, in-item B packing
         // Several row blocks × K blocks × column chunks, with a last row block of one partial panel: the pipelined
         // schedule (A of the next row block packed while the current one computes, C kept across K blocks).
-        data.Add(905, 1100, 300, WeightType.BF16);
+        data.Add(1045, 1100, 300, WeightType.BF16); // 32 + 32 + 11 panels (> SingleRowBlockMaxRows), the last of 9 rows
+        data.Add(905, 1100, 300, WeightType.BF16);  // 65 panels in one row block (≤ SingleRowBlockMaxRows): B packed per item
         data.Add(1850, 800, 40, WeightType.BF16); // five row blocks: the three A slots are reused
         data.Add(300, 14336, 70, WeightType.BF16); // one row block, packed A > 16 MB: the wider column chunks
         return data;
@@ -122,7 +123,8 @@ public class GemmTests
 
     [Theory]
     [InlineData(37, 300, 70, WeightType.BF16)]  // 2 full 14-row panels + 9 rows; K in 1 block
-    [InlineData(470, 1600, 45, WeightType.BF16)] // two row blocks (448 + 22), 3 K blocks, an N edge
+    [InlineData(470, 1600, 45, WeightType.BF16)] // one row block of 34 panels (more than MC), 3 K blocks, an N edge
+    [InlineData(1040, 200, 45, WeightType.BF16)] // three row blocks (448 + 448 + 144): B packed up front
     [InlineData(12, 96, 33, WeightType.F16)]
     public void BatchInvariant_EveryRowHasTheBitsOfTheWholeCall(int m, int k, int n, WeightType type)
     {
@@ -183,6 +185,7 @@ public class GemmTests
         { 20, 1100, 96, 32, 32 },
         { 45, 300, 45, 17, 0 },
         { 905, 200, 70, 33, 100 },
+        { 1045, 200, 70, 33, 100 },
         { 1035, 40, 256, 64, 64 },
     };
 
@@ -233,7 +236,8 @@ public class GemmTests
     }
 
     [Theory]
-    [InlineData(905, 320, 70)]  // several row blocks, pipelined A packing with the activation
+    [InlineData(1045, 320, 70)] // several row blocks, pipelined A packing with the activation
+    [InlineData(905, 320, 70)]  // one row block of 65 panels
     [InlineData(20, 1104, 40)]  // one row block with a partial panel (rows 14..19)
     [InlineData(5, 64, 9)]      // few rows: activation applied to a copy, streaming kernel
     [InlineData(30, 70, 33)]    // K not a multiple of 16: activation applied to a copy
