@@ -130,5 +130,5 @@ public static class QuickMode
 
     private static string Header(int threads, int reps, PeakMeasurement best, PeakMeasurement before, PeakMeasurement after) =>
         $"# {DateTime.UtcNow:u}  threads={threads}  reps={reps}  peak probe (Vector512 FMA, {threads} threads) = {best.WallGflops:F1} GFLOP/s wall, "
-        + $"{best.CpuGflops:F1} GFLOP per CPU-s (before {before.WallGflops:F0}, after {after.WallGflops:F0})";
+        + $"{best.CpuGflops:F1} GFLOP per CPU-s (before {before.WallGflops:F0}, after {after.WallGflops:F0})  cpu: {LlamaGuardSharp.Diagnostics.HostCpu.Current()}";
 }

@@ -69,6 +69,7 @@ public static class BenchCommand
             try
             {
                 var context = new ComputeContext(parseResult.GetValue(threads));
+                error.WriteLine($"bench: {HostCpu.Current()}");
                 error.WriteLine($"bench: measuring the FMA peak on {context.Threads} threads…");
                 var peak = PeakProbe.Measure(context);
                 error.WriteLine($"bench: peak {peak.WallGflops:F0} GFLOP/s ({peak.CpuGflops:F0} GFLOP per CPU-second)");
@@ -243,10 +244,15 @@ public static class BenchCommand
 
     private static string ToJson(ComputeContext context, PeakMeasurement peak, IReadOnlyList<GemmTiming> gemm, EndToEnd e, KernelProfile? kernels)
     {
+        var cpu = HostCpu.Current();
         var report = new
         {
             date = DateTime.UtcNow.ToString("O", CultureInfo.InvariantCulture),
-            machine = new { processor_count = Environment.ProcessorCount, threads = context.Threads, os = Environment.OSVersion.ToString(), runtime = Environment.Version.ToString() },
+            machine = new
+            {
+                processor_count = Environment.ProcessorCount, threads = context.Threads, os = Environment.OSVersion.ToString(), runtime = Environment.Version.ToString(),
+                cpu = new { vendor = cpu.Vendor, model_name = cpu.ModelName, family = cpu.Family, model = cpu.Model, l2_kib = cpu.L2KiB, avx512 = cpu.Avx512, avx512_bf16 = cpu.Avx512Bf16 },
+            },
             // The higher of the readings before and after the end-to-end runs; every pct_of_peak outside "gemm" uses it
             // (the GEMM table's percentages use the reading taken just before it, peak_gflops_before).
             peak_gflops = peak.WallGflops,

@@ -17,6 +17,12 @@ public sealed class BenchCommandTests(TinyGuardModelFixture fixture) : IClassFix
         Assert.True(root.GetProperty("end_to_end").GetProperty("first_run_seconds").GetDouble() > 0);
         Assert.Contains("bench: warm-up classification 1/1 (not in the medians)", error);
         Assert.True(root.GetProperty("peak_gflops").GetDouble() > 0);
+        // The processor the figures belong to, in the JSON and on stderr.
+        var cpu = root.GetProperty("machine").GetProperty("cpu");
+        var host = LlamaGuardSharp.Diagnostics.HostCpu.Current();
+        Assert.Equal(host.Vendor, cpu.GetProperty("vendor").GetString());
+        Assert.Equal(host.Avx512Bf16, cpu.GetProperty("avx512_bf16").GetBoolean());
+        Assert.Contains($"bench: {host}", error);
         // The reference peak is the higher of the probe readings before and after the end-to-end runs.
         double before = root.GetProperty("peak_gflops_before").GetDouble(), after = root.GetProperty("peak_gflops_after").GetDouble();
         Assert.True(before > 0 && after > 0);
