@@ -3,7 +3,7 @@
 # versions run alternately in one process, so they see the same background load; read the current/baseline ratio).
 # Usage: bench/ab.sh REV gemm|gemm-cold|attention [rounds=5] [threads=2] [shape-substring]
 #   e.g. bench/ab.sh HEAD gemm 5 2 "text"      (uncommitted GemmPacked.cs vs the committed one)
-#   gemm-cold: the packed shapes' weights are evicted from the caches before every call (as the model streams them)
+#   gemm-cold: the packed shapes' calls cycle through weight copies (>= 1 GiB), so no call finds its weights in the caches
 # The baseline source is generated into bench/LlamaGuardSharp.Benchmarks/Baseline/ (git-ignored) with its class
 # renamed; it must still compile against the current library (internal helpers it uses may have changed since REV).
 set -euo pipefail

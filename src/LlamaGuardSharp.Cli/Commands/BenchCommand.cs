@@ -69,7 +69,8 @@ public static class BenchCommand
             try
             {
                 var context = new ComputeContext(parseResult.GetValue(threads));
-                error.WriteLine($"bench: {HostCpu.Current()}");
+                var cpu = HostCpu.Current();
+                error.WriteLine($"bench: {cpu}");
                 error.WriteLine($"bench: measuring the FMA peak on {context.Threads} threads…");
                 var peak = PeakProbe.Measure(context);
                 error.WriteLine($"bench: peak {peak.WallGflops:F0} GFLOP/s ({peak.CpuGflops:F0} GFLOP per CPU-second)");
@@ -107,7 +108,7 @@ public static class BenchCommand
                     WriteProfile(kernels, endToEnd, peak, error);
                 }
                 output.WriteLine(parseResult.GetValue(json)
-                    ? ToJson(context, peak, gemm, endToEnd, kernels)
+                    ? ToJson(context, cpu, peak, gemm, endToEnd, kernels)
                     : $"end-to-end: {endToEnd.Seconds:F1} s median, {endToEnd.Flops.Total / 1e12:F2} TFLOP, {endToEnd.Gflops:F0} GFLOP/s = {endToEnd.FractionOfPeak:P0} of the {peak.WallGflops:F0} GFLOP/s peak, peak anonymous memory {endToEnd.PeakAnonymousBytes / 1e6:F0} MB");
                 return 0;
             }
@@ -242,9 +243,9 @@ public static class BenchCommand
         return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
     }
 
-    private static string ToJson(ComputeContext context, PeakMeasurement peak, IReadOnlyList<GemmTiming> gemm, EndToEnd e, KernelProfile? kernels)
+    private static string ToJson(ComputeContext context, HostCpu cpu, PeakMeasurement peak, IReadOnlyList<GemmTiming> gemm, EndToEnd e,
+        KernelProfile? kernels)
     {
-        var cpu = HostCpu.Current();
         var report = new
         {
             date = DateTime.UtcNow.ToString("O", CultureInfo.InvariantCulture),

@@ -18,9 +18,9 @@ namespace LlamaGuardSharp.Compute;
 /// <para>A is packed into a ring of three row-block slots, per (row block, K block), by work items that run in a fixed
 /// start order among the compute items (<see cref="Schedule"/>), so one thread packs the next row block while the other
 /// computes. Many row blocks (vision, projector): B is packed for every K block up front (N·K floats). One row block
-/// (M ≤ <see cref="SingleRowBlockMaxRows"/>, text prefill): every B micro-panel is used by exactly one item, so each item packs its own B chunk per K
-/// block into a small L2-resident buffer just before using it (writing a whole packed B to DRAM cost ≈ 15 ms per
-/// 4096 × 4096 weight).</para>
+/// (M ≤ <see cref="SingleRowBlockMaxRows"/>, text prefill): every B micro-panel is used by exactly one item, so each
+/// item packs its own B chunk per K block into a small L2-resident buffer just before using it (writing a whole packed B
+/// to DRAM cost ≈ 15 ms per 4096 × 4096 weight).</para>
 /// <para>Determinism: every C element is produced by exactly one micro-kernel call per K block, K blocks in order, so
 /// the float32 reduction order depends only on the shapes, never on the thread count or scheduling.</para>
 /// </remarks>

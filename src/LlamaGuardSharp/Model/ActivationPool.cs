@@ -9,10 +9,10 @@ namespace LlamaGuardSharp.Model;
 /// Why: touching memory the process has not used yet is slow on a virtual machine — measured 2026-12-07 on the 2-vCPU
 /// AMD EPYC (Zen 5) guest: the first write of a new 132 MB array took 270–480 ms (≈ 2–3.6 ms per MB, with 4 KiB or
 /// 2 MiB pages alike: the host backs the guest's pages on first use), the second 6–7 ms. The vision encoder alone
-/// allocated ≈ 0.8 GB per image (its block buffers, the tapped layers, the assembled features), i.e. ≈ 2 s of such
-/// first touches per classification, since the garbage collector hands freed memory back before the next request
-/// comes. The pool keeps it: the retained size is bounded (<see cref="MaxKeptBytes"/>); arrays beyond it are left to
-/// the collector.
+/// allocates ≈ 0.8 GB per image (its block buffers, the tapped layers, the assembled features): up to ≈ 2 s of such
+/// first touches whenever the collector has handed that memory back between requests. In back-to-back benchmark runs it
+/// mostly had not (end to end read the same with the pool); the pool makes it independent of the collector's timing.
+/// The retained size is bounded (<see cref="MaxKeptBytes"/>); arrays beyond it are left to the collector.
 /// </remarks>
 internal sealed class ActivationPool
 {

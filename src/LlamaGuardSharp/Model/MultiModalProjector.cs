@@ -26,10 +26,7 @@ public sealed class MultiModalProjector
     /// <summary>Projects <paramref name="features"/> (rows of <see cref="InputDim"/>) to rows of <see cref="OutputDim"/>.</summary>
     public float[] Project(ReadOnlySpan<float> features)
     {
-        if (features.Length % InputDim != 0)
-        {
-            throw new ModelInputException($"Vision features hold {features.Length} values, not a multiple of {InputDim}.");
-        }
+        // A length that is not a multiple of InputDim is rejected by the overload below before anything is computed.
         var result = new float[(long)(features.Length / InputDim) * OutputDim];
         Project(features, result);
         return result;
