@@ -4,6 +4,7 @@
 # Usage: bench/ab.sh REV gemm|gemm-cold|attention [rounds=5] [threads=2] [shape-substring]
 #   e.g. bench/ab.sh HEAD gemm 5 2 "text"      (uncommitted GemmPacked.cs vs the committed one)
 #   gemm-cold: the packed shapes' calls cycle through weight copies (>= 1 GiB), so no call finds its weights in the caches
+#   GEMM_AB_ROWS=N in the environment: the text prefill shapes with N rows instead of 400
 # The baseline source is generated into bench/LlamaGuardSharp.Benchmarks/Baseline/ (git-ignored) with its class
 # renamed; it must still compile against the current library (internal helpers it uses may have changed since REV).
 set -euo pipefail

@@ -16,12 +16,17 @@ internal static unsafe class GemmAb
     {
         var context = new ComputeContext(threads);
         var rng = new Random(1);
-        foreach (GemmShape shape in GemmShape.ModelShapes)
+        // GEMM_AB_ROWS (bench/ab.sh's environment): the text prefill shapes at another prompt length, e.g. 738 or 1000.
+        string? rowsOverride = Environment.GetEnvironmentVariable("GEMM_AB_ROWS");
+        foreach (GemmShape modelShape in GemmShape.ModelShapes)
         {
-            if (!shape.Name.Contains(filter, StringComparison.Ordinal))
+            if (!modelShape.Name.Contains(filter, StringComparison.Ordinal))
             {
                 continue;
             }
+            GemmShape shape = rowsOverride is not null && modelShape.Name.Contains("prefill", StringComparison.Ordinal)
+                ? modelShape with { Name = $"{modelShape.Name} M={rowsOverride}", M = int.Parse(rowsOverride, System.Globalization.CultureInfo.InvariantCulture) }
+                : modelShape;
             long count = (long)shape.N * shape.K;
             bool packed = shape.M >= Gemm.PackedMinRows;
             // Decode GEMVs are memory-bound: cycle through enough weight copies (≥ 1 GiB) that none is still in the L3

@@ -7,7 +7,7 @@ namespace LlamaGuardSharp.Compute;
 /// <summary>
 /// The cache-blocked GEMM for M ≥ <see cref="Gemm.PackedMinRows"/>: C = A·Wᵀ (+ bias) with W widened to float32 while
 /// it is packed. A is packed into 14-row micro-panels and B (= Wᵀ) into 32-column micro-panels, per K block
-/// (≤ <see cref="KBlock"/>). The work items are blocks of C (MC rows × NC columns) that walk *all* K blocks in order
+/// (≤ <see cref="KBlock"/>, or <see cref="KBlockSingleRowBlock"/> when all rows form one row block). The work items are blocks of C (MC rows × NC columns) that walk *all* K blocks in order
 /// while their C block stays in L2, so C never goes back to memory between K blocks; inside an item each A
 /// micro-panel is swept across the chunk's B micro-panels (L2-resident) by the 14×32 micro-kernel.
 /// </summary>
@@ -15,24 +15,41 @@ namespace LlamaGuardSharp.Compute;
 /// <para>Why C stays in L2: the former order (all items of K block b, then a barrier, then block b + 1) read and wrote
 /// the whole of C once per K block: 15 × 2 × 105 MB for the projector, and each micro-kernel call started by waiting
 /// for 28 C lines from DRAM. Measured on the quiet 2-core host (gemm-quick, same run): see docs/performance.md.</para>
-/// <para>A is packed into a ring of three row-block slots, per (row block, K block), by work items that run in a fixed
+/// <para>A is packed into a ring of three row-block slots, per (row block, K block) (in parts of 8 panels when there is
+/// one row block), by work items that run in a fixed
 /// start order among the compute items (<see cref="Schedule"/>), so one thread packs the next row block while the other
 /// computes. Many row blocks (vision, projector): B is packed for every K block up front (N·K floats). One row block
 /// (M ≤ <see cref="SingleRowBlockMaxRows"/>, text prefill): every B micro-panel is used by exactly one item, so each
-/// item packs its own B chunk per K block into a small L2-resident buffer just before using it (writing a whole packed B
+/// item packs its own B chunk per K block into a small buffer just before using it (writing a whole packed B
 /// to DRAM cost ≈ 15 ms per 4096 × 4096 weight).</para>
-/// <para>Determinism: every C element is produced by exactly one micro-kernel call per K block, K blocks in order, so
-/// the float32 reduction order depends only on the shapes, never on the thread count or scheduling.</para>
+/// <para>Determinism: every C element is produced by exactly one micro-kernel call per K block, K blocks in order, each
+/// continuing the float32 sum where the previous one stored it, so the reduction runs over k in order: it depends on
+/// neither the thread count, the scheduling, KC nor M.</para>
 /// </remarks>
 internal static unsafe class GemmPacked
 {
     /// <summary>
-    /// KC (upper bound; K is split into near-equal blocks, multiples of 16): an A micro-panel is 14·768·4 B = 42 KiB and a
+    /// KC (upper bound; K is split into near-equal blocks, multiples of 16) when there are several row blocks (vision,
+    /// projector; see <see cref="KBlockSingleRowBlock"/> for one): an A micro-panel is 14·768·4 B = 42 KiB and a
     /// B micro-panel 96 KiB, both streamed from L2 by the micro-kernel (kernel-probe: 88–93 % of the FMA peak for kc 512
     /// to 1280). A/B against 512 on the new schedule (interleaved, 5 runs): 768 was 2–15 % faster at most model shapes,
     /// 640 and 1024 in between.
     /// </summary>
     public const int KBlock = 768;
+
+    /// <summary>
+    /// KC (upper bound) when all rows form one row block (text prefill, M ≤ <see cref="SingleRowBlockMaxRows"/>): K = 4096
+    /// in 2 blocks of 2048, 14336 in 7. There every item packs its own B chunk per K block straight from the weight rows,
+    /// so with KC = 768 each row was read in 1376-byte pieces (21 cache lines; 16 rows at a time): too short for the
+    /// hardware prefetchers, and each K block repeated the item's first-sweep costs. Interleaved A/B against 768
+    /// (2026-12-07, Zen 5, 2 threads, 7–9 rounds; <c>bench/ab.sh … gemm</c>, <c>GEMM_AB_ROWS</c>): M = 400 0.93–0.95×
+    /// the time at every text shape (cold weights 0.93–1.02×), M = 1000 0.86–0.97×, M = 120 0.82–0.96×; 1024 and 1536
+    /// were in between, 4096 (one K block) made k/v 1.03–1.07× slower. The chunk's packed B (1 MiB) then exceeds the
+    /// 1 MiB L2, which measured no worse. KC never changes a bit of the result: the micro-kernel carries each C element's
+    /// float32 sum through the K blocks in k order (C is stored and reloaded exactly), so the reduction order is the same
+    /// for every KC.
+    /// </summary>
+    public const int KBlockSingleRowBlock = 2048;
 
     /// <summary>MC: rows per work item when there are several row blocks (vision, projector).</summary>
     public const int MBlock = 32 * GemmMicroKernel.Rows;
@@ -64,6 +81,7 @@ internal static unsafe class GemmPacked
     private const int ShortPanelRows = GemmMicroKernel.ShortRows;
     private const int NR = GemmMicroKernel.Cols;
     private const int PackGroup = 8; // micro-panels per packing work item
+    private const int PackAPanels = 8; // A micro-panels per packing work item (one row block)
 
     public static void Run(float* a, int m, WeightMatrix w, float* bias, float* c, ComputeContext context, bool geluOfA = false) =>
         Run(a, m, [new GemmTarget(w, c, bias)], context, geluOfA);
@@ -91,15 +109,17 @@ internal static unsafe class GemmPacked
             panelStart[t + 1] = panelStart[t] + (targets[t].Weight.Rows + NR - 1) / NR;
         }
         int nPanels = panelStart[^1];
-        // Near-equal K blocks of at most KBlock (e.g. 1280 -> 2 × 640, 4096 -> 5 × 688 + 656) so no block is a short,
-        // inefficient remainder; multiples of 16 keep the vector packing loops free of scalar tails.
-        int kBlocks = (k + KBlock - 1) / KBlock;
-        int kcMax = Math.Min(k, ((k + kBlocks - 1) / kBlocks + 15) & ~15);
-        kBlocks = (k + kcMax - 1) / kcMax;
+        // Near-equal K blocks of at most KBlock (e.g. 1280 -> 2 × 640, 5120 -> 6 × 736 + 704) or, in one row block, of at most
+        // KBlockSingleRowBlock (4096 -> 2 × 2048, 14336 -> 7 × 2048), so no block is a short, inefficient remainder;
+        // multiples of 16 keep the vector packing loops free of scalar tails.
         // Up to SingleRowBlockMaxRows rows all rows form one row block (B packed per item, never written out whole).
         int rowPanelsPerItem = m <= SingleRowBlockMaxRows ? Math.Max(MBlock / MR, mPanels) : MBlock / MR;
         int mBlocks = (mPanels + rowPanelsPerItem - 1) / rowPanelsPerItem;
         bool packBInItem = mBlocks == 1;
+        int kBlockLimit = packBInItem ? KBlockSingleRowBlock : KBlock;
+        int kBlocks = (k + kBlockLimit - 1) / kBlockLimit;
+        int kcMax = Math.Min(k, ((k + kBlocks - 1) / kBlocks + 15) & ~15);
+        kBlocks = (k + kcMax - 1) / kcMax;
         // Packed A lives in a ring of row-block slots (the schedule packs row block mb + 1 while mb computes, so three
         // slots are enough; a whole-matrix buffer was 197 MB for the projector and crowded the mapped weights out of
         // the page cache). A slot holds K block b at b·(MC·kcMax), its panel r (counted from the row block's first)
@@ -148,8 +168,11 @@ internal static unsafe class GemmPacked
                 }
             }
             int nChunks = (nPanels + chunkPanels - 1) / chunkPanels;
-            int[] work = Schedule(mBlocks, kBlocks, nChunks);
-            int[] packed = new int[mBlocks * kBlocks]; // 1 once A of (row block, K block) is packed
+            // One row block: A's packing of a K block is split into parts of PackAPanels row panels, so that both threads
+            // share it even when there are only one or two K blocks (KBlockSingleRowBlock).
+            int packParts = packBInItem ? (mPanels + PackAPanels - 1) / PackAPanels : 1;
+            int[] work = Schedule(mBlocks, kBlocks * packParts, nChunks);
+            int[] packed = new int[mBlocks * kBlocks]; // parts of A of (row block, K block) packed so far
             int[] computed = new int[mBlocks];         // compute items finished per row block (frees its A slot)
 
             context.ForOrdered(work.Length, index =>
@@ -158,7 +181,7 @@ internal static unsafe class GemmPacked
                 if (item < 0)
                 {
                     // Pack A of one (row block, K block); compute items of that row block wait for it.
-                    int unit = -item - 1, mb = unit / kBlocks, block = unit % kBlocks;
+                    int unit = -item - 1, part = unit % packParts, mb = unit / packParts / kBlocks, block = unit / packParts % kBlocks;
                     if (mb >= aSlots)
                     {
                         // The slot's previous row block must be finished (its items all started before this one).
@@ -168,7 +191,8 @@ internal static unsafe class GemmPacked
                     float* pa = (float*)paBase + mb % aSlots * aSlotFloats + block * aBlockFloats;
                     try
                     {
-                        for (int r = rFirst, r1 = Math.Min(mPanels, r + rowPanelsPerItem); r < r1; r++)
+                        int partPanels = packParts == 1 ? rowPanelsPerItem : PackAPanels;
+                        for (int r = rFirst + part * partPanels, r1 = Math.Min(Math.Min(mPanels, rFirst + rowPanelsPerItem), r + partPanels); r < r1; r++)
                         {
 #if GEMM_CALL_TIMING
                             long packStart = System.Diagnostics.Stopwatch.GetTimestamp();
@@ -181,7 +205,7 @@ internal static unsafe class GemmPacked
                     }
                     finally
                     {
-                        Volatile.Write(ref packed[unit], 1);
+                        Interlocked.Increment(ref packed[mb * kBlocks + block]);
                     }
                     return;
                 }
@@ -214,7 +238,7 @@ internal static unsafe class GemmPacked
                             // Macro addresses panel q at base + q·NR·kc: shift the base so panel qp0 lands at the buffer start.
                             pb = local.Pointer - (long)qp0 * NR * kc;
                         }
-                        WaitUntil(ref packed[rowBlock * kBlocks + block], 1);
+                        WaitUntil(ref packed[rowBlock * kBlocks + block], packParts);
                         // Macro addresses A panel r at base + r·14·kc: shift the base so panel rp0 lands at the slot start.
                         float* pa = (float*)paBase + rowBlock % aSlots * aSlotFloats + block * aBlockFloats - (long)rp0 * MR * kc;
                         // What the calls fetch ahead: the next K block's first A panel (its slot area, possibly still
@@ -255,29 +279,30 @@ internal static unsafe class GemmPacked
 
     /// <summary>
     /// The order in which work starts (<see cref="ComputeContext.ForOrdered"/>): the A packing of row block 0 (every K
-    /// block), then for each row block its compute items (row block · nChunks + chunk) with the packing of the next row
-    /// block spread among them (encoded −(rowBlock · kBlocks + kBlock) − 1). One thread packs while the other
+    /// block, in <paramref name="packsPerRowBlock"/> units), then for each row block its compute items
+    /// (row block · nChunks + chunk) with the packing of the next row block spread among them (encoded
+    /// −(rowBlock · packsPerRowBlock + unit) − 1). One thread packs while the other
     /// computes, so A's packing (reading and writing M·K floats: 7–35 ms of a vision GEMM) overlaps the FMAs, and a
     /// compute item rarely finds its panels unpacked.
     /// </summary>
-    private static int[] Schedule(int mBlocks, int kBlocks, int nChunks)
+    private static int[] Schedule(int mBlocks, int packsPerRowBlock, int nChunks)
     {
-        var work = new int[mBlocks * (kBlocks + nChunks)];
+        var work = new int[mBlocks * (packsPerRowBlock + nChunks)];
         int at = 0;
-        for (int b = 0; b < kBlocks; b++)
+        for (int b = 0; b < packsPerRowBlock; b++)
         {
             work[at++] = -b - 1;
         }
         for (int mb = 0; mb < mBlocks; mb++)
         {
-            int packs = mb + 1 < mBlocks ? kBlocks : 0, total = nChunks + packs, done = 0;
+            int packs = mb + 1 < mBlocks ? packsPerRowBlock : 0, total = nChunks + packs, done = 0;
             for (int i = 0; i < total; i++)
             {
                 // Item i of this segment is a pack when the running share of packs steps (packs spread evenly).
                 int after = (int)((long)(i + 1) * packs / total);
                 if (after > done)
                 {
-                    work[at++] = -((mb + 1) * kBlocks + done) - 1;
+                    work[at++] = -((mb + 1) * packsPerRowBlock + done) - 1;
                     done = after;
                 }
                 else

@@ -7,7 +7,8 @@ public class GemmTests
     public static TheoryData<int, int, int, WeightType> Shapes()
     {
         var data = new TheoryData<int, int, int, WeightType>();
-        // Sizes around the blocking: MR = 14, NR = 32, KC = 256, the small-M threshold 8, the 16-wide K vectors.
+        // Sizes around the blocking: MR = 14, NR = 32, KC = 768 (2048 in one row block), the small-M threshold, the
+        // 16-wide K vectors.
         (int M, int K, int N)[] shapes =
         [
             (1, 1, 1), (1, 17, 5), (2, 33, 7), (3, 16, 31), (7, 15, 33), (7, 129, 65), (8, 16, 32), (13, 63, 17),
@@ -36,8 +37,9 @@ public class GemmTests
         data.Add(1, 53, 9, WeightType.F32);
         data.Add(1, 4112, 38, WeightType.BF16);
         data.Add(1035, 40, 33, WeightType.BF16); // more than one MC block of rows
-        data.Add(20, 1100, 40, WeightType.BF16); // three K blocks (double-buffered packing)
-        data.Add(31, 4096, 200, WeightType.BF16); // model-sized K: 8 K blocks, edge rows and columns, in-item B packing
+        data.Add(20, 1100, 40, WeightType.BF16); // one K block of 1100 (not a multiple of 16) in one row block
+        data.Add(31, 4096, 200, WeightType.BF16); // model-sized K: 2 K blocks, edge rows and columns, in-item B packing
+        data.Add(130, 4500, 70, WeightType.BF16); // one row block: 3 K blocks of ≤ 2048, A packed in parts of 8 + 2 panels
         // Several row blocks × K blocks × column chunks, with a last row block of one partial panel: the pipelined
         // schedule (A of the next row block packed while the current one computes, C kept across K blocks).
         data.Add(1045, 1100, 300, WeightType.BF16); // 32 + 32 + 11 panels (> SingleRowBlockMaxRows), the last of 9 rows
@@ -123,7 +125,7 @@ public class GemmTests
 
     [Theory]
     [InlineData(37, 300, 70, WeightType.BF16)]  // 2 full 14-row panels + 9 rows; K in 1 block
-    [InlineData(470, 1600, 45, WeightType.BF16)] // one row block of 34 panels (more than MC), 3 K blocks, an N edge
+    [InlineData(470, 4200, 45, WeightType.BF16)] // one row block of 34 panels (more than MC), 3 K blocks, an N edge
     [InlineData(1040, 200, 45, WeightType.BF16)] // three row blocks (448 + 448 + 144): B packed up front
     [InlineData(12, 96, 33, WeightType.F16)]
     public void BatchInvariant_EveryRowHasTheBitsOfTheWholeCall(int m, int k, int n, WeightType type)
