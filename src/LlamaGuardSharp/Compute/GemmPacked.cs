@@ -7,9 +7,9 @@ namespace LlamaGuardSharp.Compute;
 /// <summary>
 /// The cache-blocked GEMM for M ≥ <see cref="Gemm.PackedMinRows"/>: C = A·Wᵀ (+ bias) with W widened to float32 while
 /// it is packed. A is packed into 14-row micro-panels and B (= Wᵀ) into 32-column micro-panels, per K block
-/// (≤ <see cref="KBlock"/>, or <see cref="KBlockSingleRowBlock"/> when all rows form one row block). The work items are blocks of C (MC rows × NC columns) that walk *all* K blocks in order
+/// (≤ <see cref="KBlock"/>). The work items are blocks of C (MC rows × NC columns) that walk *all* K blocks in order
 /// while their C block stays in L2, so C never goes back to memory between K blocks; inside an item each A
-/// micro-panel is swept across the chunk's B micro-panels (L2-resident) by the 14×32 micro-kernel.
+/// micro-panel is swept across the chunk's B micro-panels by the 14×32 micro-kernel.
 /// </summary>
 /// <remarks>
 /// <para>Why C stays in L2: the former order (all items of K block b, then a barrier, then block b + 1) read and wrote
@@ -29,38 +29,32 @@ namespace LlamaGuardSharp.Compute;
 internal static unsafe class GemmPacked
 {
     /// <summary>
-    /// KC (upper bound; K is split into near-equal blocks, multiples of 16) when there are several row blocks (vision,
-    /// projector; see <see cref="KBlockSingleRowBlock"/> for one): an A micro-panel is 14·768·4 B = 42 KiB and a
-    /// B micro-panel 96 KiB, both streamed from L2 by the micro-kernel (kernel-probe: 88–93 % of the FMA peak for kc 512
-    /// to 1280). A/B against 512 on the new schedule (interleaved, 5 runs): 768 was 2–15 % faster at most model shapes,
-    /// 640 and 1024 in between.
+    /// KC (upper bound; K is split into near-equal blocks, multiples of 16): K = 1280 in one block, 4096 in 2 of 2048,
+    /// 5120 in 3, 14336 in 7. Until 2026-12-07 it was 768 (A/B on the Xeon host: 2–15 % faster than 512 at most shapes,
+    /// 640 and 1024 in between). On the Zen 5 host, interleaved A/B against 768 (2 threads, 7–9 rounds, <c>bench/ab.sh …
+    /// gemm</c>, <c>GEMM_AB_ROWS</c>): text prefill at M = 400 0.93–0.95× the time at every shape (cold weights
+    /// 0.93–1.02×), M = 1000 0.86–0.97×, M = 120 0.82–0.96×; vision and projector 0.96–1.0×. In one row block each item
+    /// packs its own B chunk per K block straight from the weight rows, so with 768 each row was read in 1376-byte pieces
+    /// (21 cache lines; 16 rows at a time), too short for the hardware prefetchers, and every K block repeated the
+    /// item's first-sweep costs. 1024 and 1536 were in between, 4096 (one K block) made text k/v 1.03–1.07× slower. An
+    /// item's packed B chunk (up to 8 × 2048 × 32 floats) then exceeds the 1 MiB L2, which measured no worse. KC never
+    /// changes a bit of the result: the micro-kernel carries each C element's float32 sum through the K blocks in k
+    /// order (C is stored and reloaded exactly).
     /// </summary>
-    public const int KBlock = 768;
-
-    /// <summary>
-    /// KC (upper bound) when all rows form one row block (text prefill, M ≤ <see cref="SingleRowBlockMaxRows"/>): K = 4096
-    /// in 2 blocks of 2048, 14336 in 7. There every item packs its own B chunk per K block straight from the weight rows,
-    /// so with KC = 768 each row was read in 1376-byte pieces (21 cache lines; 16 rows at a time): too short for the
-    /// hardware prefetchers, and each K block repeated the item's first-sweep costs. Interleaved A/B against 768
-    /// (2026-12-07, Zen 5, 2 threads, 7–9 rounds; <c>bench/ab.sh … gemm</c>, <c>GEMM_AB_ROWS</c>): M = 400 0.93–0.95×
-    /// the time at every text shape (cold weights 0.93–1.02×), M = 1000 0.86–0.97×, M = 120 0.82–0.96×; 1024 and 1536
-    /// were in between, 4096 (one K block) made k/v 1.03–1.07× slower. The chunk's packed B (1 MiB) then exceeds the
-    /// 1 MiB L2, which measured no worse. KC never changes a bit of the result: the micro-kernel carries each C element's
-    /// float32 sum through the K blocks in k order (C is stored and reloaded exactly), so the reduction order is the same
-    /// for every KC.
-    /// </summary>
-    public const int KBlockSingleRowBlock = 2048;
+    public const int KBlock = 2048;
 
     /// <summary>MC: rows per work item when there are several row blocks (vision, projector).</summary>
     public const int MBlock = 32 * GemmMicroKernel.Rows;
 
-    /// <summary>NC: columns per work item; with MC = 448 the C block is 448·256·4 B = 448 KiB and a K block of the B
-    /// chunk 768 KiB, together ≈ 60 % of the 2 MiB L2 (512 was no better in A/B runs).</summary>
+    /// <summary>NC: columns per work item; with MC = 448 the C block is 448·256·4 B = 448 KiB. With KC = 768 a K block of the
+    /// B chunk was 768 KiB, together ≈ 60 % of the Xeon's 2 MiB L2 (512 was no better in A/B runs); with KC = 2048 it is up
+    /// to 2 MiB and partly streams from L3, which measured no slower (see <see cref="KBlock"/>).</summary>
     public const int NBlock = 256;
 
     /// <summary>
-    /// NC when all rows fit one item (M ≤ MC, text prefill): the C block is M·NC floats (≈ 200 KiB at M = 400) and the
-    /// chunk's packed B 384 KiB per K block; every item streams the whole packed A (M·K floats, from L3) once
+    /// NC when all rows fit one item (M ≤ SingleRowBlockMaxRows, text prefill): the C block is M·NC floats (≈ 200 KiB at
+    /// M = 400) and the chunk's packed B up to 1 MiB per K block; every item streams the whole packed A (M·K floats, from
+    /// L3) once
     /// (256 was no better in A/B runs).
     /// </summary>
     public const int NBlockSingleRowBlock = 128;
@@ -109,15 +103,13 @@ internal static unsafe class GemmPacked
             panelStart[t + 1] = panelStart[t] + (targets[t].Weight.Rows + NR - 1) / NR;
         }
         int nPanels = panelStart[^1];
-        // Near-equal K blocks of at most KBlock (e.g. 1280 -> 2 × 640, 5120 -> 6 × 736 + 704) or, in one row block, of at most
-        // KBlockSingleRowBlock (4096 -> 2 × 2048, 14336 -> 7 × 2048), so no block is a short, inefficient remainder;
-        // multiples of 16 keep the vector packing loops free of scalar tails.
         // Up to SingleRowBlockMaxRows rows all rows form one row block (B packed per item, never written out whole).
         int rowPanelsPerItem = m <= SingleRowBlockMaxRows ? Math.Max(MBlock / MR, mPanels) : MBlock / MR;
         int mBlocks = (mPanels + rowPanelsPerItem - 1) / rowPanelsPerItem;
         bool packBInItem = mBlocks == 1;
-        int kBlockLimit = packBInItem ? KBlockSingleRowBlock : KBlock;
-        int kBlocks = (k + kBlockLimit - 1) / kBlockLimit;
+        // Near-equal K blocks of at most KBlock (e.g. 5120 -> 2 × 1712 + 1696, 7680 -> 4 × 1920), so no block is a short,
+        // inefficient remainder; multiples of 16 keep the vector packing loops free of scalar tails.
+        int kBlocks = (k + KBlock - 1) / KBlock;
         int kcMax = Math.Min(k, ((k + kBlocks - 1) / kBlocks + 15) & ~15);
         kBlocks = (k + kcMax - 1) / kcMax;
         // Packed A lives in a ring of row-block slots (the schedule packs row block mb + 1 while mb computes, so three
@@ -169,7 +161,7 @@ internal static unsafe class GemmPacked
             }
             int nChunks = (nPanels + chunkPanels - 1) / chunkPanels;
             // One row block: A's packing of a K block is split into parts of PackAPanels row panels, so that both threads
-            // share it even when there are only one or two K blocks (KBlockSingleRowBlock).
+            // share it even when there are only one or two K blocks.
             int packParts = packBInItem ? (mPanels + PackAPanels - 1) / PackAPanels : 1;
             int[] work = Schedule(mBlocks, kBlocks * packParts, nChunks);
             int[] packed = new int[mBlocks * kBlocks]; // parts of A of (row block, K block) packed so far
@@ -345,7 +337,7 @@ internal static unsafe class GemmPacked
 
     /// <summary>
     /// Updates C rows of A panels [rp0, rp1) × columns of B panels [qp0, qp1): each A micro-panel (14·kc floats,
-    /// L1-resident) is swept across the chunk's B micro-panels (kc·NBlock floats, L2-resident). The bias is added
+    /// from L2) is swept across the chunk's B micro-panels (kc·NC floats, from L2 and L3). The bias is added
     /// with the last K block.
     /// </summary>
     private static void Macro(float* pa, float* pb, int kc, int rp0, int rp1, int qp0, int qp1, int m, GemmTarget[] targets, int[] panelStart,

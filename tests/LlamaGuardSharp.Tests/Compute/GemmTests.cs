@@ -7,8 +7,7 @@ public class GemmTests
     public static TheoryData<int, int, int, WeightType> Shapes()
     {
         var data = new TheoryData<int, int, int, WeightType>();
-        // Sizes around the blocking: MR = 14, NR = 32, KC = 768 (2048 in one row block), the small-M threshold, the
-        // 16-wide K vectors.
+        // Sizes around the blocking: MR = 14, NR = 32, KC = 2048, the small-M threshold, the 16-wide K vectors.
         (int M, int K, int N)[] shapes =
         [
             (1, 1, 1), (1, 17, 5), (2, 33, 7), (3, 16, 31), (7, 15, 33), (7, 129, 65), (8, 16, 32), (13, 63, 17),
@@ -16,7 +15,7 @@ public class GemmTests
             (63, 129, 47), (65, 7, 160),
             // Last row panels of 9–12 rows (the 12-row kernel): straight into C, on a private tile at an N edge, and
             // accumulating over several K blocks.
-            (24, 70, 64), (40, 100, 70), (26, 1600, 96),
+            (24, 70, 64), (40, 100, 70), (26, 2600, 96),
         ];
         int index = 0;
         foreach (var (m, k, n) in shapes)
@@ -39,12 +38,13 @@ public class GemmTests
         data.Add(1035, 40, 33, WeightType.BF16); // more than one MC block of rows
         data.Add(20, 1100, 40, WeightType.BF16); // one K block of 1100 (not a multiple of 16) in one row block
         data.Add(31, 4096, 200, WeightType.BF16); // model-sized K: 2 K blocks, edge rows and columns, in-item B packing
-        data.Add(130, 4500, 70, WeightType.BF16); // one row block: 3 K blocks of ≤ 2048, A packed in parts of 8 + 2 panels
+        data.Add(130, 4500, 70, WeightType.BF16); // one row block: 3 K blocks, A packed in parts of 8 + 2 panels
         // Several row blocks × K blocks × column chunks, with a last row block of one partial panel: the pipelined
         // schedule (A of the next row block packed while the current one computes, C kept across K blocks).
         data.Add(1045, 1100, 300, WeightType.BF16); // 32 + 32 + 11 panels (> SingleRowBlockMaxRows), the last of 9 rows
         data.Add(905, 1100, 300, WeightType.BF16);  // 65 panels in one row block (≤ SingleRowBlockMaxRows): B packed per item
         data.Add(1850, 800, 40, WeightType.BF16); // five row blocks: the three A slots are reused
+        data.Add(1040, 2100, 40, WeightType.BF16); // three row blocks × 2 K blocks: B packed up front per K block
         data.Add(300, 14336, 70, WeightType.BF16); // one row block, packed A > 16 MB: the wider column chunks
         return data;
     }
