@@ -13,7 +13,8 @@ public static class GemmCallsProbe
 {
     public static void Run(int threads, int reps, string filter)
     {
-        var context = new ComputeContext(threads);
+        var profile = new KernelProfile(); // counts the GEMM calls, warm-up included (GemmBenchmark decides how many)
+        var context = new ComputeContext(threads, profile);
         var single = new ComputeContext(1);
         double corePeak = PeakProbe.Measure(single).CpuGflops;
         Console.WriteLine($"# {DateTime.UtcNow:u}  threads={threads}  reps={reps}  peak probe per core = {corePeak:F1} GFLOP per CPU-s");
@@ -23,16 +24,19 @@ public static class GemmCallsProbe
         foreach ((GemmShape shape, bool gelu) in shapes)
         {
             GemmCallTiming.Reset();
+            profile.Clear();
             GemmTiming timing = gelu ? TimeGelu(shape, context, reps) : GemmBenchmark.Run([shape], context, PeakProbe.Measure(context), reps)[0];
             var classes = GemmCallTiming.Snapshot();
-            // K blocks as GemmPacked splits them: near-equal, at most 768, multiples of 16.
-            int kBlocks = (shape.K + 767) / 768, kc = Math.Min(shape.K, ((shape.K + kBlocks - 1) / kBlocks + 15) & ~15);
+            // K blocks as GemmPacked splits them: near-equal, at most KBlock, multiples of 16.
+            int kBlocks = (shape.K + GemmPacked.KBlock - 1) / GemmPacked.KBlock, kc = Math.Min(shape.K, ((shape.K + kBlocks - 1) / kBlocks + 15) & ~15);
             double idealUs = 2.0 * 14 * 32 * kc / (corePeak * 1e9) * 1e6;
             double kernelSeconds = classes.Take(GemmCallTiming.Classes).Sum(c => c.Seconds);
+            // TimeGelu calls GemmPacked directly (not profiled): one warm-up call and the repetitions.
+            long gemmCalls = gelu ? reps + 1 : profile.Entries.Where(e => e.Kernel == "gemm").Sum(e => e.Calls);
             Console.WriteLine($"{shape.Name} (M {shape.M}, K {shape.K}, N {shape.N}, kc {kc}): median {timing.MedianSeconds * 1e3:F1} ms, " +
                 (double.IsNaN(timing.CpuFractionOfPeak) ? "CPU time not measured" : $"{timing.CpuFractionOfPeak * 100:F1} % of the CPU-time peak") + $"; ideal call {idealUs:F2} µs; full-tile calls take " +
-                $"{kernelSeconds / (reps + 1) / (timing.MedianSeconds * threads) * 100:F1} % of the threads' time");
-            double perCall = 1.0 / (reps + 1); // the warm-up call is counted too
+                $"{kernelSeconds / gemmCalls / (timing.MedianSeconds * threads) * 100:F1} % of the threads' time");
+            double perCall = 1.0 / gemmCalls; // the warm-up calls are counted too
             Console.WriteLine($"   per GEMM: full-tile kernel calls {kernelSeconds * perCall * 1e3:F1} ms, packing A {classes[GemmCallTiming.PackA].Seconds * perCall * 1e3:F1} ms, " +
                 $"packing B {classes[GemmCallTiming.PackB].Seconds * perCall * 1e3:F1} ms, in Macro {classes[GemmCallTiming.Macro].Seconds * perCall * 1e3:F1} ms, " +
                 $"of which short-panel calls {classes[GemmCallTiming.ShortPanel].Seconds * perCall * 1e3:F1} ms ({classes[GemmCallTiming.ShortPanel].Calls} calls), " +

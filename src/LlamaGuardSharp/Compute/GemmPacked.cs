@@ -75,7 +75,7 @@ internal static unsafe class GemmPacked
     private const int ShortPanelRows = GemmMicroKernel.ShortRows;
     private const int NR = GemmMicroKernel.Cols;
     private const int PackGroup = 8; // micro-panels per packing work item
-    private const int PackAPanels = 8; // A micro-panels per packing work item (one row block)
+    private const int PackAPanels = 8; // A micro-panels per packing work item
 
     public static void Run(float* a, int m, WeightMatrix w, float* bias, float* c, ComputeContext context, bool geluOfA = false) =>
         Run(a, m, [new GemmTarget(w, c, bias)], context, geluOfA);
@@ -160,9 +160,10 @@ internal static unsafe class GemmPacked
                 }
             }
             int nChunks = (nPanels + chunkPanels - 1) / chunkPanels;
-            // One row block: A's packing of a K block is split into parts of PackAPanels row panels, so that both threads
-            // share it even when there are only one or two K blocks.
-            int packParts = packBInItem ? (mPanels + PackAPanels - 1) / PackAPanels : 1;
+            // A's packing of a (row block, K block) is split into parts of PackAPanels row panels: in one row block both
+            // threads share it even when there are only one or two K blocks, and with several row blocks the parts are
+            // spread more finely among the compute items of the row block before (fewer waits).
+            int packParts = (Math.Min(mPanels, rowPanelsPerItem) + PackAPanels - 1) / PackAPanels;
             int[] work = Schedule(mBlocks, kBlocks * packParts, nChunks);
             int[] packed = new int[mBlocks * kBlocks]; // parts of A of (row block, K block) packed so far
             int[] computed = new int[mBlocks];         // compute items finished per row block (frees its A slot)
@@ -172,7 +173,7 @@ internal static unsafe class GemmPacked
                 int item = work[index];
                 if (item < 0)
                 {
-                    // Pack A of one (row block, K block); compute items of that row block wait for it.
+                    // Pack a part of A of one (row block, K block); compute items of that row block wait for all parts.
                     int unit = -item - 1, part = unit % packParts, mb = unit / packParts / kBlocks, block = unit / packParts % kBlocks;
                     if (mb >= aSlots)
                     {
@@ -183,8 +184,7 @@ internal static unsafe class GemmPacked
                     float* pa = (float*)paBase + mb % aSlots * aSlotFloats + block * aBlockFloats;
                     try
                     {
-                        int partPanels = packParts == 1 ? rowPanelsPerItem : PackAPanels;
-                        for (int r = rFirst + part * partPanels, r1 = Math.Min(Math.Min(mPanels, rFirst + rowPanelsPerItem), r + partPanels); r < r1; r++)
+                        for (int r = rFirst + part * PackAPanels, r1 = Math.Min(Math.Min(mPanels, rFirst + rowPanelsPerItem), r + PackAPanels); r < r1; r++)
                         {
 #if GEMM_CALL_TIMING
                             long packStart = System.Diagnostics.Stopwatch.GetTimestamp();
