@@ -15,9 +15,8 @@ namespace LlamaGuardSharp.Compute;
 /// <para>Why C stays in L2: the former order (all items of K block b, then a barrier, then block b + 1) read and wrote
 /// the whole of C once per K block: 15 × 2 × 105 MB for the projector, and each micro-kernel call started by waiting
 /// for 28 C lines from DRAM. Measured on the quiet 2-core host (gemm-quick, same run): see docs/performance.md.</para>
-/// <para>A is packed into a ring of three row-block slots, per (row block, K block) (in parts of 8 panels when there is
-/// one row block), by work items that run in a fixed
-/// start order among the compute items (<see cref="Schedule"/>), so one thread packs the next row block while the other
+/// <para>A is packed into a ring of three row-block slots, per (row block, K block) in parts of 8 panels, by work items
+/// that run in a fixed start order among the compute items (<see cref="Schedule"/>), so one thread packs the next row block while the other
 /// computes. Many row blocks (vision, projector): B is packed for every K block up front (N·K floats). One row block
 /// (M ≤ <see cref="SingleRowBlockMaxRows"/>, text prefill): every B micro-panel is used by exactly one item, so each
 /// item packs its own B chunk per K block into a small buffer just before using it (writing a whole packed B
