@@ -8,9 +8,10 @@ namespace LlamaGuardSharp.Inference;
 /// <see cref="Step"/> appends one token and returns the next-token logits. Any token can be fed to <see cref="Step"/>,
 /// so callers can force tokens (e.g. <c>unsafe</c>, <c>\n</c>, <c>S</c>) and read the distribution that follows.
 /// Holds its own KV cache and cross-attention memory; not thread-safe (use one session per thread — the model itself
-/// is shared safely).
+/// is shared safely). Dispose it when done: its KV cache goes back to the model's pool for the next session (an
+/// undisposed session's cache is simply left to the garbage collector).
 /// </summary>
-public sealed class GenerationSession
+public sealed class GenerationSession : IDisposable
 {
     private readonly MllamaModel _model;
     private readonly KvCache _cache;
@@ -25,8 +26,11 @@ public sealed class GenerationSession
     {
         ArgumentNullException.ThrowIfNull(model);
         _model = model;
-        _cache = model.Text.CreateCache(capacity);
+        _cache = model.Text.CreatePooledCache(capacity);
     }
+
+    /// <summary>Hands the KV cache back to the model's pool; the session cannot be used afterwards.</summary>
+    public void Dispose() => _cache.Release();
 
     /// <summary>Every token processed so far (prompt, then stepped tokens).</summary>
     public IReadOnlyList<int> Tokens => _tokens;

@@ -21,7 +21,7 @@ public sealed class Generator(MllamaModel model)
     {
         ArgumentNullException.ThrowIfNull(inputIds);
         options = Validate(options);
-        var session = new GenerationSession(Model, inputIds.Count + options.MaxNewTokens);
+        using var session = new GenerationSession(Model, inputIds.Count + options.MaxNewTokens);
         var firstLogits = session.Prefill(inputIds.ToArray(), images, cancellationToken);
         return Decode(session, firstLogits, options, cancellationToken);
     }
@@ -32,7 +32,7 @@ public sealed class Generator(MllamaModel model)
     {
         ArgumentNullException.ThrowIfNull(inputIds);
         options = Validate(options);
-        var session = new GenerationSession(Model, inputIds.Count + options.MaxNewTokens);
+        using var session = new GenerationSession(Model, inputIds.Count + options.MaxNewTokens);
         var firstLogits = session.PrefillWithEncodedImages(inputIds.ToArray(), images, cancellationToken);
         return Decode(session, firstLogits, options, cancellationToken);
     }

@@ -202,7 +202,7 @@ public sealed class GuardModel : IDisposable
         // plain greedy one.
         int[] lead = Options.Layout == PromptLayout.HuggingFace ? [SpecialTokens.DoubleNewline] : [];
         var draft = VerdictDraft(lead, Options.ComputeCategoryProbabilities ? _forcedCategoryPrefix : [], out int lastForced);
-        var session = new GenerationSession(_model, ids.Length + Math.Max(Options.MaxNewTokens, draft.Count) + _forcedCategoryPrefix.Length + 2);
+        using var session = new GenerationSession(_model, ids.Length + Math.Max(Options.MaxNewTokens, draft.Count) + _forcedCategoryPrefix.Length + 2);
         // The prompt's leading tokens that the previous classification already ran (the template's header, as a rule)
         // are taken from its keys/values; only the rest goes through the decoder.
         var (reusedEntry, reused) = _prefixCache.Match(ids, imageKey);

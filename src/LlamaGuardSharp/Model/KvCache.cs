@@ -17,6 +17,16 @@ public sealed class KvCache
     /// <param name="capacity">Maximum number of tokens (prompt + generated).</param>
     /// <param name="kvDim">kvHeads · headDim.</param>
     public KvCache(IReadOnlyList<bool> layerHasCache, int capacity, int kvDim)
+        : this(layerHasCache, capacity, kvDim, null)
+    {
+    }
+
+    /// <summary>
+    /// A cache whose arrays come from <paramref name="pool"/> (rounded up to <see cref="PooledCapacityStep"/> positions,
+    /// so that sessions of similar length reuse them) and go back with <see cref="Release"/>: a classification then
+    /// writes its keys and values into memory the process has touched before (see <see cref="ActivationPool"/>).
+    /// </summary>
+    internal KvCache(IReadOnlyList<bool> layerHasCache, int capacity, int kvDim, ActivationPool? pool)
     {
         ArgumentNullException.ThrowIfNull(layerHasCache);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(capacity);
@@ -25,13 +35,43 @@ public sealed class KvCache
         KvDim = kvDim;
         _keys = new float[]?[layerHasCache.Count];
         _values = new float[]?[layerHasCache.Count];
+        _pool = pool;
+        long length = pool is null ? (long)capacity * kvDim : (long)RoundUp(capacity, PooledCapacityStep) * kvDim;
         for (int i = 0; i < layerHasCache.Count; i++)
         {
             if (layerHasCache[i])
             {
-                _keys[i] = new float[(long)capacity * kvDim];
-                _values[i] = new float[(long)capacity * kvDim];
+                _keys[i] = pool is null ? new float[length] : pool.Rent(length);
+                _values[i] = pool is null ? new float[length] : pool.Rent(length);
             }
+        }
+    }
+
+    /// <summary>Pooled caches hold a multiple of this many positions.</summary>
+    internal const int PooledCapacityStep = 64;
+
+    private readonly ActivationPool? _pool;
+    private bool _released;
+
+    internal static int RoundUp(int value, int step) => (int)Math.Min(int.MaxValue, ((long)value + step - 1) / step * step);
+
+    /// <summary>
+    /// Hands a pooled cache's arrays back to its pool; the cache must not be used afterwards (it throws
+    /// <see cref="ObjectDisposedException"/>). No effect on a cache without a pool or one already released.
+    /// </summary>
+    internal void Release()
+    {
+        if (_pool is null || _released)
+        {
+            return;
+        }
+        _released = true;
+        for (int i = 0; i < _keys.Length; i++)
+        {
+            _pool.Return(_keys[i]);
+            _pool.Return(_values[i]);
+            _keys[i] = null;
+            _values[i] = null;
         }
     }
 
@@ -54,13 +94,20 @@ public sealed class KvCache
     public int Length { get; private set; }
 
     /// <summary>The whole key buffer of <paramref name="layer"/> (valid rows: 0..Length+pending).</summary>
-    internal float[] Keys(int layer) => _keys[layer] ?? throw new InvalidOperationException($"Layer {layer} has no KV cache.");
+    internal float[] Keys(int layer) => _keys[layer] ?? throw Missing(layer);
 
-    internal float[] Values(int layer) => _values[layer] ?? throw new InvalidOperationException($"Layer {layer} has no KV cache.");
+    internal float[] Values(int layer) => _values[layer] ?? throw Missing(layer);
+
+    private void ThrowIfReleased() => ObjectDisposedException.ThrowIf(_released, this);
+
+    private Exception Missing(int layer) => _released
+        ? new ObjectDisposedException(nameof(KvCache), "The KV cache's arrays were handed back to the model's pool.")
+        : new InvalidOperationException($"Layer {layer} has no KV cache.");
 
     /// <summary>Checks that <paramref name="tokens"/> more positions fit.</summary>
     internal void EnsureRoom(int tokens)
     {
+        ThrowIfReleased();
         if (Length + tokens > Capacity)
         {
             throw new ModelInputException($"The sequence would reach {Length + tokens} tokens, over the cache capacity of {Capacity}.");
@@ -76,6 +123,7 @@ public sealed class KvCache
     /// </summary>
     public void Truncate(int length)
     {
+        ThrowIfReleased();
         ArgumentOutOfRangeException.ThrowIfNegative(length);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(length, Length);
         Length = length;
@@ -89,6 +137,7 @@ public sealed class KvCache
     /// </summary>
     internal void Compact(int start, ReadOnlySpan<int> keep)
     {
+        ThrowIfReleased();
         ArgumentOutOfRangeException.ThrowIfNegative(start);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(start, Length);
         for (int r = 0; r < keep.Length; r++)
@@ -123,7 +172,9 @@ public sealed class KvCache
     /// </summary>
     internal void CopyFrom(KvCache source, int rows)
     {
+        ThrowIfReleased();
         ArgumentNullException.ThrowIfNull(source);
+        source.ThrowIfReleased();
         ArgumentOutOfRangeException.ThrowIfNegative(rows);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(rows, source.Length);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(rows, Capacity);

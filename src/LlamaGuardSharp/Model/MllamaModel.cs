@@ -65,10 +65,12 @@ public sealed class MllamaModel
             ?? (config.Text.EosTokenIds.Count > 0 ? config.Text.EosTokenIds : Inference.GenerationOptions.DefaultStopTokenIds);
         // The vision side's large buffers (and the projected states) are kept between images: see ActivationPool.
         var pool = new ActivationPool(VisionEncoder.PooledBytesPerEncode(config.Vision) + StatesBytesPerImage(config), minPooledLength);
+        // The text side's KV caches and layer buffers likewise (a pool of their own, so neither side crowds the other out).
+        var textPool = new ActivationPool(TextDecoder.PooledBytes(config.Text), minPooledLength);
         return new MllamaModel(config, options,
             new VisionEncoder(config.Vision, weights.Vision, context, pool),
             new MultiModalProjector(weights.ProjectorWeight, weights.ProjectorBias, context),
-            new TextDecoder(config.Text, weights.Text, context, options.CrossAttentionMasking),
+            new TextDecoder(config.Text, weights.Text, context, options.CrossAttentionMasking, textPool),
             stops, weights.MatricesInUseOrder(), pool);
     }
 

@@ -1,4 +1,5 @@
 using LlamaGuardSharp.Checkpoints;
+using LlamaGuardSharp.Inference;
 using LlamaGuardSharp.Model;
 using LlamaGuardSharp.Tests.Infrastructure;
 
@@ -86,5 +87,52 @@ public sealed class ActivationPoolTests
         long bound = VisionEncoder.PooledBytesPerEncode(model.Config.Vision) + (long)model.Config.Vision.MaxNumTiles
             * model.Config.Vision.TokensPerTile * model.Config.Text.HiddenSize * sizeof(float);
         Assert.InRange(retained, 1, bound);
+    }
+
+    [Fact]
+    public void A_disposed_session_hands_its_KV_cache_back_and_the_next_session_reuses_it_with_the_same_bits()
+    {
+        using var golden = GoldenCase.Open("mllama_tiny_56", "square_small");
+        var images = MllamaGoldenFixture.LoadImages(golden);
+        int[] ids = golden.InputIds;
+        using var checkpoint = MllamaCheckpoint.Open(TestData.Golden("models", "mllama_tiny_56"));
+        var model = MllamaModel.Load(checkpoint, null, minPooledLength: 1);
+
+        var first = new GenerationSession(model, ids.Length + 2);
+        float[] prefill = first.Prefill(ids, images);
+        float[] step = first.Step(50);
+        long layerBuffersOnly = model.Text.RetainedActivationBytes; // the forward passes' layer buffers came back
+        Assert.True(layerBuffersOnly > 0);
+        first.Dispose();
+        long withCache = model.Text.RetainedActivationBytes;
+        Assert.True(withCache > layerBuffersOnly, "the KV cache should be kept after the session is disposed");
+        Assert.Throws<ObjectDisposedException>(() => first.Step(51));
+        first.Dispose(); // twice: no effect
+        Assert.Equal(withCache, model.Text.RetainedActivationBytes);
+
+        // A second session (reusing the arrays, not zeroed by chance) reproduces the first bit for bit.
+        using var second = new GenerationSession(model, ids.Length + 2);
+        Assert.Equal(prefill, second.Prefill(ids, images));
+        Assert.Equal(step, second.Step(50));
+        Assert.True(model.Text.RetainedActivationBytes < withCache, "the second session should have taken the pooled cache");
+    }
+
+    [Fact]
+    public void A_pooled_KV_cache_rounds_its_arrays_up_and_keeps_its_capacity()
+    {
+        var pool = new ActivationPool(1L << 30, minPooledLength: 1);
+        var cache = new KvCache([true, false, true], capacity: 70, kvDim: 8, pool);
+        Assert.Equal(70, cache.Capacity);
+        Assert.Equal(KvCache.RoundUp(70, KvCache.PooledCapacityStep) * 8, cache.Keys(0).Length);
+        Assert.Throws<InvalidOperationException>(() => cache.Keys(1)); // a cross-attention layer has none
+        Assert.Throws<ModelInputException>(() => cache.EnsureRoom(71));
+        cache.Release();
+        Assert.Equal(4L * 128 * 8 * sizeof(float), pool.KeptBytes);
+        Assert.Throws<ObjectDisposedException>(() => cache.Keys(0));
+        Assert.Throws<ObjectDisposedException>(() => cache.Truncate(0));
+        var next = new KvCache([true, false, true], capacity: 100, kvDim: 8, pool); // same 128-position bucket
+        Assert.Equal(0, pool.KeptBytes);
+        Assert.All(next.Values(2), v => Assert.Equal(0f, v));
+        new KvCache([true], 5, 8).Release(); // not pooled: nothing to hand back
     }
 }
