@@ -16,6 +16,15 @@ namespace LlamaGuardSharp.Model;
 /// </remarks>
 internal sealed class ActivationPool
 {
+    /// <summary>
+    /// Arrays sized by a token count (KV caches, the text decoder's layer buffers) are rented for a multiple of this many
+    /// rows, so that requests of similar length find each other's arrays (the pool hands out exact lengths).
+    /// </summary>
+    public const int RowStep = 64;
+
+    /// <summary><paramref name="rows"/> rounded up to a multiple of <see cref="RowStep"/>.</summary>
+    public static long RoundRows(int rows) => ((long)rows + RowStep - 1) / RowStep * RowStep;
+
     /// <summary>By default arrays shorter than this (1 MiB of floats) are not pooled: they are cheap to touch.</summary>
     public const long DefaultMinPooledLength = 1L << 18;
 

@@ -22,7 +22,7 @@ public sealed class KvCache
     }
 
     /// <summary>
-    /// A cache whose arrays come from <paramref name="pool"/> (rounded up to <see cref="PooledCapacityStep"/> positions,
+    /// A cache whose arrays come from <paramref name="pool"/> (rounded up to <see cref="ActivationPool.RowStep"/> positions,
     /// so that sessions of similar length reuse them) and go back with <see cref="Release"/>: a classification then
     /// writes its keys and values into memory the process has touched before (see <see cref="ActivationPool"/>).
     /// </summary>
@@ -36,7 +36,7 @@ public sealed class KvCache
         _keys = new float[]?[layerHasCache.Count];
         _values = new float[]?[layerHasCache.Count];
         _pool = pool;
-        long length = pool is null ? (long)capacity * kvDim : (long)RoundUp(capacity, PooledCapacityStep) * kvDim;
+        long length = (pool is null ? capacity : ActivationPool.RoundRows(capacity)) * (long)kvDim;
         for (int i = 0; i < layerHasCache.Count; i++)
         {
             if (layerHasCache[i])
@@ -47,13 +47,8 @@ public sealed class KvCache
         }
     }
 
-    /// <summary>Pooled caches hold a multiple of this many positions.</summary>
-    internal const int PooledCapacityStep = 64;
-
     private readonly ActivationPool? _pool;
     private bool _released;
-
-    internal static int RoundUp(int value, int step) => (int)Math.Min(int.MaxValue, ((long)value + step - 1) / step * step);
 
     /// <summary>
     /// Hands a pooled cache's arrays back to its pool; the cache must not be used afterwards (it throws

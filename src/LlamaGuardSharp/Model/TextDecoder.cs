@@ -279,7 +279,7 @@ public sealed class TextDecoder
 
     /// <summary>
     /// Activation buffers for one forward call, reused by every layer. With a pool the arrays are rented for a multiple
-    /// of <see cref="KvCache.PooledCapacityStep"/> rows (so prompts of similar length reuse them) and handed back on
+    /// of <see cref="ActivationPool.RowStep"/> rows (so prompts of similar length reuse them) and handed back on
     /// <see cref="Dispose"/>; the properties are exactly n rows long either way.
     /// </summary>
     /// <remarks>Why pooled: a first write to memory the process has not used costs ≈ 3.4 ms per MB on the Zen 5 guest
@@ -295,7 +295,7 @@ public sealed class TextDecoder
         {
             (_n, _d, _qDim, _inter, _pool) = (n, c.HiddenSize, c.NumAttentionHeads * c.HeadDim, c.IntermediateSize, pool);
             // Short passes (decode steps) keep exact sizes: their arrays are below the pool's minimum anyway.
-            long rows = pool is null || n < KvCache.PooledCapacityStep ? n : KvCache.RoundUp(n, KvCache.PooledCapacityStep);
+            long rows = pool is null || n < ActivationPool.RowStep ? n : ActivationPool.RoundRows(n);
             _normed = Rent(rows * _d);
             _q = Rent(rows * _qDim);
             _attended = Rent(rows * _qDim);

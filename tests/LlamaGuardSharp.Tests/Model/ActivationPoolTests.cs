@@ -123,7 +123,9 @@ public sealed class ActivationPoolTests
         var pool = new ActivationPool(1L << 30, minPooledLength: 1);
         var cache = new KvCache([true, false, true], capacity: 70, kvDim: 8, pool);
         Assert.Equal(70, cache.Capacity);
-        Assert.Equal(KvCache.RoundUp(70, KvCache.PooledCapacityStep) * 8, cache.Keys(0).Length);
+        Assert.Equal(128 * 8, cache.Keys(0).Length); // 70 positions rounded up to a multiple of RowStep
+        Assert.Equal(128, ActivationPool.RoundRows(70));
+        Assert.Equal(64, ActivationPool.RoundRows(64));
         Assert.Throws<InvalidOperationException>(() => cache.Keys(1)); // a cross-attention layer has none
         Assert.Throws<ModelInputException>(() => cache.EnsureRoom(71));
         cache.Release();
