@@ -12,6 +12,8 @@ public sealed class KvCache
 {
     private readonly float[]?[] _keys;
     private readonly float[]?[] _values;
+    private readonly ActivationPool? _pool; // where the arrays go back on Release (null: not pooled)
+    private bool _released;
 
     /// <param name="layerHasCache">Per decoder layer, whether it is a self-attention layer that needs a cache.</param>
     /// <param name="capacity">Maximum number of tokens (prompt + generated).</param>
@@ -46,9 +48,6 @@ public sealed class KvCache
             }
         }
     }
-
-    private readonly ActivationPool? _pool;
-    private bool _released;
 
     /// <summary>
     /// Hands a pooled cache's arrays back to its pool; the cache must not be used afterwards (it throws

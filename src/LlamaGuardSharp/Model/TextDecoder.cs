@@ -53,7 +53,7 @@ public sealed class TextDecoder
     public KvCache CreateCache(int capacity) =>
         new(Enumerable.Range(0, Config.NumHiddenLayers).Select(i => !Config.IsCrossAttentionLayer(i)).ToArray(), capacity, KvDim);
 
-    /// <summary>Bytes of KV cache and layer buffers per token that the pool may keep (<see cref="PooledTokens"/> tokens' worth).</summary>
+    /// <summary>The most bytes of KV caches and layer buffers the pool keeps: <see cref="PooledTokens"/> tokens' worth.</summary>
     internal static long PooledBytes(MllamaTextConfig c) =>
         PooledTokens * (KvCache.BytesPerToken(c) + 2L * (2L * c.HiddenSize + c.IntermediateSize) * sizeof(float));
 
