@@ -80,7 +80,6 @@ public static class GemmBenchmark
                 {
                     matrices[copy] = new WeightMatrix(weights + copy * weightCount, shape.N, shape.K, WeightType.BF16, null);
                 }
-                WeightMatrix matrix = matrices[0];
                 float[] a = new float[(long)shape.M * shape.K];
                 for (int i = 0; i < a.Length; i++)
                 {
@@ -93,7 +92,7 @@ public static class GemmBenchmark
                 for (int r = 0; r < repetitions; r++)
                 {
                     cancellationToken.ThrowIfCancellationRequested();
-                    matrix = matrices[(warmUpCalls + r) % copies]; // cold weights: continue the warm-up's cycle
+                    WeightMatrix matrix = matrices[(warmUpCalls + r) % copies]; // cold weights: continue the warm-up's cycle
                     process.Refresh();
                     TimeSpan cpu0 = process.TotalProcessorTime;
                     sw.Restart();

@@ -50,12 +50,11 @@ public sealed class TextDecoder
     private int KvDim => Config.NumKeyValueHeads * Config.HeadDim;
 
     /// <summary>A KV cache sized for <paramref name="capacity"/> tokens.</summary>
-    public KvCache CreateCache(int capacity) =>
-        new(Enumerable.Range(0, Config.NumHiddenLayers).Select(i => !Config.IsCrossAttentionLayer(i)).ToArray(), capacity, KvDim);
+    public KvCache CreateCache(int capacity) => new(LayersWithCache(), capacity, KvDim);
 
     /// <summary>The most bytes of KV caches and layer buffers the pool keeps: <see cref="PooledTokens"/> tokens' worth.</summary>
     internal static long PooledBytes(MllamaTextConfig c) =>
-        PooledTokens * (KvCache.BytesPerToken(c) + 2L * (2L * c.HiddenSize + c.IntermediateSize) * sizeof(float));
+        PooledTokens * (KvCache.BytesPerToken(c) + 2L * (c.HiddenSize + c.NumAttentionHeads * c.HeadDim + c.IntermediateSize) * sizeof(float));
 
     /// <summary>The pool keeps the KV cache and layer buffers of prompts up to this long (≈ 450 MB at real size).</summary>
     internal const int PooledTokens = 1024;
@@ -64,8 +63,11 @@ public sealed class TextDecoder
     internal long RetainedActivationBytes => _pool?.KeptBytes ?? 0;
 
     /// <summary>A KV cache whose arrays come from the model's pool; hand them back with <see cref="KvCache.Release"/>.</summary>
-    internal KvCache CreatePooledCache(int capacity) =>
-        new(Enumerable.Range(0, Config.NumHiddenLayers).Select(i => !Config.IsCrossAttentionLayer(i)).ToArray(), capacity, KvDim, _pool);
+    internal KvCache CreatePooledCache(int capacity) => new(LayersWithCache(), capacity, KvDim, _pool);
+
+    /// <summary>Per decoder layer, whether it is a self-attention layer (the ones with a KV cache).</summary>
+    private bool[] LayersWithCache() =>
+        Enumerable.Range(0, Config.NumHiddenLayers).Select(i => !Config.IsCrossAttentionLayer(i)).ToArray();
 
     /// <summary>
     /// Computes every cross-attention layer's keys (k_proj then per-head k_norm) and values from the projected vision
@@ -294,7 +296,8 @@ public sealed class TextDecoder
         public LayerScratch(int n, MllamaTextConfig c, ActivationPool? pool)
         {
             (_n, _d, _qDim, _inter, _pool) = (n, c.HiddenSize, c.NumAttentionHeads * c.HeadDim, c.IntermediateSize, pool);
-            // Short passes (decode steps) keep exact sizes: their arrays are below the pool's minimum anyway.
+            // Short passes (decode steps) keep exact sizes: rounding one row up to 64 would only make them larger (at
+            // real size they are below the pool's minimum length and not pooled anyway).
             long rows = pool is null || n < ActivationPool.RowStep ? n : ActivationPool.RoundRows(n);
             _normed = Rent(rows * _d);
             _q = Rent(rows * _qDim);
