@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Text;
-using System.Text.Encodings.Web;
 using System.Text.Json;
 using LlamaGuardSharp.Inference;
 using LlamaGuardSharp.Safety;
@@ -91,7 +90,7 @@ public static class ClassifyCommand
                     var prompt = await guard.ClassifyAsync(Conversation.FromTurns(conversation.Turns.Take(conversation.Turns.Count - 1)), policy, cancellationToken);
                     var response = await guard.ClassifyAsync(conversation, policy, cancellationToken);
                     output.WriteLine(parseResult.GetValue(json)
-                        ? $"{{\"prompt\":{VerdictJson.Serialize(prompt)},\"response\":{VerdictJson.Serialize(response)}}}"
+                        ? VerdictJson.Serialize(new ExchangeVerdicts(prompt, response))
                         : $"prompt:   {HumanLine(prompt)}{Environment.NewLine}response: {HumanLine(response)}");
                     return 0;
                 }
@@ -212,64 +211,5 @@ public static class ClassifyCommand
         }
         line.Append(System.Globalization.CultureInfo.InvariantCulture, $"  p(unsafe)={verdict.UnsafeProbability:0.00##}");
         return line.ToString();
-    }
-}
-
-/// <summary>The JSON form of a <see cref="SafetyVerdict"/> (snake_case keys, probabilities as numbers, times in seconds).</summary>
-internal static class VerdictJson
-{
-    public static string Serialize(SafetyVerdict verdict)
-    {
-        using var stream = new MemoryStream();
-        using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
-        {
-            w.WriteStartObject();
-            w.WriteString("verdict", verdict.Kind.ToString().ToLowerInvariant());
-            w.WriteBoolean("is_safe", verdict.IsSafe);
-            w.WriteString("task", verdict.Task == ClassificationTask.PromptClassification ? "prompt_classification" : "response_classification");
-            w.WriteStartArray("categories");
-            foreach (var c in verdict.ViolatedCategories)
-            {
-                w.WriteStartObject();
-                w.WriteString("code", c.Code);
-                w.WriteString("name", c.Name);
-                w.WriteEndObject();
-            }
-            w.WriteEndArray();
-            w.WriteStartArray("unknown_codes");
-            foreach (var c in verdict.UnknownCodes)
-            {
-                w.WriteStringValue(c);
-            }
-            w.WriteEndArray();
-            w.WriteNumber("unsafe_probability", verdict.UnsafeProbability);
-            w.WriteNumber("safe_probability", verdict.SafeProbability);
-            w.WriteStartObject("category_probabilities");
-            foreach (var c in verdict.CategoryProbabilities)
-            {
-                w.WriteNumber(c.Category.Code, c.Probability);
-            }
-            w.WriteEndObject();
-            w.WriteString("raw_output", verdict.RawOutput);
-            w.WriteStartArray("output_ids");
-            foreach (int id in verdict.OutputTokenIds)
-            {
-                w.WriteNumberValue(id);
-            }
-            w.WriteEndArray();
-            w.WriteNumber("prompt_tokens", verdict.PromptTokenCount);
-            w.WriteNumber("reused_prompt_tokens", verdict.ReusedPromptTokenCount);
-            w.WriteNumber("generated_tokens", verdict.GeneratedTokenCount);
-            w.WriteStartObject("timings_s");
-            w.WriteNumber("load", verdict.Timings.Load.TotalSeconds);
-            w.WriteNumber("preprocess", verdict.Timings.Preprocess.TotalSeconds);
-            w.WriteNumber("vision", verdict.Timings.Vision.TotalSeconds);
-            w.WriteNumber("prefill", verdict.Timings.Prefill.TotalSeconds);
-            w.WriteNumber("decode", verdict.Timings.Decode.TotalSeconds);
-            w.WriteNumber("total", verdict.Timings.Total.TotalSeconds);
-            w.WriteEndObject();
-            w.WriteEndObject();
-        }
-        return Encoding.UTF8.GetString(stream.ToArray());
     }
 }

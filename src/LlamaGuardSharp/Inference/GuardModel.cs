@@ -19,7 +19,7 @@ namespace LlamaGuardSharp.Inference;
 /// Thread-safety: any number of callers may call <see cref="ClassifyAsync"/> concurrently; classifications are
 /// serialised (each one already uses every core), in arrival order.
 /// </summary>
-public sealed class GuardModel : IDisposable
+public sealed class GuardModel : IContentGuard, IDisposable
 {
     private readonly MllamaCheckpoint _checkpoint;
     private readonly MllamaModel _model;

@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using LlamaGuardSharp.Safety;
 
 namespace LlamaGuardSharp.Inference;
@@ -5,16 +6,20 @@ namespace LlamaGuardSharp.Inference;
 /// <summary>The probability attached to one hazard category (see <see cref="SafetyVerdict.CategoryProbabilities"/>).</summary>
 public sealed record CategoryProbability(HazardCategory Category, double Probability);
 
-/// <summary>Where the time of one classification went.</summary>
+/// <summary>Where the time of one classification went. JSON: seconds as numbers (<c>timings_s</c>).</summary>
 public sealed record ClassificationTimings(
-    TimeSpan Load,
-    TimeSpan Preprocess,
-    TimeSpan Vision,
-    TimeSpan Prefill,
-    TimeSpan Decode,
-    TimeSpan Total);
+    [property: JsonConverter(typeof(SecondsJsonConverter))] TimeSpan Load,
+    [property: JsonConverter(typeof(SecondsJsonConverter))] TimeSpan Preprocess,
+    [property: JsonConverter(typeof(SecondsJsonConverter))] TimeSpan Vision,
+    [property: JsonConverter(typeof(SecondsJsonConverter))] TimeSpan Prefill,
+    [property: JsonConverter(typeof(SecondsJsonConverter))] TimeSpan Decode,
+    [property: JsonConverter(typeof(SecondsJsonConverter))] TimeSpan Total);
 
-/// <summary>The result of <see cref="GuardModel.ClassifyAsync"/>. Immutable.</summary>
+/// <summary>
+/// The result of <see cref="GuardModel.ClassifyAsync"/>. Immutable. Its JSON form (the one contract used by the CLI, the
+/// service and the remote client) is generated from this record by <see cref="VerdictJson"/>: a new property appears
+/// in it by being added here. Schema: <c>docs/verdict.schema.json</c>.
+/// </summary>
 /// <param name="Kind">Safe, Unsafe, or Unparseable (the model's text did not follow the Llama Guard grammar; see <see cref="RawOutput"/>).</param>
 /// <param name="Task">Prompt classification (last turn User) or response classification (last turn Agent).</param>
 /// <param name="ViolatedCategories">For Unsafe: the categories the model listed that the policy contains, in order.</param>
@@ -32,27 +37,42 @@ public sealed record ClassificationTimings(
 /// </param>
 /// <param name="RawOutput">The generated text, special tokens excluded.</param>
 /// <param name="OutputTokenIds">The generated ids, stop token included.</param>
+/// <param name="PromptTokenCount">Tokens of the rendered prompt.</param>
+/// <param name="Timings">Where the time went.</param>
 public sealed record SafetyVerdict(
-    VerdictKind Kind,
-    ClassificationTask Task,
-    IReadOnlyList<HazardCategory> ViolatedCategories,
-    IReadOnlyList<string> UnknownCodes,
-    double UnsafeProbability,
-    double SafeProbability,
+    [property: JsonPropertyName("verdict"), JsonPropertyOrder(0)] VerdictKind Kind,
+    [property: JsonPropertyName("task"), JsonPropertyOrder(2)] ClassificationTask Task,
+    [property: JsonPropertyName("categories"), JsonPropertyOrder(3)] IReadOnlyList<HazardCategory> ViolatedCategories,
+    [property: JsonPropertyName("unknown_codes"), JsonPropertyOrder(4)] IReadOnlyList<string> UnknownCodes,
+    [property: JsonPropertyName("unsafe_probability"), JsonPropertyOrder(5)] double UnsafeProbability,
+    [property: JsonPropertyName("safe_probability"), JsonPropertyOrder(6)] double SafeProbability,
+    [property: JsonPropertyName("category_probabilities"), JsonPropertyOrder(7), JsonConverter(typeof(CategoryProbabilitiesJsonConverter))]
     IReadOnlyList<CategoryProbability> CategoryProbabilities,
-    string RawOutput,
-    IReadOnlyList<int> OutputTokenIds,
-    int PromptTokenCount,
-    ClassificationTimings Timings)
+    [property: JsonPropertyName("raw_output"), JsonPropertyOrder(8)] string RawOutput,
+    [property: JsonPropertyName("output_ids"), JsonPropertyOrder(9)] IReadOnlyList<int> OutputTokenIds,
+    [property: JsonPropertyName("prompt_tokens"), JsonPropertyOrder(10)] int PromptTokenCount,
+    [property: JsonPropertyName("timings_s"), JsonPropertyOrder(13)] ClassificationTimings Timings)
 {
+    [JsonPropertyName("is_safe"), JsonPropertyOrder(1)]
     public bool IsSafe => Kind == VerdictKind.Safe;
 
+    [JsonIgnore]
     public bool IsUnsafe => Kind == VerdictKind.Unsafe;
 
     /// <summary>Number of generated tokens.</summary>
+    [JsonPropertyName("generated_tokens"), JsonPropertyOrder(12)]
     public int GeneratedTokenCount => OutputTokenIds.Count;
 
     /// <summary>Leading prompt tokens whose keys/values came from the previous classification instead of a forward pass
     /// (<see cref="GuardModelOptions.PromptCacheTokens"/>); 0 when none did.</summary>
+    [JsonPropertyName("reused_prompt_tokens"), JsonPropertyOrder(11)]
     public int ReusedPromptTokenCount { get; init; }
 }
+
+/// <summary>
+/// The two verdicts of one exchange: the prompt (the conversation without its last agent turn) and the response.
+/// JSON: <c>{"prompt": verdict, "response": verdict}</c> (<c>classify --both</c>, the service's <c>task: both</c>).
+/// </summary>
+public sealed record ExchangeVerdicts(
+    [property: JsonPropertyName("prompt")] SafetyVerdict Prompt,
+    [property: JsonPropertyName("response")] SafetyVerdict Response);
