@@ -3,22 +3,25 @@ using LlamaGuardSharp.Prompting;
 namespace LlamaGuardSharp.Safety;
 
 /// <summary>
-/// Parses Llama Guard's generated text. Grammar (spec §7.2), after removing surrounding whitespace and one trailing
-/// stop token (<c>&lt;|eot_id|&gt;</c>, <c>&lt;|eom_id|&gt;</c> or <c>&lt;|end_of_text|&gt;</c>):
+/// Parses Llama Guard's generated text. Grammar, after removing surrounding whitespace and one trailing stop token
+/// (<c>&lt;|eot_id|&gt;</c>, <c>&lt;|eom_id|&gt;</c> or <c>&lt;|end_of_text|&gt;</c>):
 /// <code>
 ///   safe
-///   unsafe LF code ( "," code )*
+///   unsafe LF code ( separator+ code )* separator*     separator = "," or whitespace
 /// </code>
 /// Decisions (documented in docs/prompting.md):
 /// <list type="bullet">
 /// <item>The leading "\n\n" the HF layout makes the model emit, and any other surrounding whitespace, is ignored.</item>
-/// <item>"safe"/"unsafe" compare case-insensitively (spec §7.3 lower-cases the first line); trailing spaces on a line are ignored; CRLF is accepted.</item>
-/// <item>Spaces around codes are tolerated ("S1, S2"); codes resolve case-insensitively against the policy.</item>
-/// <item>A repeated code ("S1,S1") is reported once (spec §7.3: de-duplicate, keep order); it is not an error.</item>
-/// <item>Well-formed codes missing from the policy (e.g. excluded ones) go to <see cref="ParsedVerdict.UnknownCodes"/>; the verdict stays Unsafe.</item>
-/// <item>Everything else is Unparseable, keeping the raw text: "unsafe" without a code line, an empty code ("S1,,S2",
-/// "S1,"), a code that is not code-shaped ("S1 S2", "violence"), "safe" followed by more lines, a third line,
-/// blank lines in between, text after the stop token, anything else.</item>
+/// <item>"safe"/"unsafe" compare case-insensitively (the reference lower-cases the first line); trailing spaces on a line are ignored; CRLF is accepted.</item>
+/// <item>The category line fails closed: llama-stack treats every "unsafe" answer with a category line as a violation,
+/// so commas and whitespace both separate codes and empty parts are skipped — "S1,", "S1,,S2", "S1 S2" and "S1, S2"
+/// all name their codes.</item>
+/// <item>Codes resolve case-insensitively against the policy. A repeated code ("S1,S1") is reported once, in first-seen order.</item>
+/// <item>Code-shaped words missing from the policy (an excluded code, "S14", "violence") go to
+/// <see cref="ParsedVerdict.UnknownCodes"/>; the verdict stays Unsafe, as llama-stack reports them as violations.</item>
+/// <item>Everything else is Unparseable, keeping the raw text: "unsafe" without a code line, a code line with no code
+/// (","), a word that is not code-shaped ("violence!", see <see cref="HazardCategory.IsValidCode"/>), "safe" followed
+/// by more lines, a third line, blank lines in between, text after the stop token, anything else.</item>
 /// </list>
 /// Parsing never throws for any string.
 /// </summary>
@@ -77,13 +80,8 @@ public static class VerdictParser
         var unknown = new List<string>();
         var codes = new List<string>();
         var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
-        foreach (string part in lines[1].Split(','))
+        foreach (string code in SplitCodes(lines[1]))
         {
-            string code = PythonText.Strip(part);
-            if (code.Length == 0)
-            {
-                return Unparseable(generatedText, "the category line has an empty code");
-            }
             if (!HazardCategory.IsValidCode(code))
             {
                 return Unparseable(generatedText, $"'{Shorten(code)}' is not a category code");
@@ -103,8 +101,29 @@ public static class VerdictParser
                 codes.Add(code);
             }
         }
+        if (codes.Count == 0)
+        {
+            return Unparseable(generatedText, "the category line has no code");
+        }
 
         return new ParsedVerdict(VerdictKind.Unsafe, categories, unknown, generatedText) { Codes = codes };
+    }
+
+    /// <summary>The non-empty parts of a category line: commas and (Python) whitespace both separate codes.</summary>
+    private static IEnumerable<string> SplitCodes(string line)
+    {
+        int start = 0;
+        for (int i = 0; i <= line.Length; i++)
+        {
+            if (i == line.Length || line[i] == ',' || PythonText.IsWhitespace(line[i]))
+            {
+                if (i > start)
+                {
+                    yield return line[start..i];
+                }
+                start = i + 1;
+            }
+        }
     }
 
     private static ParsedVerdict Unparseable(string raw, string problem) =>

@@ -45,6 +45,36 @@ public class VerdictParserTests
         Assert.All(verdict.Categories, c => Assert.Same(c, SafetyPolicy.Default.Categories.Single(d => d.Code == c.Code)));
     }
 
+    /// <summary>llama-stack reads every "unsafe" answer with a category line as a violation; a stray separator must
+    /// not turn a violation into Unparseable, so commas and whitespace both separate codes (fail closed).</summary>
+    [Theory]
+    [InlineData("unsafe\nS1,", "S1")]
+    [InlineData("unsafe\nS1,,S2", "S1,S2")]
+    [InlineData("unsafe\nS1 S2", "S1,S2")]
+    [InlineData("unsafe\n,S3", "S3")]
+    [InlineData("unsafe\nS1 ,\t, S2 S1,<|eot_id|>", "S1,S2")]
+    public void SloppySeparatorsStillNameTheViolatedCategories(string text, string expectedCodes)
+    {
+        var verdict = VerdictParser.Parse(text, SafetyPolicy.Default);
+
+        Assert.Equal(VerdictKind.Unsafe, verdict.Kind);
+        Assert.Equal(expectedCodes.Split(','), verdict.Categories.Select(c => c.Code));
+        Assert.Empty(verdict.UnknownCodes);
+    }
+
+    /// <summary>A code-shaped word outside the policy ("violence") is a violation with an unknown code, as
+    /// llama-stack reports it; only text that is not code-shaped is Unparseable.</summary>
+    [Fact]
+    public void ACodeShapedWordOutsideThePolicyIsAnUnknownCode()
+    {
+        var verdict = VerdictParser.Parse("unsafe\nviolence", SafetyPolicy.Default);
+
+        Assert.Equal(VerdictKind.Unsafe, verdict.Kind);
+        Assert.Empty(verdict.Categories);
+        Assert.Equal(["violence"], verdict.UnknownCodes);
+        Assert.Equal(["violence"], verdict.Codes);
+    }
+
     [Fact]
     public void CodesOutsideThePolicyAreReportedNotDropped()
     {
@@ -81,10 +111,9 @@ public class VerdictParserTests
     [InlineData("unsafe<|eot_id|>")]
     [InlineData("unsafe\n")]
     [InlineData("unsafe\n,")]
-    [InlineData("unsafe\nS1,")]
-    [InlineData("unsafe\nS1,,S2")]
-    [InlineData("unsafe\nS1 S2")]
     [InlineData("unsafe\nviolence!")]
+    [InlineData("unsafe\n , ,\t")]
+    [InlineData("unsafe\nS1,violence!")]
     [InlineData("unsafe\n\nS1")]
     [InlineData("unsafe\nS1\nS2")]
     [InlineData("safe\nS1")]
