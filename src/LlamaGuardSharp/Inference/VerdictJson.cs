@@ -153,11 +153,12 @@ internal sealed class CategoryProbabilitiesJsonConverter : JsonConverter<IReadOn
     }
 }
 
-/// <summary>A time span as seconds (a number).</summary>
+/// <summary>A time span as seconds (a number). Reading rounds to the nearest tick: seconds × 10⁷ in double precision can
+/// land a hair below a whole tick, and truncating it would make a round trip lose one tick.</summary>
 internal sealed class SecondsJsonConverter : JsonConverter<TimeSpan>
 {
     public override TimeSpan Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
-        TimeSpan.FromSeconds(reader.GetDouble());
+        TimeSpan.FromTicks((long)Math.Round(reader.GetDouble() * TimeSpan.TicksPerSecond));
 
     public override void Write(Utf8JsonWriter writer, TimeSpan value, JsonSerializerOptions options) =>
         writer.WriteNumberValue(value.TotalSeconds);
