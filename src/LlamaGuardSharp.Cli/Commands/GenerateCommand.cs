@@ -61,7 +61,8 @@ public static class GenerateCommand
 
                 using var checkpoint = MllamaCheckpoint.Open(modelDir);
                 var mllama = MllamaModel.Load(checkpoint, new ModelOptions(Compute: new Compute.ComputeContext(parse.GetValue(threads))));
-                var result = new Generator(mllama).Generate(ids, inputs, new GenerationOptions(max), cancellationToken);
+                var result = new Generator(mllama).Generate(ids, inputs,
+                    new GenerationOptions(max, VerdictTokens.ResolveStopTokens(tok, mllama.StopTokenIds)), cancellationToken);
                 stderr.WriteLine($"vision {result.Timings.Vision.TotalSeconds:F2} s, prefill {result.Timings.Prefill.TotalSeconds:F2} s ({ids.Length} tokens), " +
                     $"decode {result.Timings.Decode.TotalSeconds:F2} s ({result.OutputIds.Count} tokens), stop: {result.StopReason}");
 

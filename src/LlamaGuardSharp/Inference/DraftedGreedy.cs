@@ -1,6 +1,5 @@
 using System.Numerics.Tensors;
 using LlamaGuardSharp.Model;
-using LlamaGuardSharp.Tokenization;
 
 namespace LlamaGuardSharp.Inference;
 
@@ -16,10 +15,9 @@ internal static class DraftedGreedy
     /// <summary>What the decoding produced.</summary>
     /// <param name="Output">Generated tokens (the stop token included when one ended the run).</param>
     /// <param name="StepLogits">The logits each output token was chosen from (StepLogits[i] for Output[i]).</param>
-    /// <param name="AnswerIndex">Index in Output of the first token that is not a leading "\n\n" (−1 if there is none).</param>
     /// <param name="Accepted">Draft tokens that turned out to be the model's own greedy tokens (the accepted path's length).</param>
     /// <param name="LastAccepted">The draft token the accepted path ends at (−1: none).</param>
-    public sealed record Result(List<int> Output, List<float[]> StepLogits, int AnswerIndex, int Accepted, int LastAccepted);
+    public sealed record Result(List<int> Output, List<float[]> StepLogits, int Accepted, int LastAccepted);
 
     /// <summary>A draft without branches.</summary>
     public static Result Run(GenerationSession session, int promptLength, ReadOnlySpan<int> draft, float[][] draftLogits,
@@ -47,18 +45,13 @@ internal static class DraftedGreedy
         ArgumentOutOfRangeException.ThrowIfLessThan(maxNewTokens, 1);
         var output = new List<int>();
         var stepLogits = new List<float[]>();
-        int answerIndex = -1, accepted = 0, node = -1;
+        int accepted = 0, node = -1;
         bool drafting = true;
         float[] logits = draftLogits[0];
         while (true)
         {
             int next = TensorPrimitives.IndexOfMax(logits);
             stepLogits.Add(logits);
-            // The HF layout ends at the assistant header, so the model first writes "\n\n" and the verdict comes next.
-            if (answerIndex < 0 && !(output.Count == 0 && next == SpecialTokens.DoubleNewline))
-            {
-                answerIndex = output.Count;
-            }
             output.Add(next);
             if (stopTokens.Contains(next) || output.Count >= maxNewTokens)
             {
@@ -84,6 +77,6 @@ internal static class DraftedGreedy
         {
             session.AcceptDraft(draft, node);
         }
-        return new Result(output, stepLogits, answerIndex, accepted, node);
+        return new Result(output, stepLogits, accepted, node);
     }
 }

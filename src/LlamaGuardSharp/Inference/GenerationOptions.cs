@@ -6,9 +6,6 @@ namespace LlamaGuardSharp.Inference;
 public sealed record GenerationOptions(int MaxNewTokens = 20, IReadOnlyList<int>? StopTokenIds = null)
 {
     public static GenerationOptions Default { get; } = new();
-
-    /// <summary>Llama 3 end-of-text, end-of-message and end-of-turn.</summary>
-    public static IReadOnlyList<int> DefaultStopTokenIds { get; } = [128001, 128008, 128009];
 }
 
 /// <summary>Why generation ended.</summary>

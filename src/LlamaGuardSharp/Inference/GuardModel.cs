@@ -28,14 +28,13 @@ public sealed class GuardModel : IContentGuard, IDisposable
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly CancellationTokenSource _prefetchCancel = new();
     private Task? _prefetch;
-    private readonly int[] _stopTokens;
-    private readonly int[] _forcedCategoryPrefix;
+    private readonly VerdictTokens _tokens;
     private readonly EncodedImageCache _imageCache;
     private readonly PromptPrefixCache _prefixCache;
     private bool _disposed;
 
-    private GuardModel(MllamaCheckpoint checkpoint, MllamaModel model, Llama3Tokenizer tokenizer, ImagePreprocessorOptions preprocessing,
-        GuardModelOptions options, TimeSpan loadTime)
+    private GuardModel(MllamaCheckpoint checkpoint, MllamaModel model, Llama3Tokenizer tokenizer, VerdictTokens tokens,
+        ImagePreprocessorOptions preprocessing, GuardModelOptions options, TimeSpan loadTime)
     {
         long entryBytes = CrossAttentionMemory.BytesPerImage(model.Config);
         bool fits = WeightPrefetcher.Fits(checkpoint.TotalTensorBytes + entryBytes * options.ImageCacheSize,
@@ -52,8 +51,7 @@ public sealed class GuardModel : IContentGuard, IDisposable
         LoadTime = loadTime;
         _decoder = new ImageDecoder(options.ImageDecoder);
         _preprocessor = new ImagePreprocessor(preprocessing);
-        _stopTokens = [.. model.StopTokenIds]; // generation_config.json, else config.json, else 128001/128008/128009
-        _forcedCategoryPrefix = tokenizer.Encode("unsafe\nS", recognizeSpecialTokens: false);
+        _tokens = tokens;
     }
 
     /// <summary>The model folder actually loaded (a snapshot folder for hub caches).</summary>
@@ -99,13 +97,14 @@ public sealed class GuardModel : IContentGuard, IDisposable
                 cancellationToken.ThrowIfCancellationRequested();
                 progress?.Report(new GuardLoadProgress("loading tokenizer", 0.3));
                 var tokenizer = Llama3Tokenizer.Load(checkpoint.Directory);
+                var tokens = VerdictTokens.Resolve(tokenizer, MllamaModel.ConfiguredStopTokenIds(checkpoint));
                 var preprocessing = ImagePreprocessorOptions.FromModelDirectory(checkpoint.Directory);
                 cancellationToken.ThrowIfCancellationRequested();
                 progress?.Report(new GuardLoadProgress("preparing weights", 0.5));
                 var compute = new ComputeContext(options.Threads, options.KernelProfile);
                 var model = MllamaModel.Load(checkpoint, new ModelOptions(options.CrossAttentionMasking, compute));
                 progress?.Report(new GuardLoadProgress("ready", 1));
-                var guard = new GuardModel(checkpoint, model, tokenizer, preprocessing, options, watch.Elapsed);
+                var guard = new GuardModel(checkpoint, model, tokenizer, tokens, preprocessing, options, watch.Elapsed);
                 if (options.PrefetchWeights && WeightPrefetcher.IsSupported
                     && WeightPrefetcher.Fits(checkpoint.TotalTensorBytes, GC.GetGCMemoryInfo().TotalAvailableMemoryBytes))
                 {
@@ -200,17 +199,19 @@ public sealed class GuardModel : IContentGuard, IDisposable
         // token costs a prefill row instead of a decode step (which streams all ≈ 18.5 GB of text weights for one
         // token); the greedy loop follows the tree while its choices are in it and drops the rest, so the output is the
         // plain greedy one.
-        int[] lead = Options.Layout == PromptLayout.HuggingFace ? [SpecialTokens.DoubleNewline] : [];
-        var draft = VerdictDraft(lead, Options.ComputeCategoryProbabilities ? _forcedCategoryPrefix : [], out int lastForced);
-        using var session = new GenerationSession(_model, ids.Length + Math.Max(Options.MaxNewTokens, draft.Count) + _forcedCategoryPrefix.Length + 2);
+        int[] lead = Options.Layout == PromptLayout.HuggingFace ? [_tokens.DoubleNewline] : [];
+        var draft = VerdictDraft(lead, Options.ComputeCategoryProbabilities ? _tokens.CategoryPrefix.ToArray() : [], _tokens.Safe, out int lastForced);
+        using var session = new GenerationSession(_model, ids.Length + Math.Max(Options.MaxNewTokens, draft.Count) + _tokens.CategoryPrefix.Count + 2);
         // The prompt's leading tokens that the previous classification already ran (the template's header, as a rule)
         // are taken from its keys/values; only the rest goes through the decoder.
         var (reusedEntry, reused) = _prefixCache.Match(ids, imageKey);
         float[][] draftLogits = session.PrefillWithDraft(ids, draft, encoded, _prefixCache, reusedEntry, reused, cancellationToken);
 
         watch.Restart();
-        var greedy = DraftedGreedy.Run(session, ids.Length, draft, draftLogits, _stopTokens, Options.MaxNewTokens, cancellationToken);
-        var (output, stepLogits, answerIndex) = (greedy.Output, greedy.StepLogits, greedy.AnswerIndex);
+        var greedy = DraftedGreedy.Run(session, ids.Length, draft, draftLogits, _tokens.StopTokens, Options.MaxNewTokens, cancellationToken);
+        var (output, stepLogits) = (greedy.Output, greedy.StepLogits);
+        // The answer is the first token that is not a leading "\n\n" (−1: none yet).
+        int answerIndex = output[0] != _tokens.DoubleNewline ? 0 : output.Count > 1 ? 1 : -1;
         if (answerIndex < 0)
         {
             // Generation stopped right after "\n\n": take one more step to reach the answer position.
@@ -232,7 +233,7 @@ public sealed class GuardModel : IContentGuard, IDisposable
 
         _prefixCache.Store(ids, imageKey, session.Cache);
 
-        var textIds = output.Where(t => !_stopTokens.Contains(t)).ToArray();
+        var textIds = output.Where(t => !_tokens.IsStop(t)).ToArray();
         string raw = Tokenizer.Decode(textIds);
         var parsed = VerdictParser.Parse(raw, policy);
         total.Stop();
@@ -241,8 +242,8 @@ public sealed class GuardModel : IContentGuard, IDisposable
             conversation.Task,
             parsed.Categories,
             parsed.UnknownCodes,
-            VerdictScoring.Probability(answerLogits, SpecialTokens.Unsafe),
-            VerdictScoring.Probability(answerLogits, SpecialTokens.Safe),
+            VerdictScoring.Probability(answerLogits, _tokens.Unsafe),
+            VerdictScoring.Probability(answerLogits, _tokens.Safe),
             categories,
             raw,
             output,
@@ -254,11 +255,11 @@ public sealed class GuardModel : IContentGuard, IDisposable
     }
 
     /// <summary>
-    /// The draft tree of a classification: <paramref name="lead"/> as a chain, then from its end <c>safe</c> and, when
+    /// The draft tree of a classification: <paramref name="lead"/> as a chain, then from its end <paramref name="safe"/> and, when
     /// <paramref name="forced"/> is not empty, the sibling branch <paramref name="forced"/> (<c>unsafe \n S</c>), whose
     /// last token's index is returned in <paramref name="lastForced"/> (−1 without it).
     /// </summary>
-    internal static DraftTree VerdictDraft(ReadOnlySpan<int> lead, ReadOnlySpan<int> forced, out int lastForced)
+    internal static DraftTree VerdictDraft(ReadOnlySpan<int> lead, ReadOnlySpan<int> forced, int safe, out int lastForced)
     {
         var tokens = new List<int>();
         var parents = new List<int>();
@@ -276,7 +277,7 @@ public sealed class GuardModel : IContentGuard, IDisposable
             tokens.Add(token);
         }
         parents.Add(verdictParent);
-        tokens.Add(SpecialTokens.Safe);
+        tokens.Add(safe);
         return new DraftTree(tokens, parents);
     }
 
@@ -291,26 +292,23 @@ public sealed class GuardModel : IContentGuard, IDisposable
         var scored = new List<(HazardCategory Category, int Token)>();
         foreach (var category in policy.Categories)
         {
-            if (category.Code.Length > 1 && (category.Code[0] is 'S' or 's'))
+            if (_tokens.CategoryNumberToken(category) is int token)
             {
-                var numberIds = Tokenizer.Encode(category.Code[1..], recognizeSpecialTokens: false);
-                if (numberIds.Length == 1)
-                {
-                    scored.Add((category, numberIds[0]));
-                }
+                scored.Add((category, token));
             }
         }
         if (scored.Count == 0)
         {
             return [];
         }
-        int n = _forcedCategoryPrefix.Length;
+        int[] prefix = [.. _tokens.CategoryPrefix];
+        int n = prefix.Length;
         float[] logits;
         if (forcedLogits is not null)
         {
             logits = forcedLogits; // from the speculative prefill
         }
-        else if (output.Count > answerIndex + n && output.Skip(answerIndex).Take(n).SequenceEqual(_forcedCategoryPrefix))
+        else if (output.Count > answerIndex + n && output.Skip(answerIndex).Take(n).SequenceEqual(prefix))
         {
             logits = stepLogits[answerIndex + n];
         }
@@ -318,7 +316,7 @@ public sealed class GuardModel : IContentGuard, IDisposable
         {
             // One pass for the whole forced prefix (weights streamed once, not once per token).
             session.Rewind(answerPosition);
-            logits = session.Extend(_forcedCategoryPrefix, cancellationToken);
+            logits = session.Extend(prefix, cancellationToken);
         }
         var probabilities = VerdictScoring.RestrictedSoftmax(logits, scored.Select(s => s.Token).ToArray());
         return scored.Select((s, i) => new CategoryProbability(s.Category, probabilities[i])).ToArray();

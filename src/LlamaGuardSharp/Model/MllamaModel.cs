@@ -40,10 +40,17 @@ public sealed class MllamaModel
     public TextDecoder Text { get; }
 
     /// <summary>
-    /// Tokens that end generation by default: <c>eos_token_id</c> of generation_config.json when present, else of
-    /// config.json's text_config, else 128001, 128008, 128009.
+    /// Tokens that end generation by default: <see cref="ConfiguredStopTokenIds"/>. Empty when the checkpoint names none
+    /// (the tokenizer's end tokens then apply: <c>Inference.VerdictTokens.ResolveStopTokens</c>).
     /// </summary>
     public IReadOnlyList<int> StopTokenIds { get; }
+
+    /// <summary><c>eos_token_id</c> of generation_config.json when present, else of config.json's text_config (may be empty).</summary>
+    public static IReadOnlyList<int> ConfiguredStopTokenIds(MllamaCheckpoint checkpoint)
+    {
+        ArgumentNullException.ThrowIfNull(checkpoint);
+        return GenerationConfig.ReadEosTokenIds(checkpoint.Directory) ?? checkpoint.Config.Text.EosTokenIds;
+    }
 
     /// <summary>Id of the <c>&lt;|image|&gt;</c> token.</summary>
     public int ImageTokenId => Config.ImageTokenIndex;
@@ -61,8 +68,7 @@ public sealed class MllamaModel
         var context = options.Compute ?? new ComputeContext();
         var weights = MllamaWeights.Load(checkpoint);
         var config = checkpoint.Config;
-        IReadOnlyList<int> stops = GenerationConfig.ReadEosTokenIds(checkpoint.Directory)
-            ?? (config.Text.EosTokenIds.Count > 0 ? config.Text.EosTokenIds : Inference.GenerationOptions.DefaultStopTokenIds);
+        IReadOnlyList<int> stops = ConfiguredStopTokenIds(checkpoint);
         // The vision side's large buffers (and the projected states) are kept between images: see ActivationPool.
         var pool = new ActivationPool(VisionEncoder.PooledBytesPerEncode(config.Vision) + StatesBytesPerImage(config), minPooledLength);
         // The text side's KV caches and layer buffers likewise (a pool of their own, so neither side crowds the other out).

@@ -77,12 +77,12 @@ public sealed class GuardModelTests(TinyGuardModelFixture fixture) : IClassFixtu
         Assert.Equal(parsed.UnknownCodes, verdict.UnknownCodes);
 
         // p(unsafe) and p(safe) from a no-cache forward over prompt + generated tokens up to the answer position.
-        int answerIndex = verdict.OutputTokenIds[0] == SpecialTokens.DoubleNewline ? 1 : 0;
+        int answerIndex = verdict.OutputTokenIds[0] == Llama3TokenIds.DoubleNewline ? 1 : 0;
         var prefix = ids.Concat(verdict.OutputTokenIds.Take(answerIndex)).ToArray();
         var all = generator.ForwardAllPositions(prefix, images);
         var last = all.AsSpan((prefix.Length - 1) * model.Config.Text.VocabSize, model.Config.Text.VocabSize);
-        AssertClose(Softmax(last, SpecialTokens.Unsafe), verdict.UnsafeProbability);
-        AssertClose(Softmax(last, SpecialTokens.Safe), verdict.SafeProbability);
+        AssertClose(Softmax(last, Llama3TokenIds.Unsafe), verdict.UnsafeProbability);
+        AssertClose(Softmax(last, Llama3TokenIds.Safe), verdict.SafeProbability);
         Assert.InRange(verdict.UnsafeProbability, 0, 1);
         Assert.InRange(verdict.SafeProbability + verdict.UnsafeProbability, 0, 1 + 1e-9);
 

@@ -37,18 +37,18 @@ public class DraftTreeTests
     [Fact]
     public void The_classifier_draft_has_safe_beside_unsafe_S()
     {
-        int[] forced = [SpecialTokens.Unsafe, 198, 50];
-        var tree = GuardModel.VerdictDraft([SpecialTokens.DoubleNewline], forced, out int lastForced);
-        Assert.Equal([SpecialTokens.DoubleNewline, SpecialTokens.Unsafe, 198, 50, SpecialTokens.Safe], tree.Tokens);
+        int[] forced = [Llama3TokenIds.Unsafe, 198, 50];
+        var tree = GuardModel.VerdictDraft([Llama3TokenIds.DoubleNewline], forced, Llama3TokenIds.Safe, out int lastForced);
+        Assert.Equal([Llama3TokenIds.DoubleNewline, Llama3TokenIds.Unsafe, 198, 50, Llama3TokenIds.Safe], tree.Tokens);
         Assert.Equal([-1, 0, 1, 2, 0], tree.Parents);
         Assert.Equal(3, lastForced);
 
-        var meta = GuardModel.VerdictDraft([], forced, out lastForced);
+        var meta = GuardModel.VerdictDraft([], forced, Llama3TokenIds.Safe, out lastForced);
         Assert.Equal([-1, 0, 1, -1], meta.Parents);
         Assert.Equal(2, lastForced);
 
-        var noCategories = GuardModel.VerdictDraft([SpecialTokens.DoubleNewline], [], out lastForced);
-        Assert.Equal([SpecialTokens.DoubleNewline, SpecialTokens.Safe], noCategories.Tokens);
+        var noCategories = GuardModel.VerdictDraft([Llama3TokenIds.DoubleNewline], [], Llama3TokenIds.Safe, out lastForced);
+        Assert.Equal([Llama3TokenIds.DoubleNewline, Llama3TokenIds.Safe], noCategories.Tokens);
         Assert.True(noCategories.IsChain);
         Assert.Equal(-1, lastForced);
     }

@@ -7,13 +7,13 @@ public sealed class Llama3TokenizerApiTests
     private static Llama3Tokenizer Tokenizer => TokenizerGoldens.Tokenizer;
 
     [Theory]
-    [InlineData("<|begin_of_text|>", SpecialTokens.BeginOfText)]
-    [InlineData("<|end_of_text|>", SpecialTokens.EndOfText)]
-    [InlineData("<|start_header_id|>", SpecialTokens.StartHeader)]
-    [InlineData("<|end_header_id|>", SpecialTokens.EndHeader)]
-    [InlineData("<|eom_id|>", SpecialTokens.EndOfMessage)]
-    [InlineData("<|eot_id|>", SpecialTokens.EndOfTurn)]
-    [InlineData("<|image|>", SpecialTokens.Image)]
+    [InlineData("<|begin_of_text|>", Llama3TokenIds.BeginOfText)]
+    [InlineData("<|end_of_text|>", Llama3TokenIds.EndOfText)]
+    [InlineData("<|start_header_id|>", Llama3TokenIds.StartHeader)]
+    [InlineData("<|end_header_id|>", Llama3TokenIds.EndHeader)]
+    [InlineData("<|eom_id|>", Llama3TokenIds.EndOfMessage)]
+    [InlineData("<|eot_id|>", Llama3TokenIds.EndOfTurn)]
+    [InlineData("<|image|>", Llama3TokenIds.Image)]
     public void SpecialTokenConstantsMatchTheTokenizer(string text, int id)
     {
         Assert.True(Tokenizer.TryGetSpecialTokenId(text, out int actual));
@@ -23,10 +23,10 @@ public sealed class Llama3TokenizerApiTests
     }
 
     [Theory]
-    [InlineData("safe", SpecialTokens.Safe)]
-    [InlineData("unsafe", SpecialTokens.Unsafe)]
-    [InlineData("\n\n", SpecialTokens.DoubleNewline)]
-    [InlineData("\n", SpecialTokens.Newline)]
+    [InlineData("safe", Llama3TokenIds.Safe)]
+    [InlineData("unsafe", Llama3TokenIds.Unsafe)]
+    [InlineData("\n\n", Llama3TokenIds.DoubleNewline)]
+    [InlineData("\n", Llama3TokenIds.Newline)]
     public void AnswerTokenConstantsMatchTheTokenizer(string text, int id)
     {
         Assert.Equal([id], Tokenizer.Encode(text, recognizeSpecialTokens: false));
@@ -83,7 +83,7 @@ public sealed class Llama3TokenizerApiTests
     public void EncodeNeverAddsBos()
     {
         Assert.Empty(Tokenizer.Encode("", recognizeSpecialTokens: true));
-        Assert.NotEqual(SpecialTokens.BeginOfText, Tokenizer.Encode("Hello", recognizeSpecialTokens: true)[0]);
+        Assert.NotEqual(Llama3TokenIds.BeginOfText, Tokenizer.Encode("Hello", recognizeSpecialTokens: true)[0]);
     }
 
     [Fact]

@@ -56,7 +56,7 @@ public sealed class TiktokenModelLoadingTests : IClassFixture<TiktokenModelLoadi
         Llama3Tokenizer tokenizer = _model.Tokenizer;
         Assert.Equal(128_257, tokenizer.VocabularySize);
         Assert.True(tokenizer.TryGetSpecialTokenId("<|image|>", out int image));
-        Assert.Equal(SpecialTokens.Image, image);
+        Assert.Equal(Llama3TokenIds.Image, image);
         Assert.Equal("<|image|>", tokenizer.Decode([128011]));             // Meta's own slot still decodes
         Assert.True(tokenizer.TryGetSpecialTokenId("<|python_tag|>", out int pythonTag));
         Assert.Equal(128010, pythonTag);
