@@ -23,6 +23,7 @@ public static class ClassifyCommand
         };
         var conversationOptions = new ConversationOptions(imageIsOptionalFile: false);
         var layout = ConversationOptions.CreateLayoutOption();
+        var crossAttention = ConversationOptions.CreateCrossAttentionOption();
         var threads = new Option<int>("--threads")
         {
             Description = "Compute threads (0 = all cores).",
@@ -57,6 +58,7 @@ public static class ClassifyCommand
         command.Options.Add(model);
         conversationOptions.AddTo(command);
         command.Options.Add(layout);
+        command.Options.Add(crossAttention);
         command.Options.Add(threads);
         command.Options.Add(maxNewTokens);
         command.Options.Add(noCategories);
@@ -64,7 +66,7 @@ public static class ClassifyCommand
         command.Options.Add(json);
         command.Options.Add(input);
 
-        var modelOptions = new ModelOptionSet(model, layout, threads, maxNewTokens, noCategories);
+        var modelOptions = new ModelOptionSet(model, layout, crossAttention, threads, maxNewTokens, noCategories);
         command.SetAction(async (parseResult, cancellationToken) =>
         {
             var output = parseResult.InvocationConfiguration.Output;
@@ -172,13 +174,15 @@ public static class ClassifyCommand
     }
 
     /// <summary>The options that say which model to load and how it classifies; loads it with progress on stderr.</summary>
-    private sealed record ModelOptionSet(Option<string> Model, Option<string> Layout, Option<int> Threads, Option<int> MaxNewTokens, Option<bool> NoCategories)
+    private sealed record ModelOptionSet(Option<string> Model, Option<string> Layout, Option<string> CrossAttention, Option<int> Threads,
+        Option<int> MaxNewTokens, Option<bool> NoCategories)
     {
         public Task<GuardModel> LoadAsync(ParseResult parseResult, TextWriter error, CancellationToken cancellationToken)
         {
             var options = new GuardModelOptions
             {
                 Layout = ConversationOptions.ParseLayout(parseResult.GetValue(Layout)),
+                CrossAttentionMasking = ConversationOptions.ParseCrossAttention(parseResult.GetValue(CrossAttention)),
                 Threads = parseResult.GetValue(Threads),
                 MaxNewTokens = parseResult.GetValue(MaxNewTokens),
                 ComputeCategoryProbabilities = !parseResult.GetValue(NoCategories),

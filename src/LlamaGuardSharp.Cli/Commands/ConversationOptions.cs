@@ -1,5 +1,7 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
+using LlamaGuardSharp.Inference;
+using LlamaGuardSharp.Model;
 using LlamaGuardSharp.Prompting;
 using LlamaGuardSharp.Safety;
 
@@ -77,6 +79,22 @@ internal sealed class ConversationOptions
     }
 
     public static PromptLayout ParseLayout(string? value) => value == "meta" ? PromptLayout.MetaNative : PromptLayout.HuggingFace;
+
+    /// <summary><c>--cross-attention hf|meta</c>: <see cref="GuardModelOptions.CrossAttentionMasking"/>, for every command that loads the model.</summary>
+    public static Option<string> CreateCrossAttentionOption()
+    {
+        var masking = new Option<string>("--cross-attention")
+        {
+            Description = "What text before the image gets from the cross-attention layers: hf (transformers: attends to every vision token; "
+                + "what the Hub model computes) or meta (Meta's reference and vLLM: zero).",
+            DefaultValueFactory = _ => "hf",
+        };
+        masking.AcceptOnlyFromAmong("hf", "meta");
+        return masking;
+    }
+
+    public static CrossAttentionMasking ParseCrossAttention(string? value) =>
+        value == "meta" ? CrossAttentionMasking.Meta : CrossAttentionMasking.HuggingFace;
 
     public void AddTo(Command command)
     {

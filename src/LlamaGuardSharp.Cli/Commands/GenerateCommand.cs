@@ -22,13 +22,14 @@ public static class GenerateCommand
         var promptFile = new Option<FileInfo>("--prompt-file") { Description = "Raw prompt text; special-token strings such as <|image|> are recognised; no BOS is added.", Required = true };
         var images = new Option<FileInfo[]>("--image") { Description = "An image for each <|image|> token, in order (repeatable).", AllowMultipleArgumentsPerToken = false };
         var tokenizer = new Option<FileInfo?>("--tokenizer") { Description = "tokenizer.json or tokenizer.model (default: found in the model folder)." };
-        var maxNewTokens = new Option<int>("--max-new-tokens") { Description = "Maximum tokens to generate.", DefaultValueFactory = _ => 20 };
+        var maxNewTokens = new Option<int>("--max-new-tokens") { Description = "Maximum tokens to generate.", DefaultValueFactory = _ => GuardModelOptions.Default.MaxNewTokens };
         var json = new Option<bool>("--json") { Description = "Print a JSON object (input_ids, output_ids, last_logits_top) instead of text." };
         var threads = new Option<int>("--threads") { Description = "Compute threads (0 = all cores).", DefaultValueFactory = _ => 0 };
+        var crossAttention = ConversationOptions.CreateCrossAttentionOption();
 
         var command = new Command("generate", "Greedy generation from a raw prompt with optional images (debugging and parity checks).")
         {
-            model, promptFile, images, tokenizer, maxNewTokens, json, threads,
+            model, promptFile, images, tokenizer, maxNewTokens, json, threads, crossAttention,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -60,7 +61,11 @@ public static class GenerateCommand
                 }
 
                 using var checkpoint = MllamaCheckpoint.Open(modelDir);
-                var mllama = MllamaModel.Load(checkpoint, new ModelOptions(Compute: new Compute.ComputeContext(parse.GetValue(threads))));
+                var mllama = MllamaModel.Load(checkpoint, new GuardModelOptions
+                {
+                    Threads = parse.GetValue(threads),
+                    CrossAttentionMasking = ConversationOptions.ParseCrossAttention(parse.GetValue(crossAttention)),
+                });
                 var result = new Generator(mllama).Generate(ids, inputs,
                     new GenerationOptions(max, VerdictTokens.ResolveStopTokens(tok, mllama.StopTokenIds)), cancellationToken);
                 stderr.WriteLine($"vision {result.Timings.Vision.TotalSeconds:F2} s, prefill {result.Timings.Prefill.TotalSeconds:F2} s ({ids.Length} tokens), " +

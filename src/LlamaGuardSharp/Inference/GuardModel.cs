@@ -101,8 +101,7 @@ public sealed class GuardModel : IContentGuard, IDisposable
                 var preprocessing = ImagePreprocessorOptions.FromModelDirectory(checkpoint.Directory);
                 cancellationToken.ThrowIfCancellationRequested();
                 progress?.Report(new GuardLoadProgress("preparing weights", 0.5));
-                var compute = new ComputeContext(options.Threads, options.KernelProfile);
-                var model = MllamaModel.Load(checkpoint, new ModelOptions(options.CrossAttentionMasking, compute));
+                var model = MllamaModel.Load(checkpoint, options);
                 progress?.Report(new GuardLoadProgress("ready", 1));
                 var guard = new GuardModel(checkpoint, model, tokenizer, tokens, preprocessing, options, watch.Elapsed);
                 if (options.PrefetchWeights && WeightPrefetcher.IsSupported

@@ -13,7 +13,8 @@ public sealed record GuardModelOptions
     /// <summary>Prompt layout: the HF chat template (default; what the Hub model is used with) or Meta's native layout.</summary>
     public PromptLayout Layout { get; init; } = PromptLayout.HuggingFace;
 
-    /// <summary>Cross-attention semantics for text before the image (HF by default, spec §9 #1).</summary>
+    /// <summary>Cross-attention semantics for text before the image: HF (default, what the goldens and the Hub model
+    /// compute) or Meta's reference (<c>--cross-attention meta|hf</c> in the CLI).</summary>
     public CrossAttentionMasking CrossAttentionMasking { get; init; } = CrossAttentionMasking.HuggingFace;
 
     /// <summary>Compute threads; 0 = all cores.</summary>
@@ -23,7 +24,10 @@ public sealed record GuardModelOptions
     public KernelProfile? KernelProfile { get; init; }
 
     /// <summary>Greedy decoding limit. 20 covers every verdict of the default policy except the longest category lists; 32 covers all.</summary>
-    public int MaxNewTokens { get; init; } = 20;
+    public int MaxNewTokens { get; init; } = DefaultMaxNewTokens;
+
+    /// <summary>The default of <see cref="MaxNewTokens"/>, the one place it is written.</summary>
+    internal const int DefaultMaxNewTokens = 20;
 
     /// <summary>Longest prompt accepted, in tokens (prompt template included). Longer conversations are rejected with a clear error.</summary>
     public int MaxPromptTokens { get; init; } = 8192;

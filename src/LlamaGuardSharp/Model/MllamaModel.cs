@@ -1,5 +1,6 @@
 using LlamaGuardSharp.Checkpoints;
 using LlamaGuardSharp.Compute;
+using LlamaGuardSharp.Inference;
 
 namespace LlamaGuardSharp.Model;
 
@@ -13,7 +14,7 @@ public sealed class MllamaModel
 {
     private readonly ActivationPool _pool;
 
-    private MllamaModel(MllamaConfig config, ModelOptions options, VisionEncoder vision, MultiModalProjector projector, TextDecoder text,
+    private MllamaModel(MllamaConfig config, GuardModelOptions options, VisionEncoder vision, MultiModalProjector projector, TextDecoder text,
         IReadOnlyList<int> stopTokenIds, IReadOnlyList<WeightMatrix> matricesInUseOrder, ActivationPool pool)
     {
         _pool = pool;
@@ -31,7 +32,8 @@ public sealed class MllamaModel
     /// <summary>The large weight matrices in the order a forward pass first reads them (for page-cache readahead).</summary>
     internal IReadOnlyList<WeightMatrix> MatricesInUseOrder { get; }
 
-    public ModelOptions Options { get; }
+    /// <summary>The options it was loaded with (cross-attention masking, threads, kernel profile).</summary>
+    public GuardModelOptions Options { get; }
 
     public VisionEncoder Vision { get; }
 
@@ -55,17 +57,22 @@ public sealed class MllamaModel
     /// <summary>Id of the <c>&lt;|image|&gt;</c> token.</summary>
     public int ImageTokenId => Config.ImageTokenIndex;
 
-    /// <summary>Binds the model to the checkpoint's tensors (validating every shape); no weight is copied except small vectors.</summary>
-    public static MllamaModel Load(MllamaCheckpoint checkpoint, ModelOptions? options = null) =>
+    /// <summary>
+    /// Binds the model to the checkpoint's tensors (validating every shape); no weight is copied except small vectors.
+    /// Of <paramref name="options"/> (default <see cref="GuardModelOptions.Default"/>) the model uses
+    /// <see cref="GuardModelOptions.CrossAttentionMasking"/>, <see cref="GuardModelOptions.Threads"/> and
+    /// <see cref="GuardModelOptions.KernelProfile"/>.
+    /// </summary>
+    public static MllamaModel Load(MllamaCheckpoint checkpoint, GuardModelOptions? options = null) =>
         Load(checkpoint, options, ActivationPool.DefaultMinPooledLength);
 
     /// <param name="minPooledLength">Activation arrays shorter than this are not kept between images (tests pass 1, so
     /// that the tiny golden models run through the pool too).</param>
-    internal static MllamaModel Load(MllamaCheckpoint checkpoint, ModelOptions? options, long minPooledLength)
+    internal static MllamaModel Load(MllamaCheckpoint checkpoint, GuardModelOptions? options, long minPooledLength)
     {
         ArgumentNullException.ThrowIfNull(checkpoint);
-        options ??= ModelOptions.Default;
-        var context = options.Compute ?? new ComputeContext();
+        options ??= GuardModelOptions.Default;
+        var context = new ComputeContext(options.Threads, options.KernelProfile);
         var weights = MllamaWeights.Load(checkpoint);
         var config = checkpoint.Config;
         IReadOnlyList<int> stops = ConfiguredStopTokenIds(checkpoint);

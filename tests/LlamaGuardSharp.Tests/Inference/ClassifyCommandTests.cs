@@ -28,6 +28,35 @@ public sealed class ClassifyCommandTests(TinyGuardModelFixture fixture) : IClass
         Assert.False(root.GetProperty("category_probabilities").TryGetProperty("S2", out _));
     }
 
+    /// <summary><c>--cross-attention</c> reaches <see cref="LlamaGuardSharp.Inference.GuardModelOptions.CrossAttentionMasking"/>:
+    /// the CLI's verdict is the library's with the same masking, and the two maskings differ for a prompt whose header
+    /// tokens come before the image.</summary>
+    [Fact]
+    public async Task Cross_attention_option_selects_the_masking()
+    {
+        string image = TestData.Golden("images", "m_tall_300x1000.png");
+        var picture = await LlamaGuardSharp.Safety.ConversationImage.FromFileAsync(image);
+        var conversation = LlamaGuardSharp.Safety.Conversation.ForPrompt("Describe it.", picture);
+        var probabilities = new Dictionary<string, double>();
+        foreach (var (name, masking) in new[] { ("meta", LlamaGuardSharp.Model.CrossAttentionMasking.Meta), ("hf", LlamaGuardSharp.Model.CrossAttentionMasking.HuggingFace) })
+        {
+            var (code, output, error) = await CliRunner.RunAsync("classify", "--model", fixture.Directory, "--user", "Describe it.",
+                "--image", image, "--max-new-tokens", "4", "--cross-attention", name, "--json");
+            Assert.True(code == 0, error);
+            using var guard = await LlamaGuardSharp.Inference.GuardModel.LoadAsync(fixture.Directory,
+                new LlamaGuardSharp.Inference.GuardModelOptions { MaxNewTokens = 4, CrossAttentionMasking = masking });
+            var expected = await guard.ClassifyAsync(conversation);
+            using var json = JsonDocument.Parse(output);
+            probabilities[name] = json.RootElement.GetProperty("unsafe_probability").GetDouble();
+            Assert.Equal(expected.UnsafeProbability, probabilities[name], 12);
+        }
+        Assert.NotEqual(probabilities["hf"], probabilities["meta"]);
+
+        var (badCode, _, badError) = await CliRunner.RunAsync("classify", "--model", fixture.Directory, "--user", "Hi.", "--cross-attention", "vllm");
+        Assert.NotEqual(0, badCode);
+        Assert.Contains("vllm", badError);
+    }
+
     [Fact]
     public async Task Both_classifies_prompt_then_response_and_encodes_the_image_once()
     {

@@ -61,7 +61,7 @@ public sealed class GuardModelTests(TinyGuardModelFixture fixture) : IClassFixtu
         int[] ids = PromptEncoder.Encode(PromptRenderer.RenderSegments(conversation, policy, layout), Guard.Tokenizer);
         Assert.Equal(ids.Length, verdict.PromptTokenCount);
         var images = conversation.Image is null ? [] : GuardModelTestImages.Preprocess(Guard, conversation.Image);
-        var model = MllamaModel.Load(Guard.CheckpointForTests, ModelOptions.Default);
+        var model = MllamaModel.Load(Guard.CheckpointForTests);
         var generator = new Generator(model);
         var generated = generator.Generate(ids, images, new GenerationOptions(Guard.Options.MaxNewTokens));
         Assert.Equal(generated.OutputIds, verdict.OutputTokenIds);

@@ -46,7 +46,7 @@ public sealed class MllamaGoldenFixture : IDisposable
             var checkpoint = MllamaCheckpoint.Open(TestData.Golden("models", m));
             // minPooledLength 1: the tiny models' activation arrays go through the pool too (real-size ones do from 1 MiB),
             // and every golden case after the first reuses arrays of the one before.
-            return (checkpoint, MllamaModel.Load(checkpoint, new ModelOptions(Compute: new LlamaGuardSharp.Compute.ComputeContext()), minPooledLength: 1));
+            return (checkpoint, MllamaModel.Load(checkpoint, GuardModelOptions.Default, minPooledLength: 1));
         })).Value.Model;
 
     public GoldenCaseRun Run(string model, string caseName) =>

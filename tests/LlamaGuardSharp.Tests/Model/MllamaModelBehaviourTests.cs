@@ -26,7 +26,7 @@ public sealed class MllamaModelBehaviourTests(MllamaGoldenFixture fixture) : ICl
         int d = fixture.Model(Tiny).Config.Text.HiddenSize;
 
         using var checkpoint = MllamaCheckpoint.Open(TestData.Golden("models", Tiny));
-        var meta = MllamaModel.Load(checkpoint, new ModelOptions(CrossAttentionMasking.Meta));
+        var meta = MllamaModel.Load(checkpoint, new GuardModelOptions { CrossAttentionMasking = CrossAttentionMasking.Meta });
         var metaTrace = new TextTrace();
         new Generator(meta).ForwardAllPositions(ids, images, metaTrace);
         var textOnlyTrace = new TextTrace();
