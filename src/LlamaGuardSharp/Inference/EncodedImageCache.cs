@@ -6,8 +6,9 @@ namespace LlamaGuardSharp.Inference;
 /// <summary>
 /// The last few images a <see cref="GuardModel"/> encoded (vision tower, projector and cross-attention K/V), keyed by
 /// the SHA-256 of the image file's bytes, so that classifying the prompt and then the response of one exchange runs the
-/// vision encoder once (≈ 80 s of a ≈ 110 s classification on a 2-core machine). Least recently used first out. Not
-/// thread-safe: the model calls it under its request gate.
+/// vision encoder once (≈ 80 s of a ≈ 110 s classification on a 2-core machine). Least recently used first out; the
+/// cache owns its entries and hands a dropped entry's memory back to the model's pool (the next encoding reuses it).
+/// Not thread-safe: the model calls it under its request gate.
 /// </summary>
 internal sealed class EncodedImageCache(int capacity)
 {
@@ -42,21 +43,33 @@ internal sealed class EncodedImageCache(int capacity)
         bool dropped = false;
         while (Capacity > 0 && _entries.Count >= Capacity)
         {
+            _entries.Last!.Value.Images.Release();
             _entries.RemoveLast();
             dropped = true;
         }
         return dropped;
     }
 
-    public void Add(string key, EncodedImages images)
+    /// <summary>Keeps <paramref name="images"/>, which the cache then owns; returns false (the caller keeps ownership)
+    /// when the cache is off.</summary>
+    public bool Add(string key, EncodedImages images)
     {
         if (Capacity == 0)
         {
-            return;
+            return false;
         }
         MakeRoom();
         _entries.AddFirst((key, images));
+        return true;
     }
 
-    public void Clear() => _entries.Clear();
+    /// <summary>Drops every entry, handing their memory back.</summary>
+    public void Clear()
+    {
+        foreach (var (_, images) in _entries)
+        {
+            images.Release();
+        }
+        _entries.Clear();
+    }
 }

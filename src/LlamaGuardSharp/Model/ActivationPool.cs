@@ -93,6 +93,17 @@ internal sealed class ActivationPool
         return copy;
     }
 
+    /// <summary>Hands every array of <paramref name="arrays"/> back (see <see cref="Return"/>) and clears the entries.</summary>
+    public void ReturnAll(float[]?[] arrays)
+    {
+        ArgumentNullException.ThrowIfNull(arrays);
+        for (int i = 0; i < arrays.Length; i++)
+        {
+            Return(arrays[i]);
+            arrays[i] = null;
+        }
+    }
+
     /// <summary>Hands <paramref name="array"/> back (null and short arrays are ignored); the caller must not use it again.</summary>
     public void Return(float[]? array)
     {

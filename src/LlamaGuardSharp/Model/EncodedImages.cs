@@ -11,4 +11,8 @@ namespace LlamaGuardSharp.Model;
 public sealed record EncodedImages(CrossAttentionMemory Memory, IReadOnlyList<int> NumTiles, TimeSpan EncodingTime)
 {
     public int Count => NumTiles.Count;
+
+    /// <summary>Hands the cross-attention memory back to the model's pool (<see cref="CrossAttentionMemory.Release"/>);
+    /// for the owner that no longer needs the encoding.</summary>
+    internal void Release() => Memory.Release();
 }

@@ -60,13 +60,8 @@ public sealed class KvCache
             return;
         }
         _released = true;
-        for (int i = 0; i < _keys.Length; i++)
-        {
-            _pool.Return(_keys[i]);
-            _pool.Return(_values[i]);
-            _keys[i] = null;
-            _values[i] = null;
-        }
+        _pool.ReturnAll(_keys);
+        _pool.ReturnAll(_values);
     }
 
     public int Capacity { get; }

@@ -78,8 +78,9 @@ public sealed class MllamaModel
         IReadOnlyList<int> stops = ConfiguredStopTokenIds(checkpoint);
         // The vision side's large buffers (and the projected states) are kept between images: see ActivationPool.
         var pool = new ActivationPool(VisionEncoder.PooledBytesPerEncode(config.Vision) + StatesBytesPerImage(config), minPooledLength);
-        // The text side's KV caches and layer buffers likewise (a pool of their own, so neither side crowds the other out).
-        var textPool = new ActivationPool(TextDecoder.PooledBytes(config.Text), minPooledLength);
+        // The text side's KV caches, layer buffers and one image's cross-attention memory likewise (a pool of their own, so
+        // neither side crowds the other out).
+        var textPool = new ActivationPool(TextDecoder.PooledBytes(config.Text) + CrossAttentionMemory.BytesPerImage(config), minPooledLength);
         return new MllamaModel(config, options,
             new VisionEncoder(config.Vision, weights.Vision, context, pool),
             new MultiModalProjector(weights.ProjectorWeight, weights.ProjectorBias, context),

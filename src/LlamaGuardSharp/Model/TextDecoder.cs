@@ -52,7 +52,8 @@ public sealed class TextDecoder
     /// <summary>A KV cache sized for <paramref name="capacity"/> tokens.</summary>
     public KvCache CreateCache(int capacity) => new(LayersWithCache(), capacity, KvDim);
 
-    /// <summary>The most bytes of KV caches and layer buffers the pool keeps: <see cref="PooledTokens"/> tokens' worth.</summary>
+    /// <summary>The most bytes of KV caches and layer buffers the pool keeps: <see cref="PooledTokens"/> tokens' worth
+    /// (the model adds one image's cross-attention memory).</summary>
     internal static long PooledBytes(MllamaTextConfig c) =>
         PooledTokens * (KvCache.BytesPerToken(c) + 2L * (c.HiddenSize + c.NumAttentionHeads * c.HeadDim + c.IntermediateSize) * sizeof(float));
 
@@ -71,7 +72,8 @@ public sealed class TextDecoder
 
     /// <summary>
     /// Computes every cross-attention layer's keys (k_proj then per-head k_norm) and values from the projected vision
-    /// states [images · tiles · tokensPerTile, D].
+    /// states [images · tiles · tokensPerTile, D]. The arrays come from the pool; <see cref="CrossAttentionMemory.Release"/>
+    /// hands them back.
     /// </summary>
     public CrossAttentionMemory BuildCrossAttentionMemory(ReadOnlySpan<float> crossAttentionStates, int images, int tilesPerImage, int tokensPerTile)
     {
@@ -86,15 +88,15 @@ public sealed class TextDecoder
         {
             if (_w.Layers[i] is CrossAttentionLayerWeights layer)
             {
-                var k = new float[(long)n * KvDim];
-                var v = new float[(long)n * KvDim];
+                var k = Rent((long)n * KvDim);
+                var v = Rent((long)n * KvDim);
                 Gemm.MatMulTransposed(crossAttentionStates, n, layer.Wk, k, layer.Wv, v, _context);
                 Rms(k, k, layer.KNorm);
                 keys[i] = k;
                 values[i] = v;
             }
         }
-        return new CrossAttentionMemory(keys, values, images, tilesPerImage, tokensPerTile);
+        return new CrossAttentionMemory(keys, values, images, tilesPerImage, tokensPerTile, _pool);
     }
 
     /// <summary>
@@ -265,6 +267,8 @@ public sealed class TextDecoder
         }
         Residual.AddScaled(h, s.Out, w.MlpGate, _context);
     }
+
+    private float[] Rent(long length) => _pool is null ? new float[length] : _pool.Rent(length);
 
     /// <summary>RMSNorm of every row of <paramref name="x"/> (rows of weight.Length values).</summary>
     private void Rms(ReadOnlySpan<float> x, Span<float> y, float[] weight) =>

@@ -5,7 +5,8 @@ namespace LlamaGuardSharp.Tests.Inference;
 
 public sealed class EncodedImageCacheTests
 {
-    private static EncodedImages Entry(int tiles) => new(null!, [tiles], TimeSpan.Zero); // the cache never reads the memory
+    private static EncodedImages Entry(int tiles, ActivationPool? pool = null) =>
+        new(new CrossAttentionMemory([new float[4]], [new float[4]], 1, tiles, 1, pool), [tiles], TimeSpan.Zero);
 
     [Fact]
     public void Keeps_the_most_recently_used_entries_and_drops_the_least_recently_used()
@@ -30,10 +31,26 @@ public sealed class EncodedImageCacheTests
     }
 
     [Fact]
+    public void Dropped_and_cleared_entries_hand_their_memory_back_to_the_pool()
+    {
+        var pool = new ActivationPool(1 << 20, minPooledLength: 1);
+        var cache = new EncodedImageCache(1);
+        EncodedImages a = Entry(1, pool), b = Entry(2, pool);
+        Assert.True(cache.Add("a", a));
+        Assert.True(cache.Add("b", b)); // full: "a" is dropped and released
+        Assert.Throws<ObjectDisposedException>(() => a.Memory.KeysOf(0));
+        Assert.Equal(2 * 4 * sizeof(float), pool.KeptBytes);
+        Assert.Equal(4, b.Memory.KeysOf(0).Length);
+        cache.Clear();
+        Assert.Throws<ObjectDisposedException>(() => b.Memory.ValuesOf(0));
+        Assert.Equal(4 * 4 * sizeof(float), pool.KeptBytes);
+    }
+
+    [Fact]
     public void A_cache_of_size_zero_keeps_nothing()
     {
         var cache = new EncodedImageCache(0);
-        cache.Add("a", Entry(1));
+        Assert.False(cache.Add("a", Entry(1))); // the caller keeps ownership
         Assert.Equal(0, cache.Count);
         Assert.False(cache.TryGet("a", out _));
         Assert.False(cache.MakeRoom());

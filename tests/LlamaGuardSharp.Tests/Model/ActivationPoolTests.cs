@@ -89,6 +89,36 @@ public sealed class ActivationPoolTests
         Assert.InRange(retained, 1, bound);
     }
 
+    /// <summary>Without a forced collection after each classification, an image's cross-attention memory must not be
+    /// left as garbage: released, it goes back to the text pool, and the next encoding writes into the same arrays.</summary>
+    [Fact]
+    public void A_released_image_encoding_hands_its_cross_attention_memory_back_and_the_next_encoding_reuses_it_with_the_same_bits()
+    {
+        using var golden = GoldenCase.Open("mllama_tiny_56", "square_small");
+        var images = MllamaGoldenFixture.LoadImages(golden);
+        using var checkpoint = MllamaCheckpoint.Open(TestData.Golden("models", "mllama_tiny_56"));
+        var model = MllamaModel.Load(checkpoint, null, minPooledLength: 1);
+        int layer = model.Config.Text.CrossAttentionLayers[0];
+
+        var first = model.EncodeImages(images);
+        float[] keysCopy = (float[])first.Memory.KeysOf(layer).Clone();
+        var firstArrays = Arrays(first.Memory);
+        long before = model.Text.RetainedActivationBytes;
+        first.Release();
+        Assert.Equal(before + CrossAttentionMemory.BytesPerImage(model.Config), model.Text.RetainedActivationBytes);
+        Assert.Throws<ObjectDisposedException>(() => first.Memory.KeysOf(layer));
+        first.Release(); // twice: no effect
+        Assert.Equal(before + CrossAttentionMemory.BytesPerImage(model.Config), model.Text.RetainedActivationBytes);
+
+        var second = model.EncodeImages(images);
+        Assert.True(firstArrays.SetEquals(Arrays(second.Memory)), "the second encoding should write into the first one's arrays");
+        Assert.Equal(keysCopy, second.Memory.KeysOf(layer));
+        Assert.Equal(before, model.Text.RetainedActivationBytes);
+
+        HashSet<float[]> Arrays(CrossAttentionMemory memory) => new(
+            model.Config.Text.CrossAttentionLayers.SelectMany(i => new[] { memory.KeysOf(i), memory.ValuesOf(i) }), ReferenceEqualityComparer.Instance);
+    }
+
     [Fact]
     public void A_disposed_session_hands_its_KV_cache_back_and_the_next_session_reuses_it_with_the_same_bits()
     {
