@@ -4,7 +4,7 @@ using LlamaGuardSharp.Model;
 namespace LlamaGuardSharp.Inference;
 
 /// <summary>
-/// Greedy decoding that starts from a speculative prefill (<see cref="GenerationSession.PrefillWithDraft(ReadOnlySpan{int}, DraftTree, EncodedImages?, CancellationToken)"/>):
+/// Greedy decoding that starts from a speculative prefill (<see cref="GenerationSession.Prefill"/> with a draft):
 /// the prompt's pass also ran a tree of draft tokens, and their logits stand in for decode steps as long as the greedy
 /// choice is a child, in the tree, of the last accepted token; at the first choice that is not, the session keeps the
 /// accepted path, drops the rest of the tree, and decoding goes on step by step. The output is the plain greedy output

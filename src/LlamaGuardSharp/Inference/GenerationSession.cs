@@ -4,14 +4,14 @@ using LlamaGuardSharp.Model;
 namespace LlamaGuardSharp.Inference;
 
 /// <summary>
-/// One sequence being decoded: <see cref="Prefill"/> runs the vision tower (once) and the prompt, then each
+/// One sequence being decoded: <see cref="Prefill"/> runs the prompt (its images encoded beforehand), then each
 /// <see cref="Step"/> appends one token and returns the next-token logits. Any token can be fed to <see cref="Step"/>,
 /// so callers can force tokens (e.g. <c>unsafe</c>, <c>\n</c>, <c>S</c>) and read the distribution that follows.
 /// Holds its own KV cache and cross-attention memory; not thread-safe (use one session per thread — the model itself
 /// is shared safely). Dispose it when done: its KV cache goes back to the model's pool for the next session (an
 /// undisposed session's cache is simply left to the garbage collector).
 /// </summary>
-public sealed class GenerationSession : IDisposable
+internal sealed class GenerationSession : IDisposable
 {
     private readonly MllamaModel _model;
     private readonly KvCache _cache;
@@ -40,97 +40,31 @@ public sealed class GenerationSession : IDisposable
 
     public int Capacity => _cache.Capacity;
 
-    /// <summary>Time the images took to encode (vision tower, projector, cross K/V); for images encoded beforehand, their encoding time.</summary>
+    /// <summary>Time the prompt's images took to encode (vision tower, projector, cross K/V).</summary>
     public TimeSpan VisionTime { get; private set; }
 
     /// <summary>Time spent in the text decoder by <see cref="Prefill"/>.</summary>
     public TimeSpan PrefillTime { get; private set; }
 
     /// <summary>
-    /// Runs the prompt <paramref name="ids"/> (with one <c>&lt;|image|&gt;</c> token per image, in order) and returns
-    /// the logits of its last position. Can be called once per session.
+    /// The one way to start a session: runs the prompt <paramref name="ids"/> and then the <paramref name="draft"/> tokens
+    /// in the same pass, and returns the logits of the prompt's last position followed by those after each draft token
+    /// ([draft.Count + 1][vocab]): what one step per draft token would return, for the cost of a prefill a few rows
+    /// longer (a decode step streams all the text weights for one token; the prefill streams them once for every row).
+    /// Row i + 1 holds the logits after draft token i given its own branch (the prompt, then its ancestors); when the
+    /// draft branches, call <see cref="AcceptDraft"/> (or <see cref="Rewind"/> to the prompt's end) before stepping on.
     /// </summary>
-    public float[] Prefill(ReadOnlySpan<int> ids, IReadOnlyList<VisionInput>? images = null, CancellationToken cancellationToken = default) =>
-        PrefillWithDraft(ids, [], images, cancellationToken)[0];
-
-    /// <summary>
-    /// Runs the prompt <paramref name="ids"/> and then the <paramref name="draft"/> tokens in the same pass, and returns
-    /// the logits of the prompt's last position followed by those after each draft token ([draft.Length + 1][vocab]):
-    /// what <see cref="Prefill"/> and one <see cref="Step"/> per draft token would return, for the cost of a prefill a
-    /// few tokens longer (a decode step streams all the text weights for one token; the prefill streams them once for
-    /// every row). Speculative decoding with a fixed draft: the caller accepts draft tokens while they equal the greedy
-    /// choice and <see cref="Rewind"/>s past the first one that does not. Can be called once per session.
-    /// </summary>
-    public float[][] PrefillWithDraft(ReadOnlySpan<int> ids, ReadOnlySpan<int> draft, IReadOnlyList<VisionInput>? images = null,
-        CancellationToken cancellationToken = default) =>
-        PrefillWithDraft(ids, DraftTree.Chain(draft), images, cancellationToken);
-
-    /// <summary>
-    /// <see cref="PrefillWithDraft(ReadOnlySpan{int}, ReadOnlySpan{int}, IReadOnlyList{VisionInput}?, CancellationToken)"/>
-    /// with a draft that branches: row i + 1 of the result holds the logits after draft token i given its own branch
-    /// (the prompt, then its ancestors). When the draft has branches, call <see cref="AcceptDraft"/> (or
-    /// <see cref="Rewind"/> to the prompt's end) before stepping on.
-    /// </summary>
-    public float[][] PrefillWithDraft(ReadOnlySpan<int> ids, DraftTree draft, IReadOnlyList<VisionInput>? images = null,
+    /// <param name="ids">The prompt, with one <c>&lt;|image|&gt;</c> token per image.</param>
+    /// <param name="images">The prompt's images, encoded by <see cref="MllamaModel.EncodeImages"/> (null: text only).</param>
+    /// <param name="draft">Draft tokens to run with the prompt (null: none).</param>
+    /// <param name="reused">Keys/values of the prompt's first tokens from an earlier prompt with the same images (null:
+    /// none): those tokens are copied, not recomputed, and the result has the same bits as a full prefill.</param>
+    /// <param name="cancellationToken">Checked between layers.</param>
+    public float[][] Prefill(ReadOnlySpan<int> ids, EncodedImages? images = null, DraftTree? draft = null, ReusedPrefix? reused = null,
         CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(draft);
         EnsureFresh(ids);
-        EncodedImages? encoded = null;
-        if (images is { Count: > 0 })
-        {
-            _model.BuildCrossAttentionMask(ids, images); // validate the prompt before the expensive vision work
-            encoded = _model.EncodeImages(images, cancellationToken);
-        }
-        return RunPrompt(ids, draft, encoded, cancellationToken);
-    }
-
-    /// <summary>
-    /// <see cref="PrefillWithDraft(ReadOnlySpan{int}, ReadOnlySpan{int}, IReadOnlyList{VisionInput}?, CancellationToken)"/>
-    /// with images encoded beforehand by <see cref="MllamaModel.EncodeImages"/> (null: text only).
-    /// </summary>
-    public float[][] PrefillWithDraft(ReadOnlySpan<int> ids, ReadOnlySpan<int> draft, EncodedImages? images, CancellationToken cancellationToken) =>
-        RunPrompt(ids, DraftTree.Chain(draft), images, cancellationToken);
-
-    /// <summary>
-    /// <see cref="PrefillWithDraft(ReadOnlySpan{int}, DraftTree, IReadOnlyList{VisionInput}?, CancellationToken)"/> with
-    /// images encoded beforehand (null: text only).
-    /// </summary>
-    public float[][] PrefillWithDraft(ReadOnlySpan<int> ids, DraftTree draft, EncodedImages? images, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(draft);
-        return RunPrompt(ids, draft, images, cancellationToken);
-    }
-
-    /// <summary>
-    /// Runs the prompt against images encoded beforehand by <see cref="MllamaModel.EncodeImages"/> (null: text only) and
-    /// returns the logits of its last position. Can be called once per session.
-    /// </summary>
-    public float[] PrefillWithEncodedImages(ReadOnlySpan<int> ids, EncodedImages? images, CancellationToken cancellationToken = default) =>
-        RunPrompt(ids, DraftTree.Empty, images, cancellationToken)[0];
-
-    /// <summary>
-    /// <see cref="PrefillWithDraft(ReadOnlySpan{int}, DraftTree, EncodedImages?, CancellationToken)"/> whose first
-    /// <paramref name="reused"/> prompt tokens' keys/values come from <paramref name="prefix"/> (the same tokens, run
-    /// earlier with the same images) instead of a forward pass.
-    /// </summary>
-    internal float[][] PrefillWithDraft(ReadOnlySpan<int> ids, DraftTree draft, EncodedImages? images, PromptPrefixCache prefix, int entry, int reused,
-        CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(draft);
-        ArgumentNullException.ThrowIfNull(prefix);
-        ArgumentOutOfRangeException.ThrowIfNegative(reused);
-        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(reused, ids.Length);
-        return RunPrompt(ids, draft, images, cancellationToken, reused == 0 ? null : (prefix, entry), reused);
-    }
-
-    /// <summary>The session's KV cache (the model keeps a copy of a prompt's rows for the next prompt).</summary>
-    internal KvCache Cache => _cache;
-
-    private float[][] RunPrompt(ReadOnlySpan<int> ids, DraftTree draft, EncodedImages? images, CancellationToken cancellationToken,
-        (PromptPrefixCache Cache, int Entry)? prefix = null, int reused = 0)
-    {
-        EnsureFresh(ids);
+        draft ??= DraftTree.Empty;
         if (images is not null)
         {
             _mask = _model.BuildCrossAttentionMask(ids, images.NumTiles);
@@ -142,22 +76,30 @@ public sealed class GenerationSession : IDisposable
             throw new ModelInputException("The prompt has an image token but no image was given.");
         }
         var watch = Stopwatch.StartNew();
-        if (reused > 0)
+        int start = 0;
+        if (reused is { Length: > 0 })
         {
-            prefix!.Value.Cache.CopyTo(prefix.Value.Entry, _cache, reused);
+            ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(reused.Length, ids.Length, nameof(reused));
+            reused.CopyTo(_cache);
+            start = reused.Length;
         }
         // The mask above covers the prompt; draft positions repeat its last row, exactly as stepped tokens do.
-        int[] all = [.. ids, .. draft.Tokens];
-        int[] rows = Enumerable.Range(ids.Length - 1 - reused, draft.Count + 1).ToArray();
-        // Batch-invariant kernels: the prompt's rows get the same bits whether its prefix was reused or not.
-        var logits = _model.Text.Forward(all.AsSpan(reused), _cache, _memory, _mask, rows, null, cancellationToken, draft, batchInvariant: true);
+        var batch = DecoderBatch.PromptWithDraft(ids, start, draft, _memory, _mask);
+        var logits = _model.Text.Forward(batch, _cache, null, cancellationToken);
         PrefillTime = watch.Elapsed;
-        _tokens.AddRange(all);
+        _tokens.AddRange(ids.ToArray());
+        _tokens.AddRange(draft.Tokens);
         _draftStart = ids.Length;
         _branchingDraft = draft.IsChain ? null : draft;
-        int vocab = logits.Length / rows.Length;
-        return rows.Select((_, r) => logits.AsSpan(r * vocab, vocab).ToArray()).ToArray();
+        int rows = batch.LogitRows.Length, vocab = logits.Length / rows;
+        return Enumerable.Range(0, rows).Select(r => logits.AsSpan(r * vocab, vocab).ToArray()).ToArray();
     }
+
+    /// <summary>The session's KV cache (the model keeps a copy of a prompt's rows for the next prompt).</summary>
+    internal KvCache Cache => _cache;
+
+    /// <summary>The model the session runs.</summary>
+    internal MllamaModel Model => _model;
 
     private void EnsureFresh(ReadOnlySpan<int> ids)
     {
@@ -178,11 +120,7 @@ public sealed class GenerationSession : IDisposable
         {
             throw new InvalidOperationException("Call Prefill before Step.");
         }
-        EnsureNoBranches();
-        int[] lastRow = [0];
-        var logits = _model.Text.Forward([tokenId], _cache, _memory, _mask, lastRow, null, cancellationToken);
-        _tokens.Add(tokenId);
-        return logits;
+        return Append([tokenId], cancellationToken);
     }
 
     /// <summary>
@@ -203,9 +141,15 @@ public sealed class GenerationSession : IDisposable
         {
             throw new ArgumentException("No tokens to append.", nameof(tokenIds));
         }
+        return Append(tokenIds, cancellationToken);
+    }
+
+    /// <summary>Runs <paramref name="tokenIds"/> after the cached tokens; the logits after the last of them.</summary>
+    private float[] Append(ReadOnlySpan<int> tokenIds, CancellationToken cancellationToken)
+    {
         EnsureNoBranches();
-        int[] lastRow = [tokenIds.Length - 1];
-        var logits = _model.Text.Forward(tokenIds, _cache, _memory, _mask, lastRow, null, cancellationToken);
+        var batch = DecoderBatch.Sequence(tokenIds, _cache.Length, [tokenIds.Length - 1], _memory, _mask);
+        var logits = _model.Text.Forward(batch, _cache, null, cancellationToken);
         _tokens.AddRange(tokenIds.ToArray());
         return logits;
     }
@@ -228,7 +172,7 @@ public sealed class GenerationSession : IDisposable
     }
 
     /// <summary>
-    /// Right after <see cref="PrefillWithDraft(ReadOnlySpan{int}, DraftTree, EncodedImages?, CancellationToken)"/>: keeps
+    /// Right after a <see cref="Prefill"/> with a draft: keeps
     /// the draft tokens on the path from the prompt's end to draft token <paramref name="node"/> (−1: none) and forgets
     /// the others, so the session stands exactly where stepping that path token by token would have left it (position =
     /// prompt length + depth of the node + 1).
@@ -240,7 +184,7 @@ public sealed class GenerationSession : IDisposable
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(node, draft.Count);
         if (_cache.Length != _draftStart + draft.Count || !_tokens.Skip(_draftStart).SequenceEqual(draft.Tokens))
         {
-            throw new InvalidOperationException("The session does not end with this draft (AcceptDraft belongs right after PrefillWithDraft).");
+            throw new InvalidOperationException("The session does not end with this draft (AcceptDraft belongs right after Prefill with that draft).");
         }
         var path = new List<int>();
         for (int i = node; i >= 0; i = draft.Parents[i])

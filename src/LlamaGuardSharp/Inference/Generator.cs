@@ -13,17 +13,20 @@ public sealed class Generator(MllamaModel model)
     public MllamaModel Model { get; } = model ?? throw new ArgumentNullException(nameof(model));
 
     /// <summary>
-    /// Prefills <paramref name="inputIds"/> (with its images) and decodes greedily until a stop token or
-    /// <see cref="GenerationOptions.MaxNewTokens"/>.
+    /// Encodes the images (after checking the prompt's image tokens against them), prefills <paramref name="inputIds"/>
+    /// and decodes greedily until a stop token or <see cref="GenerationOptions.MaxNewTokens"/>.
     /// </summary>
     public GenerationResult Generate(IReadOnlyList<int> inputIds, IReadOnlyList<VisionInput>? images, GenerationOptions? options = null,
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(inputIds);
-        options = Validate(options);
-        using var session = new GenerationSession(Model, inputIds.Count + options.MaxNewTokens);
-        var firstLogits = session.Prefill(inputIds.ToArray(), images, cancellationToken);
-        return Decode(session, firstLogits, options, cancellationToken);
+        EncodedImages? encoded = null;
+        if (images is { Count: > 0 })
+        {
+            Model.BuildCrossAttentionMask(inputIds.ToArray(), images); // validate the prompt before the expensive vision work
+            encoded = Model.EncodeImages(images, cancellationToken);
+        }
+        return GenerateWithEncodedImages(inputIds, encoded, options, cancellationToken);
     }
 
     /// <summary>As <c>Generate</c>, with images encoded beforehand.</summary>
@@ -33,7 +36,7 @@ public sealed class Generator(MllamaModel model)
         ArgumentNullException.ThrowIfNull(inputIds);
         options = Validate(options);
         using var session = new GenerationSession(Model, inputIds.Count + options.MaxNewTokens);
-        var firstLogits = session.PrefillWithEncodedImages(inputIds.ToArray(), images, cancellationToken);
+        var firstLogits = session.Prefill(inputIds.ToArray(), images, cancellationToken: cancellationToken)[0];
         return Decode(session, firstLogits, options, cancellationToken);
     }
 
@@ -90,7 +93,7 @@ public sealed class Generator(MllamaModel model)
             mask = Model.BuildCrossAttentionMask(ids, images);
             memory = Model.BuildCrossAttentionMemory(Model.ComputeCrossAttentionStates(images, cancellationToken), images.Count);
         }
-        var cache = Model.Text.CreateCache(ids.Length);
-        return Model.Text.Forward(ids, cache, memory, mask, Enumerable.Range(0, ids.Length).ToArray(), trace, cancellationToken);
+        var batch = DecoderBatch.Sequence(ids, 0, Enumerable.Range(0, ids.Length).ToArray(), memory, mask);
+        return Model.Text.Forward(batch, Model.Text.CreateCache(ids.Length), trace, cancellationToken);
     }
 }

@@ -23,12 +23,10 @@ public sealed class GuardModel : IContentGuard, IDisposable
 {
     private readonly MllamaCheckpoint _checkpoint;
     private readonly MllamaModel _model;
-    private readonly ImageDecoder _decoder;
-    private readonly ImagePreprocessor _preprocessor;
+    private readonly GuardClassifier _classifier;
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly CancellationTokenSource _prefetchCancel = new();
     private Task? _prefetch;
-    private readonly VerdictTokens _tokens;
     private readonly EncodedImageCache _imageCache;
     private readonly PromptPrefixCache _prefixCache;
     private bool _disposed;
@@ -36,6 +34,8 @@ public sealed class GuardModel : IContentGuard, IDisposable
     private GuardModel(MllamaCheckpoint checkpoint, MllamaModel model, Llama3Tokenizer tokenizer, VerdictTokens tokens,
         ImagePreprocessorOptions preprocessing, GuardModelOptions options, TimeSpan loadTime)
     {
+        // The caches stay off when they would not fit in physical memory next to the checkpoint (the mapped weights would
+        // be evicted instead).
         long entryBytes = CrossAttentionMemory.BytesPerImage(model.Config);
         bool fits = WeightPrefetcher.Fits(checkpoint.TotalTensorBytes + entryBytes * options.ImageCacheSize,
             GC.GetGCMemoryInfo().TotalAvailableMemoryBytes);
@@ -49,9 +49,7 @@ public sealed class GuardModel : IContentGuard, IDisposable
         Tokenizer = tokenizer;
         Options = options;
         LoadTime = loadTime;
-        _decoder = new ImageDecoder(options.ImageDecoder);
-        _preprocessor = new ImagePreprocessor(preprocessing);
-        _tokens = tokens;
+        _classifier = new GuardClassifier(model, tokenizer, tokens, preprocessing, _imageCache, _prefixCache, options, loadTime);
     }
 
     /// <summary>The model folder actually loaded (a snapshot folder for hub caches).</summary>
@@ -136,197 +134,12 @@ public sealed class GuardModel : IContentGuard, IDisposable
         try
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            return await Task.Run(() => Classify(conversation, policy, cancellationToken), cancellationToken).ConfigureAwait(false);
+            return await Task.Run(() => _classifier.Classify(conversation, policy, cancellationToken), cancellationToken).ConfigureAwait(false);
         }
         finally
         {
             _gate.Release();
         }
-    }
-
-    private SafetyVerdict Classify(Conversation conversation, SafetyPolicy policy, CancellationToken cancellationToken)
-    {
-        var total = Stopwatch.StartNew();
-        var rendered = PromptRenderer.RenderSegments(conversation, policy, Options.Layout);
-        int[] ids = PromptEncoder.Encode(rendered, Tokenizer);
-        if (ids.Length > Options.MaxPromptTokens)
-        {
-            throw new ModelInputException(
-                $"The conversation renders to {ids.Length} prompt tokens, over the limit of {Options.MaxPromptTokens} (GuardModelOptions.MaxPromptTokens).");
-        }
-
-        EncodedImages? owned = null; // an encoding the image cache did not take: released when the classification ends
-        try
-        {
-            return Classify(conversation, policy, ids, total, ref owned, cancellationToken);
-        }
-        finally
-        {
-            owned?.Release();
-        }
-    }
-
-    private SafetyVerdict Classify(Conversation conversation, SafetyPolicy policy, int[] ids, Stopwatch total, ref EncodedImages? owned,
-        CancellationToken cancellationToken)
-    {
-        var watch = Stopwatch.StartNew();
-        EncodedImages? encoded = null;
-        TimeSpan preprocessTime = TimeSpan.Zero, visionTime = TimeSpan.Zero;
-        string? imageKey = null;
-        if (conversation.Image is { } image)
-        {
-            string key = imageKey = EncodedImageCache.KeyOf(image.EncodedBytes.Span);
-            if (!_imageCache.TryGet(key, out encoded))
-            {
-                var rgb = _decoder.Decode(image.EncodedBytes.Span);
-                var input = VisionInput.FromPreprocessed(_preprocessor.Process(rgb));
-                preprocessTime = watch.Elapsed;
-                _model.BuildCrossAttentionMask(ids, [input]); // validate the prompt before the expensive vision work
-                cancellationToken.ThrowIfCancellationRequested();
-                // A dropped encoding's memory goes back to the pool first, so the new one is written into it.
-                _imageCache.MakeRoom();
-                encoded = _model.EncodeImages([input], cancellationToken);
-                visionTime = encoded.EncodingTime;
-                if (!_imageCache.Add(key, encoded))
-                {
-                    owned = encoded;
-                }
-            }
-            else
-            {
-                preprocessTime = watch.Elapsed; // hashing the bytes; the encoding comes from the cache (vision time 0)
-            }
-        }
-        cancellationToken.ThrowIfCancellationRequested();
-
-        // Speculative prefill: the prompt's pass also runs, as a small tree of draft tokens, what the model is expected
-        // to write first ("\n\n" in the HF layout) and then both verdicts: "safe" (whose next token, the end of the
-        // answer, then needs no step) and, with category probabilities wanted, "unsafe\nS" as a sibling branch (the
-        // tokens the category scoring forces at the answer position; an unsafe verdict goes on from its "S"). Each draft
-        // token costs a prefill row instead of a decode step (which streams all ≈ 18.5 GB of text weights for one
-        // token); the greedy loop follows the tree while its choices are in it and drops the rest, so the output is the
-        // plain greedy one.
-        int[] lead = Options.Layout == PromptLayout.HuggingFace ? [_tokens.DoubleNewline] : [];
-        var draft = VerdictDraft(lead, Options.ComputeCategoryProbabilities ? _tokens.CategoryPrefix.ToArray() : [], _tokens.Safe, out int lastForced);
-        using var session = new GenerationSession(_model, ids.Length + Math.Max(Options.MaxNewTokens, draft.Count) + _tokens.CategoryPrefix.Count + 2);
-        // The prompt's leading tokens that the previous classification already ran (the template's header, as a rule)
-        // are taken from its keys/values; only the rest goes through the decoder.
-        var (reusedEntry, reused) = _prefixCache.Match(ids, imageKey);
-        float[][] draftLogits = session.PrefillWithDraft(ids, draft, encoded, _prefixCache, reusedEntry, reused, cancellationToken);
-
-        watch.Restart();
-        var greedy = DraftedGreedy.Run(session, ids.Length, draft, draftLogits, _tokens.StopTokens, Options.MaxNewTokens, cancellationToken);
-        var (output, stepLogits) = (greedy.Output, greedy.StepLogits);
-        // The answer is the first token that is not a leading "\n\n" (−1: none yet).
-        int answerIndex = output[0] != _tokens.DoubleNewline ? 0 : output.Count > 1 ? 1 : -1;
-        if (answerIndex < 0)
-        {
-            // Generation stopped right after "\n\n": take one more step to reach the answer position.
-            stepLogits.Add(session.Step(output[^1], cancellationToken));
-            answerIndex = output.Count;
-        }
-        float[] answerLogits = stepLogits[answerIndex];
-        int answerPosition = ids.Length + answerIndex; // sequence position whose next-token distribution is the verdict
-
-        // The draft put "unsafe\nS" right at the answer position when the model's own tokens before the verdict were the
-        // draft's lead: the logits after its "S" are then the category distribution, whatever the verdict was.
-        float[]? forcedLogits = lastForced >= 0 && answerIndex == lead.Length && output.Take(lead.Length).SequenceEqual(lead)
-            ? draftLogits[lastForced + 1]
-            : null;
-        var categories = Options.ComputeCategoryProbabilities
-            ? CategoryProbabilities(policy, session, output, stepLogits, answerIndex, answerPosition, forcedLogits, cancellationToken)
-            : [];
-        var decodeTime = watch.Elapsed;
-
-        _prefixCache.Store(ids, imageKey, session.Cache);
-
-        var textIds = output.Where(t => !_tokens.IsStop(t)).ToArray();
-        string raw = Tokenizer.Decode(textIds);
-        var parsed = VerdictParser.Parse(raw, policy);
-        total.Stop();
-        return new SafetyVerdict(
-            parsed.Kind,
-            conversation.Task,
-            parsed.Categories,
-            parsed.UnknownCodes,
-            VerdictScoring.Probability(answerLogits, _tokens.Unsafe),
-            VerdictScoring.Probability(answerLogits, _tokens.Safe),
-            categories,
-            raw,
-            output,
-            ids.Length,
-            new ClassificationTimings(LoadTime, preprocessTime, visionTime, session.PrefillTime, decodeTime, total.Elapsed))
-        {
-            ReusedPromptTokenCount = reused,
-        };
-    }
-
-    /// <summary>
-    /// The draft tree of a classification: <paramref name="lead"/> as a chain, then from its end <paramref name="safe"/> and, when
-    /// <paramref name="forced"/> is not empty, the sibling branch <paramref name="forced"/> (<c>unsafe \n S</c>), whose
-    /// last token's index is returned in <paramref name="lastForced"/> (−1 without it).
-    /// </summary>
-    internal static DraftTree VerdictDraft(ReadOnlySpan<int> lead, ReadOnlySpan<int> forced, int safe, out int lastForced)
-    {
-        var tokens = new List<int>();
-        var parents = new List<int>();
-        foreach (int token in lead)
-        {
-            parents.Add(tokens.Count - 1);
-            tokens.Add(token);
-        }
-        int verdictParent = tokens.Count - 1;
-        lastForced = -1;
-        foreach (int token in forced)
-        {
-            parents.Add(lastForced < 0 ? verdictParent : lastForced);
-            lastForced = tokens.Count;
-            tokens.Add(token);
-        }
-        parents.Add(verdictParent);
-        tokens.Add(safe);
-        return new DraftTree(tokens, parents);
-    }
-
-    /// <summary>
-    /// The distribution over the policy's category-number tokens after <c>unsafe\nS</c> at the answer position.
-    /// Reuses the greedy run's logits when it already wrote <c>unsafe\nS</c>; otherwise rewinds the session to the
-    /// answer position and forces those tokens (the prompt and image are not recomputed).
-    /// </summary>
-    private IReadOnlyList<CategoryProbability> CategoryProbabilities(SafetyPolicy policy, GenerationSession session, List<int> output,
-        List<float[]> stepLogits, int answerIndex, int answerPosition, float[]? forcedLogits, CancellationToken cancellationToken)
-    {
-        var scored = new List<(HazardCategory Category, int Token)>();
-        foreach (var category in policy.Categories)
-        {
-            if (_tokens.CategoryNumberToken(category) is int token)
-            {
-                scored.Add((category, token));
-            }
-        }
-        if (scored.Count == 0)
-        {
-            return [];
-        }
-        int[] prefix = [.. _tokens.CategoryPrefix];
-        int n = prefix.Length;
-        float[] logits;
-        if (forcedLogits is not null)
-        {
-            logits = forcedLogits; // from the speculative prefill
-        }
-        else if (output.Count > answerIndex + n && output.Skip(answerIndex).Take(n).SequenceEqual(prefix))
-        {
-            logits = stepLogits[answerIndex + n];
-        }
-        else
-        {
-            // One pass for the whole forced prefix (weights streamed once, not once per token).
-            session.Rewind(answerPosition);
-            logits = session.Extend(prefix, cancellationToken);
-        }
-        var probabilities = VerdictScoring.RestrictedSoftmax(logits, scored.Select(s => s.Token).ToArray());
-        return scored.Select((s, i) => new CategoryProbability(s.Category, probabilities[i])).ToArray();
     }
 
     private static void ValidateOptions(GuardModelOptions options)

@@ -54,8 +54,13 @@ internal sealed class PromptPrefixCache(int tokensPerEntry, int entries = 2)
         return (best, bestLength);
     }
 
-    /// <summary>Copies the first <paramref name="length"/> rows of entry <paramref name="entry"/> into <paramref name="target"/> (an empty session cache).</summary>
-    public void CopyTo(int entry, KvCache target, int length) => target.CopyFrom(_entries[entry].Cache, length);
+    /// <summary>The longest reusable prefix of <paramref name="ids"/> (see <see cref="Match"/>) as keys/values to copy into a
+    /// new session; null when there is none.</summary>
+    public ReusedPrefix? Find(ReadOnlySpan<int> ids, string? imageKey)
+    {
+        var (entry, length) = Match(ids, imageKey);
+        return length == 0 ? null : new ReusedPrefix(_entries[entry].Cache, length);
+    }
 
     /// <summary>
     /// Keeps the first min(TokensPerEntry, prompt length) rows of <paramref name="source"/>, the cache the prompt

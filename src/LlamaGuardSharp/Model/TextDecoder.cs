@@ -100,75 +100,23 @@ public sealed class TextDecoder
     }
 
     /// <summary>
-    /// Runs <paramref name="ids"/> (the tokens at positions cache.Length, cache.Length+1, …) through the decoder,
-    /// appending their keys/values to <paramref name="cache"/>, and returns the logits of the rows listed in
-    /// <paramref name="logitRows"/> (indices into <paramref name="ids"/>), [logitRows.Length, VocabSize].
-    /// Cross-attention uses <paramref name="memory"/> with mask row min(position, mask.Rows − 1): positions past the
-    /// prompt repeat its last row, as HF does while decoding. Without memory the cross layers are skipped.
-    /// When <paramref name="draft"/> is given, the last draft.Count ids are its tokens: each runs at the position of its
-    /// depth in the tree and attends to the tokens before the tree and to its own ancestors only. With
-    /// <paramref name="batchInvariant"/>, every row's keys, values and logits are the bits it would get in a call with
-    /// any other number of rows (prompts: a prefix run earlier plus the rest equals the whole prompt run at once).
+    /// Runs <paramref name="batch"/> through the decoder, appending its keys/values to <paramref name="cache"/> (which
+    /// must hold exactly the <see cref="DecoderBatch.Start"/> tokens before it), and returns the logits of its
+    /// <see cref="DecoderBatch.LogitRows"/>, [rows, VocabSize]. <paramref name="trace"/>, when given, receives every
+    /// layer's input and the final normed states.
     /// </summary>
-    public float[] Forward(ReadOnlySpan<int> ids, KvCache cache, CrossAttentionMemory? memory, CrossAttentionMask? mask,
-        ReadOnlySpan<int> logitRows, TextTrace? trace = null, CancellationToken cancellationToken = default, DraftTree? draft = null,
-        bool batchInvariant = false)
+    internal float[] Forward(DecoderBatch batch, KvCache cache, TextTrace? trace = null, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(batch);
         ArgumentNullException.ThrowIfNull(cache);
-        int n = ids.Length, d = Config.HiddenSize, start = cache.Length;
-        if (n == 0)
+        if (cache.Length != batch.Start)
         {
-            throw new ModelInputException("No tokens to run.");
+            throw new ArgumentException($"The batch continues from position {batch.Start}, the cache holds {cache.Length} tokens.", nameof(batch));
         }
-        int treeCount = draft?.Count ?? 0, treeFirst = n - treeCount; // index in ids of the first draft token
-        if (treeCount > n || draft is not null && !ids[treeFirst..].SequenceEqual(draft.Tokens.ToArray()))
-        {
-            throw new ArgumentException("The last ids must be the draft tree's tokens.", nameof(draft));
-        }
-        var positions = new int[n];
-        for (int i = 0; i < n; i++)
-        {
-            positions[i] = i < treeFirst ? start + i : start + treeFirst + draft!.Depth(i - treeFirst);
-        }
-        AttentionMask selfMask = AttentionMask.Causal(start);
-        if (treeCount > 0 && !draft!.IsChain)
-        {
-            var visible = new ulong[treeCount];
-            for (int t = 0; t < treeCount; t++)
-            {
-                visible[t] = draft.Ancestry(t);
-            }
-            selfMask = AttentionMask.CausalTree(start, start + treeFirst, visible);
-        }
-        if ((memory is null) != (mask is null))
-        {
-            throw new ArgumentException("Cross-attention memory and mask must be given together.");
-        }
-        if (memory is not null && (mask!.Images != memory.Images || mask.TilesPerImage != memory.TilesPerImage))
-        {
-            throw new ModelInputException($"The cross-attention mask covers {mask.Images} images × {mask.TilesPerImage} tiles, the vision memory {memory.Images} × {memory.TilesPerImage}.");
-        }
-        foreach (int row in logitRows)
-        {
-            if (row < 0 || row >= n)
-            {
-                throw new ArgumentOutOfRangeException(nameof(logitRows), $"Logit row {row} is outside 0..{n - 1}.");
-            }
-        }
-        cache.EnsureRoom(n);
-
-        var h = new float[n * d];
-        for (int i = 0; i < n; i++)
-        {
-            if (ids[i] < 0 || ids[i] >= _w.Embedding.Rows)
-            {
-                throw new ModelInputException($"Token id {ids[i]} at index {i} is outside the embedding table (0..{_w.Embedding.Rows - 1}).");
-            }
-            _w.Embedding.ReadRow(ids[i], h.AsSpan(i * d, d));
-        }
-
-        using var scratch = new LayerScratch(n, Config, _pool);
-        var rope = _rope.Tables(positions);
+        cache.EnsureRoom(batch.Count);
+        float[] h = Embed(batch.Ids);
+        using var scratch = new LayerScratch(batch.Count, Config, _pool);
+        var rope = _rope.Tables(batch.Positions);
         for (int layer = 0; layer < _w.Layers.Count; layer++)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -176,41 +124,64 @@ public sealed class TextDecoder
             switch (_w.Layers[layer])
             {
                 case SelfAttentionLayerWeights self:
-                    SelfAttentionLayer(self, h, n, start, rope, selfMask, cache.Keys(layer), cache.Values(layer), scratch, batchInvariant);
+                    SelfAttentionLayer(self, h, batch, rope, cache.Keys(layer), cache.Values(layer), scratch);
                     break;
-                case CrossAttentionLayerWeights cross when memory is not null:
-                    CrossAttentionLayer(cross, h, n, positions, memory.KeysOf(layer), memory.ValuesOf(layer), memory, mask!, scratch, batchInvariant);
+                case CrossAttentionLayerWeights cross when batch.Memory is not null:
+                    CrossAttentionLayer(cross, h, batch, batch.Memory.KeysOf(layer), batch.Memory.ValuesOf(layer), scratch);
                     break;
                 default:
                     break; // text-only: cross-attention layers are the identity
             }
         }
-        cache.Advance(n);
-
+        cache.Advance(batch.Count);
         if (trace is not null)
         {
-            var normed = new float[n * d];
+            var normed = new float[h.Length];
             Rms(h, normed, _w.FinalNorm);
             trace.HiddenStates.Add(normed);
         }
-        var selected = new float[logitRows.Length * d];
-        for (int r = 0; r < logitRows.Length; r++)
+        return Logits(h, batch.LogitRows);
+    }
+
+    /// <summary>The embedding rows of <paramref name="ids"/>, [ids, D].</summary>
+    private float[] Embed(ReadOnlySpan<int> ids)
+    {
+        int d = Config.HiddenSize;
+        var h = new float[ids.Length * d];
+        for (int i = 0; i < ids.Length; i++)
         {
-            Rms(h.AsSpan(logitRows[r] * d, d), selected.AsSpan(r * d, d), _w.FinalNorm);
+            if (ids[i] < 0 || ids[i] >= _w.Embedding.Rows)
+            {
+                throw new ModelInputException($"Token id {ids[i]} at index {i} is outside the embedding table (0..{_w.Embedding.Rows - 1}).");
+            }
+            _w.Embedding.ReadRow(ids[i], h.AsSpan(i * d, d));
         }
-        var logits = new float[(long)logitRows.Length * VocabSize];
-        if (logitRows.Length > 0)
+        return h;
+    }
+
+    /// <summary>The output head on the final RMSNorm of the hidden rows <paramref name="rows"/>, [rows, VocabSize].</summary>
+    private float[] Logits(float[] h, ReadOnlySpan<int> rows)
+    {
+        int d = Config.HiddenSize;
+        var selected = new float[rows.Length * d];
+        for (int r = 0; r < rows.Length; r++)
         {
-            Gemm.MatMulTransposed(selected, logitRows.Length, _w.LmHead, default, logits, _context);
+            Rms(h.AsSpan(rows[r] * d, d), selected.AsSpan(r * d, d), _w.FinalNorm);
+        }
+        var logits = new float[(long)rows.Length * VocabSize];
+        if (rows.Length > 0)
+        {
+            Gemm.MatMulTransposed(selected, rows.Length, _w.LmHead, default, logits, _context);
         }
         return logits;
     }
 
-    private void SelfAttentionLayer(SelfAttentionLayerWeights w, float[] h, int n, int start, RopeTables rope, AttentionMask mask,
-        float[] cacheK, float[] cacheV, LayerScratch s, bool batchInvariant)
+    private void SelfAttentionLayer(SelfAttentionLayerWeights w, float[] h, DecoderBatch batch, RopeTables rope, float[] cacheK, float[] cacheV,
+        LayerScratch s)
     {
         var c = Config;
-        int hd = c.HeadDim, kvDim = KvDim;
+        int hd = c.HeadDim, kvDim = KvDim, n = batch.Count, start = batch.Start;
+        bool batchInvariant = batch.BatchInvariant;
         Rms(h, s.Normed, w.InputNorm);
         var k = cacheK.AsSpan(start * kvDim, n * kvDim);
         var v = cacheV.AsSpan(start * kvDim, n * kvDim);
@@ -219,18 +190,20 @@ public sealed class TextDecoder
         _rope.Apply(k, c.NumKeyValueHeads, rope);
         int keys = start + n;
         Attention.Compute(s.Q, n, c.NumAttentionHeads, cacheK.AsSpan(0, keys * kvDim), cacheV.AsSpan(0, keys * kvDim), keys,
-            c.NumKeyValueHeads, hd, 1f / MathF.Sqrt(hd), mask, s.Attended, _context, batchInvariant);
+            c.NumKeyValueHeads, hd, 1f / MathF.Sqrt(hd), batch.SelfMask, s.Attended, _context, batchInvariant);
         Gemm.MatMulTransposed(s.Attended, n, w.Wo, default, s.Out, _context, batchInvariant);
         Residual.AddScaled(h, s.Out, 1f, _context);
         Mlp(w.Mlp, h, n, s, batchInvariant);
         Residual.AddScaled(h, s.Out, 1f, _context);
     }
 
-    private void CrossAttentionLayer(CrossAttentionLayerWeights w, float[] h, int n, ReadOnlySpan<int> positions, float[] keysC, float[] valuesC,
-        CrossAttentionMemory memory, CrossAttentionMask mask, LayerScratch s, bool batchInvariant)
+    private void CrossAttentionLayer(CrossAttentionLayerWeights w, float[] h, DecoderBatch batch, float[] keysC, float[] valuesC, LayerScratch s)
     {
         var c = Config;
-        int hd = c.HeadDim, d = c.HiddenSize, blocks = mask.BlocksPerRow;
+        var (memory, mask) = (batch.Memory!, batch.Mask!);
+        int hd = c.HeadDim, d = c.HiddenSize, blocks = mask.BlocksPerRow, n = batch.Count;
+        bool batchInvariant = batch.BatchInvariant;
+        var positions = batch.Positions;
         var allowed = new bool[n * blocks];
         var seesImage = new bool[n];
         for (int i = 0; i < n; i++)

@@ -42,7 +42,10 @@ public class PromptPrefixCacheTests
         Assert.Equal((-1, 0), cache.Match([7, 8], null));
 
         var target = new KvCache([true], capacity: 16, kvDim: 1);
-        cache.CopyTo(1, target, 5);
+        Assert.Null(cache.Find([7, 8], null));
+        var reused = cache.Find(userA, null)!;
+        Assert.Equal(5, reused.Length);
+        reused.CopyTo(target);
         Assert.Equal(5, target.Length);
         Assert.Equal([1f, 2, 3, 10, 11], target.Keys(0)[..5]);
         Assert.Equal([-1f, -2, -3, -10, -11], target.Values(0)[..5]);

@@ -38,19 +38,20 @@ public class DraftTreeTests
     public void The_classifier_draft_has_safe_beside_unsafe_S()
     {
         int[] forced = [Llama3TokenIds.Unsafe, 198, 50];
-        var tree = GuardModel.VerdictDraft([Llama3TokenIds.DoubleNewline], forced, Llama3TokenIds.Safe, out int lastForced);
-        Assert.Equal([Llama3TokenIds.DoubleNewline, Llama3TokenIds.Unsafe, 198, 50, Llama3TokenIds.Safe], tree.Tokens);
-        Assert.Equal([-1, 0, 1, 2, 0], tree.Parents);
-        Assert.Equal(3, lastForced);
+        var draft = VerdictDraft.Build([Llama3TokenIds.DoubleNewline], forced, Llama3TokenIds.Safe);
+        Assert.Equal([Llama3TokenIds.DoubleNewline, Llama3TokenIds.Unsafe, 198, 50, Llama3TokenIds.Safe], draft.Tree.Tokens);
+        Assert.Equal([-1, 0, 1, 2, 0], draft.Tree.Parents);
+        Assert.Equal(3, draft.LastForced);
+        Assert.Equal([Llama3TokenIds.DoubleNewline], draft.Lead);
 
-        var meta = GuardModel.VerdictDraft([], forced, Llama3TokenIds.Safe, out lastForced);
-        Assert.Equal([-1, 0, 1, -1], meta.Parents);
-        Assert.Equal(2, lastForced);
+        var meta = VerdictDraft.Build([], forced, Llama3TokenIds.Safe);
+        Assert.Equal([-1, 0, 1, -1], meta.Tree.Parents);
+        Assert.Equal(2, meta.LastForced);
 
-        var noCategories = GuardModel.VerdictDraft([Llama3TokenIds.DoubleNewline], [], Llama3TokenIds.Safe, out lastForced);
-        Assert.Equal([Llama3TokenIds.DoubleNewline, Llama3TokenIds.Safe], noCategories.Tokens);
-        Assert.True(noCategories.IsChain);
-        Assert.Equal(-1, lastForced);
+        var noCategories = VerdictDraft.Build([Llama3TokenIds.DoubleNewline], [], Llama3TokenIds.Safe);
+        Assert.Equal([Llama3TokenIds.DoubleNewline, Llama3TokenIds.Safe], noCategories.Tree.Tokens);
+        Assert.True(noCategories.Tree.IsChain);
+        Assert.Equal(-1, noCategories.LastForced);
     }
 
     [Fact]

@@ -128,7 +128,8 @@ public sealed class MllamaGoldenFixture : IDisposable
         // No-cache forward over the prompt with logits everywhere.
         var textTrace = new TextTrace();
         int vocab = model.Text.VocabSize;
-        var all = model.Text.Forward(ids, model.Text.CreateCache(ids.Length), memory, mask, Enumerable.Range(0, ids.Length).ToArray(), textTrace);
+        var all = model.Text.Forward(DecoderBatch.Sequence(ids, 0, Enumerable.Range(0, ids.Length).ToArray(), memory, mask),
+            model.Text.CreateCache(ids.Length), textTrace);
         var topIds = golden.Int64("logits_top16_ids");
         int k = topIds.Length / ids.Length;
         var topIdLogits = new float[topIds.Length];
@@ -162,7 +163,7 @@ public sealed class MllamaGoldenFixture : IDisposable
         int[] full = [.. ids, .. greedy[..^1]];
         var recomputedRows = Enumerable.Range(ids.Length - 1, GreedySteps).ToArray();
         var fullMask = mask?.Extend(GreedySteps - 1);
-        var recomputed = model.Text.Forward(full, model.Text.CreateCache(full.Length), memory, fullMask, recomputedRows);
+        var recomputed = model.Text.Forward(DecoderBatch.Sequence(full, 0, recomputedRows, memory, fullMask), model.Text.CreateCache(full.Length));
         var recomputedSteps = Enumerable.Range(0, GreedySteps).Select(s => recomputed.AsSpan(s * vocab, vocab).ToArray()).ToArray();
 
         var generated = new Generator(model).Generate(ids, images, new GenerationOptions(GreedySteps, StopTokenIds: []));
