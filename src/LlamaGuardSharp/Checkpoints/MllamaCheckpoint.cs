@@ -9,7 +9,7 @@ namespace LlamaGuardSharp.Checkpoints;
 /// (<c>models--org--name</c>, resolved through <c>refs/main</c> or its only snapshot). Tensors are addressed by their
 /// canonical (legacy) names whatever generation the files use, and stay in the memory maps.
 /// </summary>
-public sealed class MllamaCheckpoint : IDisposable
+internal sealed class MllamaCheckpoint : IDisposable
 {
     private readonly Dictionary<string, (SafeTensorsFile File, TensorInfo Info)> _tensors;
     private readonly List<SafeTensorsFile> _files;

@@ -5,7 +5,7 @@ namespace LlamaGuardSharp.Checkpoints;
 /// PretrainedConfig key, sorted keys, 2-space indent, trailing newline), so synthetic folders match real ones byte for byte
 /// in layout. The golden tiny models' config.json files are reproduced exactly (tested).
 /// </summary>
-public static class MllamaConfigJson
+internal static class MllamaConfigJson
 {
     /// <summary>The transformers version recorded in the real Llama Guard 3 Vision files.</summary>
     public const string RealTransformersVersion = "4.45.0.dev0";

@@ -1,7 +1,7 @@
 namespace LlamaGuardSharp.Checkpoints;
 
 /// <summary>Known Mllama configurations, and depth-reduced variants that keep every width.</summary>
-public static class MllamaPresets
+internal static class MllamaPresets
 {
     /// <summary>The real Llama Guard 3 11B Vision configuration (spec §1).</summary>
     public static MllamaConfig LlamaGuard3_11BVision() => new(

@@ -1,7 +1,7 @@
 namespace LlamaGuardSharp.Checkpoints;
 
 /// <summary>What a tensor is for; decides how synthetic weights are drawn and documents the inventory.</summary>
-public enum MllamaTensorRole
+internal enum MllamaTensorRole
 {
     /// <summary>A Linear or Conv2d weight; <see cref="ExpectedTensor.FanIn"/> is its input width.</summary>
     LinearWeight,
@@ -35,7 +35,7 @@ public enum MllamaTensorRole
 }
 
 /// <summary>One tensor an Mllama checkpoint must contain: canonical (legacy) name, shape, role.</summary>
-public sealed record ExpectedTensor(string Name, long[] Shape, MllamaTensorRole Role, long FanIn = 0)
+internal sealed record ExpectedTensor(string Name, long[] Shape, MllamaTensorRole Role, long FanIn = 0)
 {
     public long ElementCount => Shape.Aggregate(1L, (a, b) => checked(a * b));
 
@@ -47,7 +47,7 @@ public sealed record ExpectedTensor(string Name, long[] Shape, MllamaTensorRole 
 /// in module order (vision model, language model, projector), the order transformers' state dict and our synthetic
 /// shards use. The model has no optional weights, so a checkpoint must hold exactly these.
 /// </summary>
-public static class MllamaTensorInventory
+internal static class MllamaTensorInventory
 {
     /// <summary>The inventory for <paramref name="config"/>.</summary>
     public static IReadOnlyList<ExpectedTensor> For(MllamaConfig config)

@@ -1,7 +1,7 @@
 namespace LlamaGuardSharp.Checkpoints;
 
 /// <summary>The element types of the safetensors format.</summary>
-public enum SafeTensorDType
+internal enum SafeTensorDType
 {
     BOOL,
     U8,
@@ -18,7 +18,7 @@ public enum SafeTensorDType
     F64,
 }
 
-public static class SafeTensorDTypes
+internal static class SafeTensorDTypes
 {
     /// <summary>Bytes per element.</summary>
     public static int SizeOf(SafeTensorDType type) => type switch

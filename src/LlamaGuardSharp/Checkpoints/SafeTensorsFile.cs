@@ -11,7 +11,7 @@ namespace LlamaGuardSharp.Checkpoints;
 /// access is in bounds: header length, JSON shape, dtypes, shapes, byte lengths and non-overlapping offsets
 /// that lie inside the file.
 /// </summary>
-public sealed unsafe class SafeTensorsFile : IDisposable
+internal sealed unsafe class SafeTensorsFile : IDisposable
 {
     /// <summary>Largest header accepted (the reference Rust implementation uses the same 100 MB bound).</summary>
     public const long MaxHeaderBytes = 100_000_000;

@@ -3,7 +3,7 @@ using System.Text.Json;
 namespace LlamaGuardSharp.Checkpoints;
 
 /// <summary>The name, type and shape of a tensor to be written.</summary>
-public sealed record TensorSpec(string Name, SafeTensorDType DType, long[] Shape)
+internal sealed record TensorSpec(string Name, SafeTensorDType DType, long[] Shape)
 {
     public long ByteLength => Shape.Aggregate(1L, (a, b) => checked(a * b)) * SafeTensorDTypes.SizeOf(DType);
 }
@@ -13,7 +13,7 @@ public sealed record TensorSpec(string Name, SafeTensorDType DType, long[] Shape
 /// header length, a compact JSON header padded with spaces to a multiple of 8, then the tensors back to back in
 /// the given order. Data is streamed, so multi-gigabyte shards never sit in memory.
 /// </summary>
-public static class SafeTensorsWriter
+internal static class SafeTensorsWriter
 {
     /// <summary>Writes small in-memory tensors.</summary>
     public static void Write(string path, IEnumerable<(TensorSpec Spec, ReadOnlyMemory<byte> Data)> tensors, IReadOnlyDictionary<string, string>? metadata = null)

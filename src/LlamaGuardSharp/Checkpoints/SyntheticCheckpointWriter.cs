@@ -9,7 +9,7 @@ namespace LlamaGuardSharp.Checkpoints;
 /// <param name="InstructGenerationConfig">Write the real model's sampling generation_config.json (else the plain derived one).</param>
 /// <param name="TransformersVersion">Recorded in config.json and generation_config.json.</param>
 /// <param name="MaxDegreeOfParallelism">Generator threads (null: all cores).</param>
-public sealed record SyntheticCheckpointOptions(
+internal sealed record SyntheticCheckpointOptions(
     ulong Seed = 0,
     long MaxShardBytes = 5_000_000_000,
     bool InstructGenerationConfig = true,
@@ -17,16 +17,16 @@ public sealed record SyntheticCheckpointOptions(
     int? MaxDegreeOfParallelism = null);
 
 /// <summary>Progress of a synthetic checkpoint write.</summary>
-public sealed record SyntheticCheckpointProgress(string CurrentFile, long BytesWritten, long TotalBytes, TimeSpan Elapsed)
+internal sealed record SyntheticCheckpointProgress(string CurrentFile, long BytesWritten, long TotalBytes, TimeSpan Elapsed)
 {
     public double MegabytesPerSecond => Elapsed.TotalSeconds > 0 ? BytesWritten / 1e6 / Elapsed.TotalSeconds : 0;
 }
 
 /// <summary>A file of a written model folder.</summary>
-public sealed record WrittenFile(string Name, long Bytes);
+internal sealed record WrittenFile(string Name, long Bytes);
 
 /// <summary>What <see cref="SyntheticCheckpointWriter"/> wrote.</summary>
-public sealed record SyntheticCheckpointResult(
+internal sealed record SyntheticCheckpointResult(
     string Directory, IReadOnlyList<WrittenFile> Files, int TensorCount, long ParameterCount, long TensorBytes, TimeSpan Elapsed)
 {
     public long TotalBytes => Files.Sum(f => f.Bytes);
@@ -40,7 +40,7 @@ public sealed record SyntheticCheckpointResult(
 /// one is written while the next is generated), so memory stays flat whatever the model size.
 /// Tokenizer files are not written here (the CLI adds them).
 /// </summary>
-public static class SyntheticCheckpointWriter
+internal static class SyntheticCheckpointWriter
 {
     private const int SubChunkElements = 1 << 20;
     private const int BatchElements = 16 * SubChunkElements;

@@ -12,7 +12,7 @@ namespace LlamaGuardSharp.Checkpoints;
 /// positional tables N(0, 0.5²) with row 0 and the slots beyond an aspect ratio's tile count zero, as in the real tables.
 /// The normal deviates are Irwin–Hall sums of four 16-bit uniforms (unit variance, bounded at ±3.46): fast and good enough.
 /// </summary>
-public static class SyntheticWeights
+internal static class SyntheticWeights
 {
     /// <summary>The seed of one tensor: <paramref name="seed"/> mixed with a stable (FNV-1a) hash of the canonical name.</summary>
     public static ulong TensorSeed(ulong seed, string name)

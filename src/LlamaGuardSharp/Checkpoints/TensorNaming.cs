@@ -4,7 +4,7 @@ namespace LlamaGuardSharp.Checkpoints;
 /// The two generations of Mllama tensor names. The code uses the legacy (transformers &lt; 4.52) names as canonical
 /// names; a checkpoint saved by transformers ≥ 4.52 stores the same tensors under the modern prefixes.
 /// </summary>
-public enum TensorNaming
+internal enum TensorNaming
 {
     /// <summary><c>vision_model.*</c>, <c>language_model.model.*</c>, <c>language_model.lm_head.*</c>, <c>multi_modal_projector.*</c>.</summary>
     Legacy,
@@ -13,7 +13,7 @@ public enum TensorNaming
     Modern,
 }
 
-public static class TensorNameMapping
+internal static class TensorNameMapping
 {
     private static readonly (string Legacy, string Modern)[] Prefixes =
     [

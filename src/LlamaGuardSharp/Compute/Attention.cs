@@ -14,7 +14,7 @@ namespace LlamaGuardSharp.Compute;
 /// thread count. With <c>batchInvariant</c>, a query's result does not depend on how many queries the call has either
 /// (the rows-in-lanes kernel even for a handful of rows, where the 14-row kernel would sum in another order).
 /// </summary>
-public static class Attention
+internal static class Attention
 {
     public static unsafe void Compute(
         ReadOnlySpan<float> q, int queries, int heads,

@@ -3,7 +3,7 @@ using System.Diagnostics;
 namespace LlamaGuardSharp.Compute;
 
 /// <summary>An attention call of the model (FLOPs counted as full squares: 4·queries·keys·heads·headDim, spec §8).</summary>
-public sealed record AttentionShape(string Name, int Queries, int Keys, int Heads, int KvHeads, int HeadDim, AttentionMaskKind Mask)
+internal sealed record AttentionShape(string Name, int Queries, int Keys, int Heads, int KvHeads, int HeadDim, AttentionMaskKind Mask)
 {
     public double Flops => 4.0 * Queries * Keys * Heads * HeadDim;
 
@@ -29,11 +29,11 @@ public sealed record AttentionShape(string Name, int Queries, int Keys, int Head
 
 /// <summary>Timing of one attention shape (median seconds, GFLOP/s, fraction of the peak probe's wall GFLOP/s).</summary>
 /// <see cref="CpuFractionOfPeak"/> compares GFLOP per CPU-second with the probe's (efficiency while scheduled).
-public sealed record AttentionTiming(AttentionShape Shape, double MedianSeconds, double Gflops, double FractionOfPeak, double CpuGflops,
+internal sealed record AttentionTiming(AttentionShape Shape, double MedianSeconds, double Gflops, double FractionOfPeak, double CpuGflops,
     double CpuFractionOfPeak);
 
 /// <summary>Stopwatch benchmark of <see cref="Attention.Compute"/> at the model's shapes (random inputs).</summary>
-public static class AttentionBenchmark
+internal static class AttentionBenchmark
 {
     public static IReadOnlyList<AttentionTiming> Run(IEnumerable<AttentionShape> shapes, ComputeContext context, PeakMeasurement peak,
         int repetitions = 3, CancellationToken cancellationToken = default)

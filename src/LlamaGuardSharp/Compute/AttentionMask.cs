@@ -6,7 +6,7 @@ namespace LlamaGuardSharp.Compute;
 /// cross-attention mask that allows or forbids whole blocks of keys (one block per image tile), and a causal mask whose
 /// last tokens form a tree of draft tokens (speculative prefill with several branches).
 /// </summary>
-public sealed class AttentionMask
+internal sealed class AttentionMask
 {
     private readonly bool[]? _isPad;
     private readonly bool[]? _allowedBlocks;
@@ -267,7 +267,7 @@ internal enum MaskTileState
     Mixed,
 }
 
-public enum AttentionMaskKind
+internal enum AttentionMaskKind
 {
     None,
     Causal,

@@ -10,7 +10,7 @@ namespace LlamaGuardSharp.Compute;
 /// k and v [keys, kvHeads, headDim] (the natural output of the projection GEMMs). Softmax in float32.
 /// A query that sees no key gets a zero row.
 /// </summary>
-public static class AttentionReference
+internal static class AttentionReference
 {
     public static void Compute(
         ReadOnlySpan<float> q, int queries, int heads,

@@ -3,7 +3,7 @@ using System.Runtime.CompilerServices;
 namespace LlamaGuardSharp.Compute;
 
 /// <summary>bfloat16 ↔ float32 conversions. bf16 is the upper 16 bits of an IEEE float32, so widening is exact.</summary>
-public static class Bf16
+internal static class Bf16
 {
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float ToSingle(ushort bits) => BitConverter.Int32BitsToSingle(bits << 16);

@@ -5,7 +5,7 @@ namespace LlamaGuardSharp.Compute;
 /// can run with different settings. Kernels must give bit-identical results for every <see cref="Threads"/> value:
 /// work is split so that each output element is always reduced in the same order.
 /// </summary>
-public sealed class ComputeContext
+internal sealed class ComputeContext
 {
     /// <param name="threads">Worker threads (0 = every logical processor).</param>
     /// <param name="profile">When given, every kernel call adds its wall time to it (see <see cref="KernelProfile"/>).</param>

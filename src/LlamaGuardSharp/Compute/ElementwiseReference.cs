@@ -5,7 +5,7 @@ namespace LlamaGuardSharp.Compute;
 /// <see cref="Gelu"/>, <see cref="SwiGlu"/>, <see cref="Residual"/>, <see cref="Rope"/>): straightforward formulas, used
 /// as test oracles.
 /// </summary>
-public static class ElementwiseReference
+internal static class ElementwiseReference
 {
     public static double[] LayerNorm(ReadOnlySpan<float> x, int rows, int dim, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, double eps)
     {

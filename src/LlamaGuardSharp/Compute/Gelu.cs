@@ -14,7 +14,7 @@ namespace LlamaGuardSharp.Compute;
 /// is within about 2e-7 relative of the exact GELU after the final rounding to float32. Vectors whose values all lie
 /// in [−12, 12] take a float32 evaluation of the same formula (&lt; 5e-7 relative; see <see cref="SinglePrecisionLimit"/>).
 /// </summary>
-public static class Gelu
+internal static class Gelu
 {
     public static unsafe void Apply(ReadOnlySpan<float> x, Span<float> y, ComputeContext context)
     {

@@ -9,7 +9,7 @@ namespace LlamaGuardSharp.Compute;
 /// C[m, n] = Σ_k A[m, k] · W[n, k] (+ bias[n]). A and C are float32 row-major; W is bf16/f16/f32 in place.
 /// Accumulation is float32. Results are bit-identical for every <see cref="ComputeContext.Threads"/> value.
 /// </summary>
-public static unsafe class Gemm
+internal static unsafe class Gemm
 {
     /// <summary>
     /// From this many rows of A on, the packed, register-blocked kernel beats streaming dot products (threshold-probe at

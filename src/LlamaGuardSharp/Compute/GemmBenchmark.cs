@@ -4,7 +4,7 @@ using System.Runtime.InteropServices;
 namespace LlamaGuardSharp.Compute;
 
 /// <summary>A GEMM shape of the model: C[M, N] = A[M, K] · Wᵀ with bf16 W.</summary>
-public sealed record GemmShape(string Name, int M, int K, int N)
+internal sealed record GemmShape(string Name, int M, int K, int N)
 {
     public double Flops => 2.0 * M * K * N;
 
@@ -37,7 +37,7 @@ public sealed record GemmShape(string Name, int M, int K, int N)
 /// <summary>Timing of one shape: median seconds over the repetitions, GFLOP/s, fraction of the peak probe, weight GB/s.</summary>
 /// <see cref="CpuGflops"/> is GFLOP per CPU-second of this process and <see cref="CpuFractionOfPeak"/> its ratio to the
 /// probe's GFLOP per CPU-second: the kernel's efficiency while scheduled, robust to other load on a shared machine.
-public sealed record GemmTiming(GemmShape Shape, double MedianSeconds, double Gflops, double FractionOfPeak, double WeightGBps,
+internal sealed record GemmTiming(GemmShape Shape, double MedianSeconds, double Gflops, double FractionOfPeak, double WeightGBps,
     double CpuGflops, double CpuFractionOfPeak);
 
 /// <summary>
@@ -48,7 +48,7 @@ public sealed record GemmTiming(GemmShape Shape, double MedianSeconds, double Gf
 /// finds its weights in the caches, as in the model, which streams 21 GB of weights per classification; otherwise a
 /// repeated call may find a weight of up to a few hundred MB in the L3 (a 260 MB L3 was seen), which flatters the B
 /// packing of the text shapes.</remarks>
-public static class GemmBenchmark
+internal static class GemmBenchmark
 {
     public static unsafe IReadOnlyList<GemmTiming> Run(IEnumerable<GemmShape> shapes, ComputeContext context, PeakMeasurement peak,
         int repetitions = 5, CancellationToken cancellationToken = default, bool coldWeights = false)

@@ -4,7 +4,7 @@ namespace LlamaGuardSharp.Compute;
 /// Scalar, single-threaded GEMM with the same contract as <see cref="Gemm.MatMulTransposed"/>: the oracle the tuned
 /// kernels are tested against (and a readable statement of what they compute). Float32 accumulation in K order.
 /// </summary>
-public static class GemmReference
+internal static class GemmReference
 {
     public static void MatMulTransposed(ReadOnlySpan<float> a, int m, WeightMatrix w, ReadOnlySpan<float> bias, Span<float> c)
     {

@@ -8,7 +8,7 @@ namespace LlamaGuardSharp.Compute;
 /// (e.g. <c>gemm 6432×3840×1280</c>), so each model GEMM shows its own efficiency in the real run. Costs two
 /// timestamp reads and a lock per kernel call while attached; nothing when not.
 /// </summary>
-public sealed class KernelProfile
+internal sealed class KernelProfile
 {
     private readonly Lock _gate = new();
     private readonly Dictionary<string, KernelProfileEntry> _entries = [];
@@ -49,7 +49,7 @@ public sealed class KernelProfile
 }
 
 /// <summary>One kernel at one shape: calls, total wall seconds and total FLOPs (0 for elementwise kernels).</summary>
-public sealed record KernelProfileEntry(string Kernel, string Shape, long Calls, double Seconds, double Flops)
+internal sealed record KernelProfileEntry(string Kernel, string Shape, long Calls, double Seconds, double Flops)
 {
     /// <summary>FLOPs per wall second in GFLOP/s (0 when no FLOPs are counted).</summary>
     public double Gflops => Seconds > 0 ? Flops / Seconds / 1e9 : 0;

@@ -8,7 +8,7 @@ namespace LlamaGuardSharp.Compute;
 /// variance, all in float32. Two passes per row (mean, then centred sum of squares) for accuracy; in place allowed
 /// (<c>y</c> may be the same memory as <c>x</c>).
 /// </summary>
-public static class LayerNorm
+internal static class LayerNorm
 {
     public static unsafe void Apply(ReadOnlySpan<float> x, int rows, int dim, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias,
         float eps, Span<float> y, ComputeContext context)

@@ -10,7 +10,7 @@ namespace LlamaGuardSharp.Compute;
 /// report their GFLOP/s as a fraction of this figure measured in the same run, which is robust to clock speed and
 /// to a noisy, shared machine.
 /// </summary>
-public static class PeakProbe
+internal static class PeakProbe
 {
     /// <summary>Median GFLOP/s (wall clock) over <paramref name="runs"/> runs of about <paramref name="millisecondsPerRun"/> each.</summary>
     public static double MeasureGflops(ComputeContext context, int runs = 5, int millisecondsPerRun = 100) =>
@@ -83,4 +83,4 @@ public static class PeakProbe
 }
 
 /// <summary>Peak probe result: wall-clock GFLOP/s with all threads, and GFLOP per CPU-second (per scheduled core).</summary>
-public sealed record PeakMeasurement(double WallGflops, double CpuGflops);
+internal sealed record PeakMeasurement(double WallGflops, double CpuGflops);

@@ -4,7 +4,7 @@ using System.Numerics.Tensors;
 namespace LlamaGuardSharp.Compute;
 
 /// <summary>Residual updates: x += s·y (s = 1 for plain residuals; tanh(gate) for Mllama's gated layers).</summary>
-public static class Residual
+internal static class Residual
 {
     public static unsafe void AddScaled(Span<float> x, ReadOnlySpan<float> y, float scale, ComputeContext context)
     {

@@ -6,7 +6,7 @@ namespace LlamaGuardSharp.Compute;
 /// <summary>
 /// Llama RMSNorm over the last dimension: y = weight ⊙ (x / sqrt(mean(x²) + eps)), float32. In place allowed.
 /// </summary>
-public static class RmsNorm
+internal static class RmsNorm
 {
     public static unsafe void Apply(ReadOnlySpan<float> x, int rows, int dim, ReadOnlySpan<float> weight, float eps, Span<float> y, ComputeContext context)
     {

@@ -7,7 +7,7 @@ namespace LlamaGuardSharp.Compute;
 /// x' = [x1·cos − x2·sin, x2·cos + x1·sin] with cos/sin of angle position · invFreq[i], i &lt; headDim/2.
 /// Tables are precomputed once (<see cref="BuildTables"/>), row-major [positions, headDim/2].
 /// </summary>
-public static class Rope
+internal static class Rope
 {
     /// <summary>
     /// Fills cos/sin tables [positions, invFreq.Length]. The angle is rounded to float32 first (position · invFreq in

@@ -4,7 +4,7 @@ using System.Runtime.Intrinsics;
 namespace LlamaGuardSharp.Compute;
 
 /// <summary>The Llama MLP gate: y = silu(gate) ⊙ up with silu(g) = g / (1 + e^(−g)), float32. y may alias gate or up.</summary>
-public static class SwiGlu
+internal static class SwiGlu
 {
     public static unsafe void Apply(ReadOnlySpan<float> gate, ReadOnlySpan<float> up, Span<float> y, ComputeContext context)
     {

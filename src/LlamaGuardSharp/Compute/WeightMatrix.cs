@@ -8,7 +8,7 @@ namespace LlamaGuardSharp.Compute;
 /// used in place: <see cref="Data"/> usually points into a read-only memory map of a safetensors file.
 /// The matrix never owns native memory; <see cref="Owner"/> only keeps whatever does own it alive.
 /// </summary>
-public sealed unsafe class WeightMatrix
+internal sealed unsafe class WeightMatrix
 {
     public WeightMatrix(void* data, int rows, int cols, WeightType type, object? owner)
     {

@@ -1,7 +1,7 @@
 namespace LlamaGuardSharp.Compute;
 
 /// <summary>Element type of a weight matrix as it lies in memory (usually a read-only memory map).</summary>
-public enum WeightType
+internal enum WeightType
 {
     F32,
     BF16,

@@ -7,7 +7,7 @@ namespace LlamaGuardSharp.Diagnostics;
 /// memory-mapped weights, which the page cache holds and can evict) every <c>interval</c> and keeps the peak.
 /// Elsewhere it falls back to the working set. Dispose stops the sampling.
 /// </summary>
-public sealed class AnonymousMemorySampler : IDisposable
+internal sealed class AnonymousMemorySampler : IDisposable
 {
     private readonly Timer _timer;
     private long _peakBytes;

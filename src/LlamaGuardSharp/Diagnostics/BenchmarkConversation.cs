@@ -11,7 +11,7 @@ namespace LlamaGuardSharp.Diagnostics;
 /// canvas (4 real tiles, no resize) and a prompt-classification conversation whose rendered prompt reaches a target
 /// token count (≈400 by default). Deterministic, so runs and machines compare.
 /// </summary>
-public static class BenchmarkConversation
+internal static class BenchmarkConversation
 {
     private static readonly string[] Sentences =
     [

@@ -7,7 +7,7 @@ namespace LlamaGuardSharp.Diagnostics;
 /// squares (causal halves are not subtracted), norms/softmax/elementwise work is ignored. The vision encoder always runs
 /// all tile slots (reference semantics), so its cost does not depend on the image's tile count.
 /// </summary>
-public static class ClassificationFlops
+internal static class ClassificationFlops
 {
     /// <param name="promptTokens">Prompt length L (prefill).</param>
     /// <param name="decodeSteps">Tokens fed through single-token decode steps after the prefill.</param>
@@ -61,7 +61,7 @@ public static class ClassificationFlops
 /// <param name="CrossAttentionStates">Projector and the cross-attention K/V of every cross layer (once per image).</param>
 /// <param name="Prefill">Text decoder over the prompt.</param>
 /// <param name="Decode">Decode steps plus every lm_head row.</param>
-public sealed record StageFlops(double Vision, double CrossAttentionStates, double Prefill, double Decode)
+internal sealed record StageFlops(double Vision, double CrossAttentionStates, double Prefill, double Decode)
 {
     public double Total => Vision + CrossAttentionStates + Prefill + Decode;
 }

@@ -15,7 +15,7 @@ namespace LlamaGuardSharp.Diagnostics;
 /// <param name="L2KiB">L2 size per core from CPUID leaf 0x80000006 (0 if not reported).</param>
 /// <param name="Avx512">AVX-512 F/BW/DQ/VL, what the kernels need.</param>
 /// <param name="Avx512Bf16">AVX512_BF16 (<c>vdpbf16ps</c>), which .NET does not expose but other libraries use.</param>
-public sealed record HostCpu(string Vendor, string ModelName, int Family, int Model, int L2KiB, bool Avx512, bool Avx512Bf16)
+internal sealed record HostCpu(string Vendor, string ModelName, int Family, int Model, int L2KiB, bool Avx512, bool Avx512Bf16)
 {
     /// <summary>Reads the running machine's processor.</summary>
     public static HostCpu Current()

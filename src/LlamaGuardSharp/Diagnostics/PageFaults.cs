@@ -7,7 +7,7 @@ namespace LlamaGuardSharp.Diagnostics;
 /// from disk. During a warm classification these are mapped weight pages the page cache had evicted — the checkpoint
 /// (21.3 GB) is close to this machine's memory, so a non-zero count means the run paid for disk reads.
 /// </summary>
-public static class PageFaults
+internal static class PageFaults
 {
     /// <summary>Major faults so far, or null where <c>/proc/self/stat</c> is not available.</summary>
     public static long? Major()

@@ -3,13 +3,13 @@ namespace LlamaGuardSharp.Inference;
 /// <summary>Greedy decoding settings.</summary>
 /// <param name="MaxNewTokens">Upper bound on generated tokens (stop tokens included).</param>
 /// <param name="StopTokenIds">Tokens that end generation; null = <see cref="Model.MllamaModel.StopTokenIds"/> (generation_config.json / config.json eos ids).</param>
-public sealed record GenerationOptions(int MaxNewTokens = GuardModelOptions.DefaultMaxNewTokens, IReadOnlyList<int>? StopTokenIds = null)
+internal sealed record GenerationOptions(int MaxNewTokens = GuardModelOptions.DefaultMaxNewTokens, IReadOnlyList<int>? StopTokenIds = null)
 {
     public static GenerationOptions Default { get; } = new();
 }
 
 /// <summary>Why generation ended.</summary>
-public enum StopReason
+internal enum StopReason
 {
     /// <summary>A stop token was generated (it is the last output id).</summary>
     StopToken,
@@ -19,7 +19,7 @@ public enum StopReason
 }
 
 /// <summary>Wall-clock time spent per stage.</summary>
-public sealed record GenerationTimings(TimeSpan Vision, TimeSpan Prefill, TimeSpan Decode)
+internal sealed record GenerationTimings(TimeSpan Vision, TimeSpan Prefill, TimeSpan Decode)
 {
     public TimeSpan Total => Vision + Prefill + Decode;
 }
@@ -27,4 +27,4 @@ public sealed record GenerationTimings(TimeSpan Vision, TimeSpan Prefill, TimeSp
 /// <summary>The outcome of <see cref="Generator.Generate"/>.</summary>
 /// <param name="OutputIds">Generated tokens, the stop token included when one ended generation.</param>
 /// <param name="FirstStepLogits">Logits (full vocabulary) of the last prompt position, from which the first token was chosen.</param>
-public sealed record GenerationResult(IReadOnlyList<int> OutputIds, StopReason StopReason, float[] FirstStepLogits, GenerationTimings Timings);
+internal sealed record GenerationResult(IReadOnlyList<int> OutputIds, StopReason StopReason, float[] FirstStepLogits, GenerationTimings Timings);

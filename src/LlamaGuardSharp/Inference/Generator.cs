@@ -8,7 +8,7 @@ namespace LlamaGuardSharp.Inference;
 /// Greedy generation (argmax at every step, spec §7.1) over a shared <see cref="MllamaModel"/>. Thread-safe: every call
 /// uses its own <see cref="GenerationSession"/>.
 /// </summary>
-public sealed class Generator(MllamaModel model)
+internal sealed class Generator(MllamaModel model)
 {
     public MllamaModel Model { get; } = model ?? throw new ArgumentNullException(nameof(model));
 

@@ -69,8 +69,6 @@ public sealed class GuardModel : IContentGuard, IDisposable
     /// (<see cref="GuardModelOptions.PromptCacheTokens"/>, or 0 when they would not fit in memory next to the checkpoint).</summary>
     public int PromptCacheCapacity => _prefixCache.TokensPerEntry;
 
-    /// <summary>The open checkpoint (tests build independent models over the same maps).</summary>
-    internal MllamaCheckpoint CheckpointForTests => _checkpoint;
 
     /// <summary>How long <see cref="LoadAsync"/> took.</summary>
     public TimeSpan LoadTime { get; }
@@ -138,6 +136,10 @@ public sealed class GuardModel : IContentGuard, IDisposable
         }
         finally
         {
+            if (Options.CollectGarbageAfterClassification)
+            {
+                GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: false);
+            }
             _gate.Release();
         }
     }
@@ -172,6 +174,10 @@ public sealed class GuardModel : IContentGuard, IDisposable
         }
         finally
         {
+            if (Options.CollectGarbageAfterClassification)
+            {
+                GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: false);
+            }
             _gate.Release();
         }
     }

@@ -1,7 +1,7 @@
 namespace LlamaGuardSharp.Inference;
 
 /// <summary>Probabilities from logits, in double precision (the softmax of 128k logits loses little in float32, but costs nothing more here).</summary>
-public static class VerdictScoring
+internal static class VerdictScoring
 {
     /// <summary>softmax(<paramref name="logits"/>)[<paramref name="token"/>] over the whole vocabulary.</summary>
     public static double Probability(ReadOnlySpan<float> logits, int token)

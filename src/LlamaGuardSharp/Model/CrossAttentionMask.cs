@@ -7,7 +7,7 @@ namespace LlamaGuardSharp.Model;
 /// and a run of consecutive image tokens, stay visible to the end; text before the first image token sees nothing;
 /// only the first <c>num_tiles</c> tiles of an image are ever visible. Immutable.
 /// </summary>
-public sealed class CrossAttentionMask
+internal sealed class CrossAttentionMask
 {
     private readonly bool[] _visible; // [rows, images, tiles]
 

@@ -8,7 +8,7 @@ namespace LlamaGuardSharp.Model;
 /// [visionTokens, kvHeads, headDim], vision tokens ordered image, tile, token. Immutable once built, until
 /// <see cref="Release"/> hands its arrays back to the model's pool.
 /// </summary>
-public sealed class CrossAttentionMemory
+internal sealed class CrossAttentionMemory
 {
     private readonly float[]?[] _keys;
     private readonly float[]?[] _values;

@@ -9,7 +9,7 @@ namespace LlamaGuardSharp.Model;
 /// </summary>
 /// <example>Llama Guard's answer in the HF layout: <c>\n\n</c> (parent −1), then <c>unsafe</c>, <c>\n</c>, <c>S</c>
 /// as one branch and <c>safe</c> as its sibling (parent: the <c>\n\n</c>).</example>
-public sealed class DraftTree
+internal sealed class DraftTree
 {
     /// <summary>At most this many tokens (one bit each in the attention mask's visibility words).</summary>
     public const int MaxTokens = 64;

@@ -8,7 +8,7 @@ namespace LlamaGuardSharp.Model;
 /// <param name="Memory">Cross-attention keys/values of every cross-attention layer.</param>
 /// <param name="NumTiles">Real tile count of each image (for the cross-attention mask).</param>
 /// <param name="EncodingTime">Time the vision tower, projector and K/V projections took.</param>
-public sealed record EncodedImages(CrossAttentionMemory Memory, IReadOnlyList<int> NumTiles, TimeSpan EncodingTime)
+internal sealed record EncodedImages(CrossAttentionMemory Memory, IReadOnlyList<int> NumTiles, TimeSpan EncodingTime)
 {
     public int Count => NumTiles.Count;
 

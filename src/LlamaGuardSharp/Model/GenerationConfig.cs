@@ -4,7 +4,7 @@ using LlamaGuardSharp.Checkpoints;
 namespace LlamaGuardSharp.Model;
 
 /// <summary>The part of a model folder's optional <c>generation_config.json</c> that greedy decoding uses.</summary>
-public static class GenerationConfig
+internal static class GenerationConfig
 {
     public const string FileName = "generation_config.json";
 

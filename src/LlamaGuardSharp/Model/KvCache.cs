@@ -8,7 +8,7 @@ namespace LlamaGuardSharp.Model;
 /// Cross-attention layers have no entry here (their keys/values come from <see cref="CrossAttentionMemory"/>).
 /// Not thread-safe: one cache belongs to one generation session.
 /// </summary>
-public sealed class KvCache
+internal sealed class KvCache
 {
     private readonly float[]?[] _keys;
     private readonly float[]?[] _values;

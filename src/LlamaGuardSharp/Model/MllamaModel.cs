@@ -10,7 +10,7 @@ namespace LlamaGuardSharp.Model;
 /// All members are thread-safe: per-request state lives in <see cref="KvCache"/> / <see cref="CrossAttentionMemory"/>
 /// objects owned by the caller (see <c>Inference.GenerationSession</c>).
 /// </summary>
-public sealed class MllamaModel
+internal sealed class MllamaModel
 {
     private readonly ActivationPool _pool;
 

@@ -6,7 +6,7 @@ namespace LlamaGuardSharp.Model;
 /// The linear map from vision features to the text model's width (spec §6.2): Y = V·Wᵀ + b, applied to every vision
 /// token. Its output is the cross-attention memory. Stateless apart from its weights: thread-safe.
 /// </summary>
-public sealed class MultiModalProjector
+internal sealed class MultiModalProjector
 {
     private readonly WeightMatrix _weight;
     private readonly float[] _bias;

@@ -4,7 +4,7 @@ using LlamaGuardSharp.Compute;
 namespace LlamaGuardSharp.Model;
 
 /// <summary>Hidden states of a decoder forward, filled when passed in (golden tests, debugging).</summary>
-public sealed class TextTrace
+internal sealed class TextTrace
 {
     /// <summary>Entry i &lt; layers: the input of layer i, [tokens, D]; last entry: after the final RMSNorm.</summary>
     public List<float[]> HiddenStates { get; } = [];
@@ -16,7 +16,7 @@ public sealed class TextTrace
 /// Stateless apart from its weights (per-request state lives in <see cref="KvCache"/> and
 /// <see cref="CrossAttentionMemory"/>): thread-safe.
 /// </summary>
-public sealed class TextDecoder
+internal sealed class TextDecoder
 {
     private readonly TextWeights _w;
     private readonly ComputeContext _context;

@@ -8,7 +8,7 @@ namespace LlamaGuardSharp.Model;
 /// debugging). Layouts: <see cref="PreEncoder"/> [tiles, P, Dv]; <see cref="LocalEncoderOutput"/> and
 /// <see cref="GlobalEncoderOutput"/> [tiles·Ppad, Dv] with the padding rows.
 /// </summary>
-public sealed class VisionTrace
+internal sealed class VisionTrace
 {
     public float[]? PreEncoder { get; internal set; }
     public float[]? LocalEncoderOutput { get; internal set; }
@@ -21,7 +21,7 @@ public sealed class VisionTrace
 /// tile slot (padded tiles included, as the reference does). Holds nothing per call but its weights and a thread-safe
 /// pool of reusable activation buffers (<see cref="ActivationPool"/>): thread-safe.
 /// </summary>
-public sealed class VisionEncoder
+internal sealed class VisionEncoder
 {
     private readonly VisionWeights _w;
     private readonly ComputeContext _context;

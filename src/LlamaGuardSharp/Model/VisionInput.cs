@@ -9,7 +9,7 @@ namespace LlamaGuardSharp.Model;
 /// <param name="AspectRatioId">1-based index of the tile arrangement in <c>supported_aspect_ratios</c>.</param>
 /// <param name="AspectRatioMask">One entry per tile slot: true for the real tiles.</param>
 /// <param name="NumTiles">Number of real tiles (what the cross-attention mask exposes to text).</param>
-public sealed record VisionInput(float[] PixelValues, int AspectRatioId, bool[] AspectRatioMask, int NumTiles)
+internal sealed record VisionInput(float[] PixelValues, int AspectRatioId, bool[] AspectRatioMask, int NumTiles)
 {
     /// <summary>The model input for an image prepared by <see cref="ImagePreprocessor"/> (shares its pixel array).</summary>
     public static VisionInput FromPreprocessed(PreprocessedImage image)

@@ -48,8 +48,6 @@ public sealed class Llama3Tokenizer
     /// <summary>Number of ids (ordinary and special): 128,257 for Llama 3.2 Vision (ids 0..128256).</summary>
     public int VocabularySize { get; }
 
-    /// <summary>The BPE tables, for tests that compare the merge loops directly.</summary>
-    internal (TokenByteTable Vocabulary, PairMergeTable Merges) MergeTablesForTests => (_vocabulary, _merges);
 
     /// <summary>The file the tokenizer was loaded from.</summary>
     public string SourcePath { get; }

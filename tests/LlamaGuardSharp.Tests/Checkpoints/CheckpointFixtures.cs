@@ -29,7 +29,7 @@ public sealed class TempDirectory : IDisposable
 }
 
 /// <summary>Builds variants of the golden checkpoints (renamed, converted, sharded) from their raw tensor bytes.</summary>
-public static class CheckpointFixtures
+internal static class CheckpointFixtures
 {
     public static readonly string[] GoldenModels = ["mllama_tiny_56", "mllama_tiny_560"];
 

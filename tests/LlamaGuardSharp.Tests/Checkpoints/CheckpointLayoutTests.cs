@@ -97,11 +97,12 @@ public class CheckpointLayoutTests
     }
 
     [Theory]
-    [InlineData("mllama_tiny_56", SafeTensorDType.F32)]
-    [InlineData("mllama_tiny_56", SafeTensorDType.F16)]
-    [InlineData("mllama_tiny_560", SafeTensorDType.F32)]
-    public void Float32_and_float16_conversions_load_with_the_same_values(string model, SafeTensorDType dtype)
+    [InlineData("mllama_tiny_56", nameof(SafeTensorDType.F32))]
+    [InlineData("mllama_tiny_56", nameof(SafeTensorDType.F16))]
+    [InlineData("mllama_tiny_560", nameof(SafeTensorDType.F32))]
+    public void Float32_and_float16_conversions_load_with_the_same_values(string model, string dtypeName)
     {
+        var dtype = Enum.Parse<SafeTensorDType>(dtypeName);
         using var temp = new TempDirectory("dtype");
         CheckpointFixtures.CopyJsonFiles(model, temp.Path);
         var raw = CheckpointFixtures.ReadAll(Path.Combine(CheckpointFixtures.GoldenModel(model), "model.safetensors"));

@@ -4,9 +4,10 @@ namespace LlamaGuardSharp.Tests.Compute;
 
 public class GemmTests
 {
-    public static TheoryData<int, int, int, WeightType> Shapes()
+    /// <summary>Shapes and weight types; the type goes by name, as the test methods are public and the kernel types internal.</summary>
+    public static TheoryData<int, int, int, string> Shapes()
     {
-        var data = new TheoryData<int, int, int, WeightType>();
+        var data = new TheoryData<int, int, int, string>();
         // Sizes around the blocking: MR = 14, NR = 32, KC = 2048, the small-M threshold, the 16-wide K vectors.
         (int M, int K, int N)[] shapes =
         [
@@ -25,34 +26,35 @@ public class GemmTests
                 // Every shape in bf16 (the model's type); the other types on every other shape to stay fast.
                 if (type == WeightType.BF16 || index % 2 == 0)
                 {
-                    data.Add(m, k, n, type);
+                    data.Add(m, k, n, type.ToString());
                 }
             }
             index++;
         }
-        data.Add(1, 4096, 100, WeightType.BF16);
+        data.Add(1, 4096, 100, nameof(WeightType.BF16));
         // Decode row-dot: K with a 32-wide unrolled part, one 16-wide step and a scalar tail; rows past a multiple of 4.
-        data.Add(1, 53, 9, WeightType.BF16);
-        data.Add(1, 53, 9, WeightType.F32);
-        data.Add(1, 4112, 38, WeightType.BF16);
-        data.Add(1035, 40, 33, WeightType.BF16); // more than one MC block of rows
-        data.Add(20, 1100, 40, WeightType.BF16); // one K block of 1100 (not a multiple of 16) in one row block
-        data.Add(31, 4096, 200, WeightType.BF16); // model-sized K: 2 K blocks, edge rows and columns, in-item B packing
-        data.Add(130, 4500, 70, WeightType.BF16); // one row block: 3 K blocks, A packed in parts of 8 + 2 panels
+        data.Add(1, 53, 9, nameof(WeightType.BF16));
+        data.Add(1, 53, 9, nameof(WeightType.F32));
+        data.Add(1, 4112, 38, nameof(WeightType.BF16));
+        data.Add(1035, 40, 33, nameof(WeightType.BF16)); // more than one MC block of rows
+        data.Add(20, 1100, 40, nameof(WeightType.BF16)); // one K block of 1100 (not a multiple of 16) in one row block
+        data.Add(31, 4096, 200, nameof(WeightType.BF16)); // model-sized K: 2 K blocks, edge rows and columns, in-item B packing
+        data.Add(130, 4500, 70, nameof(WeightType.BF16)); // one row block: 3 K blocks, A packed in parts of 8 + 2 panels
         // Several row blocks × K blocks × column chunks, with a last row block of one partial panel: the pipelined
         // schedule (A of the next row block packed while the current one computes, C kept across K blocks).
-        data.Add(1045, 1100, 300, WeightType.BF16); // 32 + 32 + 11 panels (> SingleRowBlockMaxRows), the last of 9 rows
-        data.Add(905, 1100, 300, WeightType.BF16);  // 65 panels in one row block (≤ SingleRowBlockMaxRows): B packed per item
-        data.Add(1850, 800, 40, WeightType.BF16); // five row blocks: the three A slots are reused
-        data.Add(1040, 2100, 40, WeightType.BF16); // three row blocks × 2 K blocks: B packed up front per K block
-        data.Add(300, 14336, 70, WeightType.BF16); // one row block, packed A > 16 MB: the wider column chunks
+        data.Add(1045, 1100, 300, nameof(WeightType.BF16)); // 32 + 32 + 11 panels (> SingleRowBlockMaxRows), the last of 9 rows
+        data.Add(905, 1100, 300, nameof(WeightType.BF16));  // 65 panels in one row block (≤ SingleRowBlockMaxRows): B packed per item
+        data.Add(1850, 800, 40, nameof(WeightType.BF16)); // five row blocks: the three A slots are reused
+        data.Add(1040, 2100, 40, nameof(WeightType.BF16)); // three row blocks × 2 K blocks: B packed up front per K block
+        data.Add(300, 14336, 70, nameof(WeightType.BF16)); // one row block, packed A > 16 MB: the wider column chunks
         return data;
     }
 
     [Theory]
     [MemberData(nameof(Shapes))]
-    public void MatMulTransposed_MatchesDoubleReference_AndIsThreadCountInvariant(int m, int k, int n, WeightType type)
+    public void MatMulTransposed_MatchesDoubleReference_AndIsThreadCountInvariant(int m, int k, int n, string weightType)
     {
+        var type = Enum.Parse<WeightType>(weightType);
         var rng = new Random(HashCode.Combine(m, k, n, type));
         float[] a = RandomValues(rng, m * k);
         float[] bias = RandomValues(rng, n);
@@ -99,14 +101,15 @@ public class GemmTests
     }
 
     [Theory]
-    [InlineData(2, 53, 9, WeightType.BF16)]    // K: 32-wide steps, one 16-wide step, a scalar tail; N % 4 != 0
-    [InlineData(3, 4112, 38, WeightType.BF16)] // a forced 3-token decode step at model-like K
-    [InlineData(4, 100, 13, WeightType.F16)]
-    [InlineData(5, 64, 8, WeightType.F32)]
-    [InlineData(7, 53, 9, WeightType.BF16)]    // 4 rows together, then 3
-    [InlineData(9, 4096, 6, WeightType.BF16)]  // 4 + 4 + 1: the largest M of the streaming kernel
-    public void SmallM_EveryRowHasTheBitsOfItsOwnOneRowCall(int m, int k, int n, WeightType type)
+    [InlineData(2, 53, 9, nameof(WeightType.BF16))]    // K: 32-wide steps, one 16-wide step, a scalar tail; N % 4 != 0
+    [InlineData(3, 4112, 38, nameof(WeightType.BF16))] // a forced 3-token decode step at model-like K
+    [InlineData(4, 100, 13, nameof(WeightType.F16))]
+    [InlineData(5, 64, 8, nameof(WeightType.F32))]
+    [InlineData(7, 53, 9, nameof(WeightType.BF16))]    // 4 rows together, then 3
+    [InlineData(9, 4096, 6, nameof(WeightType.BF16))]  // 4 + 4 + 1: the largest M of the streaming kernel
+    public void SmallM_EveryRowHasTheBitsOfItsOwnOneRowCall(int m, int k, int n, string weightType)
     {
+        var type = Enum.Parse<WeightType>(weightType);
         // The streaming kernel computes up to 4 rows of A per pass over the weights; how many rows share a pass must not
         // change any row's result (Extend of several forced tokens then agrees with stepping them to the bit in the GEMMs).
         var rng = new Random(HashCode.Combine(m, k, n, type));
@@ -124,12 +127,13 @@ public class GemmTests
     }
 
     [Theory]
-    [InlineData(37, 300, 70, WeightType.BF16)]  // 2 full 14-row panels + 9 rows; K in 1 block
-    [InlineData(470, 4200, 45, WeightType.BF16)] // one row block of 34 panels (more than MC), 3 K blocks, an N edge
-    [InlineData(1040, 200, 45, WeightType.BF16)] // three row blocks (448 + 448 + 144): B packed up front
-    [InlineData(12, 96, 33, WeightType.F16)]
-    public void BatchInvariant_EveryRowHasTheBitsOfTheWholeCall(int m, int k, int n, WeightType type)
+    [InlineData(37, 300, 70, nameof(WeightType.BF16))]  // 2 full 14-row panels + 9 rows; K in 1 block
+    [InlineData(470, 4200, 45, nameof(WeightType.BF16))] // one row block of 34 panels (more than MC), 3 K blocks, an N edge
+    [InlineData(1040, 200, 45, nameof(WeightType.BF16))] // three row blocks (448 + 448 + 144): B packed up front
+    [InlineData(12, 96, 33, nameof(WeightType.F16))]
+    public void BatchInvariant_EveryRowHasTheBitsOfTheWholeCall(int m, int k, int n, string weightType)
     {
+        var type = Enum.Parse<WeightType>(weightType);
         // A prompt run as a cached prefix plus the rest must give the rows of the prompt run at once: with
         // batchInvariant, any run of rows (1 to M, starting anywhere) reproduces its rows of the full call bit for bit —
         // including fewer rows than the packed kernel's threshold, where the default takes streaming dot products.

@@ -1,3 +1,4 @@
+using LlamaGuardSharp.Checkpoints;
 using LlamaGuardSharp.Inference;
 using LlamaGuardSharp.Model;
 using LlamaGuardSharp.Prompting;
@@ -61,7 +62,8 @@ public sealed class GuardModelTests(TinyGuardModelFixture fixture) : IClassFixtu
         int[] ids = PromptEncoder.Encode(PromptRenderer.RenderSegments(conversation, policy, layout), Guard.Tokenizer);
         Assert.Equal(ids.Length, verdict.PromptTokenCount);
         var images = conversation.Image is null ? [] : GuardModelTestImages.Preprocess(Guard, conversation.Image);
-        var model = MllamaModel.Load(Guard.CheckpointForTests);
+        using var checkpoint = MllamaCheckpoint.Open(fixture.Directory);
+        var model = MllamaModel.Load(checkpoint);
         var generator = new Generator(model);
         var generated = generator.Generate(ids, images, new GenerationOptions(Guard.Options.MaxNewTokens));
         Assert.Equal(generated.OutputIds, verdict.OutputTokenIds);

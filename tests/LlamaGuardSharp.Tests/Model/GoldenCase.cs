@@ -19,7 +19,7 @@ public sealed class GoldenCase : IDisposable
 
     public string Name { get; }
 
-    public SafeTensorsFile Tensors { get; }
+    internal SafeTensorsFile Tensors { get; }
 
     public JsonDocument Json { get; }
 

@@ -11,7 +11,7 @@ using LlamaGuardSharp.Tests.Infrastructure;
 namespace LlamaGuardSharp.Tests.Model;
 
 /// <summary>Everything the golden tests compare for one case, computed once.</summary>
-public sealed record GoldenCaseRun(
+internal sealed record GoldenCaseRun(
     int[] InputIds,
     IReadOnlyList<VisionInput> Images,
     CrossAttentionMask? Mask,
@@ -40,7 +40,7 @@ public sealed class MllamaGoldenFixture : IDisposable
 
     public GoldenTolerance Tolerance { get; } = new();
 
-    public MllamaModel Model(string model) =>
+    internal MllamaModel Model(string model) =>
         _models.GetOrAdd(model, m => new Lazy<(MllamaCheckpoint, MllamaModel)>(() =>
         {
             var checkpoint = MllamaCheckpoint.Open(TestData.Golden("models", m));
@@ -49,11 +49,11 @@ public sealed class MllamaGoldenFixture : IDisposable
             return (checkpoint, MllamaModel.Load(checkpoint, GuardModelOptions.Default, minPooledLength: 1));
         })).Value.Model;
 
-    public GoldenCaseRun Run(string model, string caseName) =>
+    internal GoldenCaseRun Run(string model, string caseName) =>
         _runs.GetOrAdd((model, caseName), key => new Lazy<GoldenCaseRun>(() => Compute(key.Item1, key.Item2))).Value;
 
     /// <summary>The images of a case as model inputs: stored pixel values (56 cfg) or recomputed ones (560 cfg).</summary>
-    public static IReadOnlyList<VisionInput> LoadImages(GoldenCase golden)
+    internal static IReadOnlyList<VisionInput> LoadImages(GoldenCase golden)
     {
         if (!golden.Has("aspect_ratio_ids"))
         {

@@ -34,7 +34,7 @@ public sealed class Llama3TokenizerPropertyTests
     public void ShortAndLongMergeLoopsAgree()
     {
         Llama3Tokenizer tokenizer = TokenizerGoldens.Tokenizer;
-        var (vocabulary, merges) = tokenizer.MergeTablesForTests;
+        var (vocabulary, merges) = TokenizerGoldens.MergeTables;
         Gen.Frequency(
                 (3, UnicodeStringGen.Text(40).Select(s => Encoding.UTF8.GetBytes(s))),
                 (1, Gen.Byte.Array[1, 80]),
@@ -69,7 +69,7 @@ public sealed class Llama3TokenizerPropertyTests
         int[] ids = tokenizer.Encode(word, recognizeSpecialTokens: false);
         Assert.Equal(word, tokenizer.Decode(ids));
         Assert.True(ids.Length < word.Length / 2, $"long word was not merged ({ids.Length} ids)");
-        var (vocabulary, merges) = tokenizer.MergeTablesForTests;
+        var (vocabulary, merges) = TokenizerGoldens.MergeTables;
         var reference = new TokenIdBuffer(8);
         try
         {

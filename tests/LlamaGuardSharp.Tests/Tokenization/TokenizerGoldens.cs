@@ -20,6 +20,16 @@ public static class TokenizerGoldens
 
     public static Llama3Tokenizer Tokenizer => LazyTokenizer.Value;
 
+    /// <summary>The golden tokenizer's BPE tables, read the way <see cref="Llama3Tokenizer.Load"/> reads them, for tests
+    /// that compare the merge loops directly.</summary>
+    internal static (TokenByteTable Vocabulary, PairMergeTable Merges) MergeTables => LazyTables.Value;
+
+    private static readonly Lazy<(TokenByteTable, PairMergeTable)> LazyTables = new(() =>
+    {
+        var definition = HuggingFaceTokenizerJsonReader.Read(TokenizerJsonPath, File.ReadAllBytes(TokenizerJsonPath));
+        return (definition.Vocabulary, definition.Merges);
+    });
+
     public static IReadOnlyList<TokenizerGoldenCase> Cases => LazyCases.Value;
 
     public static TheoryData<string> CaseNames()
