@@ -1,9 +1,7 @@
 using System.Diagnostics;
 using LlamaGuardSharp.Checkpoints;
-using LlamaGuardSharp.Compute;
 using LlamaGuardSharp.Imaging;
 using LlamaGuardSharp.Model;
-using LlamaGuardSharp.Prompting;
 using LlamaGuardSharp.Safety;
 using LlamaGuardSharp.Tokenization;
 

@@ -93,6 +93,22 @@ internal sealed class ActivationPool
         return copy;
     }
 
+    /// <summary>
+    /// The release of an owner of per-layer keys and values (a KV cache, an image's cross-attention memory): hands both
+    /// lists back to <paramref name="pool"/> once, and marks the owner <paramref name="released"/>. No effect without a
+    /// pool or when already released.
+    /// </summary>
+    public static void ReleaseOnce(ActivationPool? pool, ref bool released, float[]?[] keys, float[]?[] values)
+    {
+        if (pool is null || released)
+        {
+            return;
+        }
+        released = true;
+        pool.ReturnAll(keys);
+        pool.ReturnAll(values);
+    }
+
     /// <summary>Hands every array of <paramref name="arrays"/> back (see <see cref="Return"/>) and clears the entries.</summary>
     public void ReturnAll(float[]?[] arrays)
     {

@@ -54,16 +54,7 @@ internal sealed class CrossAttentionMemory
     /// already touched instead of leaving ≈ 420 MB (real size) of garbage per image for the collector; the memory must
     /// not be used afterwards. No effect on a memory without a pool or one already released.
     /// </summary>
-    internal void Release()
-    {
-        if (_pool is null || _released)
-        {
-            return;
-        }
-        _released = true;
-        _pool.ReturnAll(_keys);
-        _pool.ReturnAll(_values);
-    }
+    internal void Release() => ActivationPool.ReleaseOnce(_pool, ref _released, _keys, _values);
 
     private Exception Missing(int layer) => _released
         ? new ObjectDisposedException(nameof(CrossAttentionMemory), "The cross-attention memory's arrays were handed back to the model's pool.")

@@ -53,16 +53,7 @@ internal sealed class KvCache
     /// Hands a pooled cache's arrays back to its pool; the cache must not be used afterwards (it throws
     /// <see cref="ObjectDisposedException"/>). No effect on a cache without a pool or one already released.
     /// </summary>
-    internal void Release()
-    {
-        if (_pool is null || _released)
-        {
-            return;
-        }
-        _released = true;
-        _pool.ReturnAll(_keys);
-        _pool.ReturnAll(_values);
-    }
+    internal void Release() => ActivationPool.ReleaseOnce(_pool, ref _released, _keys, _values);
 
     public int Capacity { get; }
 

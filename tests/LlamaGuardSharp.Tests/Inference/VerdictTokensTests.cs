@@ -1,19 +1,14 @@
 using LlamaGuardSharp.Inference;
 using LlamaGuardSharp.Safety;
+using LlamaGuardSharp.Tests.Checkpoints;
 using LlamaGuardSharp.Tests.Tokenization;
 using LlamaGuardSharp.Tokenization;
 
 namespace LlamaGuardSharp.Tests.Inference;
 
 /// <summary>The verdict's token ids come from the loaded tokenizer, and a tokenizer that cannot give them is rejected at load.</summary>
-public sealed class VerdictTokensTests : IDisposable
+public sealed class VerdictTokensTests
 {
-    private readonly string _directory = Path.Combine(Path.GetTempPath(), "lgs-verdict-tokens-" + Guid.NewGuid().ToString("N"));
-
-    public VerdictTokensTests() => Directory.CreateDirectory(_directory);
-
-    public void Dispose() => Directory.Delete(_directory, recursive: true);
-
     [Fact]
     public void The_Llama_3_tokenizer_gives_the_ids_the_model_was_trained_with()
     {
@@ -46,7 +41,8 @@ public sealed class VerdictTokensTests : IDisposable
     [Fact]
     public void A_tokenizer_without_single_verdict_tokens_is_rejected_naming_the_text()
     {
-        var tokenizer = Llama3Tokenizer.Load(TinyTokenizerFiles.WriteTokenizerJson(_directory));
+        using var temp = new TempDirectory("verdict-tokens");
+        var tokenizer = Llama3Tokenizer.Load(TinyTokenizerFiles.WriteTokenizerJson(temp.Path));
 
         var e = Assert.Throws<TokenizerFormatException>(() => VerdictTokens.Resolve(tokenizer, []));
 
@@ -57,7 +53,8 @@ public sealed class VerdictTokensTests : IDisposable
     [Fact]
     public async Task Loading_a_model_with_such_a_tokenizer_fails_with_that_error()
     {
-        string folder = TinyGuardModelFixture.AssembleModelFolder("mllama_tiny_56", Path.Combine(_directory, "model"));
+        using var temp = new TempDirectory("verdict-tokens");
+        string folder = TinyGuardModelFixture.AssembleModelFolder("mllama_tiny_56", temp.File("model"));
         TinyTokenizerFiles.WriteTokenizerJson(folder);
 
         var e = await Assert.ThrowsAsync<TokenizerFormatException>(() => GuardModel.LoadAsync(folder));

@@ -7,6 +7,30 @@ namespace LlamaGuardSharp.Tests.Model;
 
 public sealed class ActivationPoolTests
 {
+    /// <summary>The tiny golden model with every activation array pooled (minimum length 1), and a golden case's images.</summary>
+    private sealed class PooledTinyModel : IDisposable
+    {
+        private readonly MllamaCheckpoint _checkpoint = MllamaCheckpoint.Open(TestData.Golden("models", "mllama_tiny_56"));
+
+        public PooledTinyModel()
+        {
+            Images = MllamaGoldenFixture.LoadImages(Golden);
+            Model = MllamaModel.Load(_checkpoint, null, minPooledLength: 1);
+        }
+
+        public GoldenCase Golden { get; } = GoldenCase.Open("mllama_tiny_56", "square_small");
+
+        public IReadOnlyList<VisionInput> Images { get; }
+
+        public MllamaModel Model { get; }
+
+        public void Dispose()
+        {
+            Golden.Dispose();
+            _checkpoint.Dispose();
+        }
+    }
+
     [Fact]
     public void A_returned_array_is_handed_out_again_zero_filled_for_the_same_length_only()
     {
@@ -70,10 +94,8 @@ public sealed class ActivationPoolTests
     [Fact]
     public void Encoding_an_image_again_reuses_the_pooled_buffers_and_gives_the_same_bits()
     {
-        using var golden = GoldenCase.Open("mllama_tiny_56", "square_small");
-        var images = MllamaGoldenFixture.LoadImages(golden);
-        using var checkpoint = MllamaCheckpoint.Open(TestData.Golden("models", "mllama_tiny_56"));
-        var model = MllamaModel.Load(checkpoint, null, minPooledLength: 1);
+        using var tiny = new PooledTinyModel();
+        var (images, model) = (tiny.Images, tiny.Model);
         Assert.Equal(0, model.RetainedActivationBytes);
         float[] first = model.ComputeCrossAttentionStates(images);
         long retained = model.RetainedActivationBytes;
@@ -94,10 +116,8 @@ public sealed class ActivationPoolTests
     [Fact]
     public void A_released_image_encoding_hands_its_cross_attention_memory_back_and_the_next_encoding_reuses_it_with_the_same_bits()
     {
-        using var golden = GoldenCase.Open("mllama_tiny_56", "square_small");
-        var images = MllamaGoldenFixture.LoadImages(golden);
-        using var checkpoint = MllamaCheckpoint.Open(TestData.Golden("models", "mllama_tiny_56"));
-        var model = MllamaModel.Load(checkpoint, null, minPooledLength: 1);
+        using var tiny = new PooledTinyModel();
+        var (images, model) = (tiny.Images, tiny.Model);
         int layer = model.Config.Text.CrossAttentionLayers[0];
 
         var first = model.EncodeImages(images);
@@ -122,11 +142,8 @@ public sealed class ActivationPoolTests
     [Fact]
     public void A_disposed_session_hands_its_KV_cache_back_and_the_next_session_reuses_it_with_the_same_bits()
     {
-        using var golden = GoldenCase.Open("mllama_tiny_56", "square_small");
-        var images = MllamaGoldenFixture.LoadImages(golden);
-        int[] ids = golden.InputIds;
-        using var checkpoint = MllamaCheckpoint.Open(TestData.Golden("models", "mllama_tiny_56"));
-        var model = MllamaModel.Load(checkpoint, null, minPooledLength: 1);
+        using var tiny = new PooledTinyModel();
+        var (images, model, ids) = (tiny.Images, tiny.Model, tiny.Golden.InputIds);
 
         var first = new GenerationSession(model, ids.Length + 2);
         float[] prefill = first.Prefill(ids, images);

@@ -33,6 +33,13 @@ public class VerdictParserTests
     [InlineData("UNSAFE\ns11", "S11")]
     [InlineData("unsafe\nS5,S1,S5", "S5,S1")]
     [InlineData("unsafe  \n  S9 , S12<|eot_id|>  ", "S9,S12")]
+    // llama-stack reads every "unsafe" answer with a category line as a violation; a stray separator must not turn a
+    // violation into Unparseable, so commas and whitespace both separate codes (fail closed).
+    [InlineData("unsafe\nS1,", "S1")]
+    [InlineData("unsafe\nS1,,S2", "S1,S2")]
+    [InlineData("unsafe\nS1 S2", "S1,S2")]
+    [InlineData("unsafe\n,S3", "S3")]
+    [InlineData("unsafe\nS1 ,\t, S2 S1,<|eot_id|>", "S1,S2")]
     public void UnsafeAnswersResolveCategoriesInOrderWithoutDuplicates(string text, string expectedCodes)
     {
         var verdict = VerdictParser.Parse(text, SafetyPolicy.Default);
@@ -43,23 +50,6 @@ public class VerdictParserTests
         Assert.Equal(expectedCodes.Split(','), verdict.Codes);
         Assert.Empty(verdict.UnknownCodes);
         Assert.All(verdict.Categories, c => Assert.Same(c, SafetyPolicy.Default.Categories.Single(d => d.Code == c.Code)));
-    }
-
-    /// <summary>llama-stack reads every "unsafe" answer with a category line as a violation; a stray separator must
-    /// not turn a violation into Unparseable, so commas and whitespace both separate codes (fail closed).</summary>
-    [Theory]
-    [InlineData("unsafe\nS1,", "S1")]
-    [InlineData("unsafe\nS1,,S2", "S1,S2")]
-    [InlineData("unsafe\nS1 S2", "S1,S2")]
-    [InlineData("unsafe\n,S3", "S3")]
-    [InlineData("unsafe\nS1 ,\t, S2 S1,<|eot_id|>", "S1,S2")]
-    public void SloppySeparatorsStillNameTheViolatedCategories(string text, string expectedCodes)
-    {
-        var verdict = VerdictParser.Parse(text, SafetyPolicy.Default);
-
-        Assert.Equal(VerdictKind.Unsafe, verdict.Kind);
-        Assert.Equal(expectedCodes.Split(','), verdict.Categories.Select(c => c.Code));
-        Assert.Empty(verdict.UnknownCodes);
     }
 
     /// <summary>A code-shaped word outside the policy ("violence") is a violation with an unknown code, as
