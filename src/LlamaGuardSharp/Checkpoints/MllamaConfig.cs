@@ -2,7 +2,7 @@ using System.Text.Json;
 
 namespace LlamaGuardSharp.Checkpoints;
 
-/// <summary>llama3 RoPE frequency scaling (spec §6.4).</summary>
+/// <summary>llama3 RoPE frequency scaling (docs/model.md).</summary>
 public sealed record RopeScaling(string RopeType, double Factor, double LowFreqFactor, double HighFreqFactor, int OriginalMaxPositionEmbeddings);
 
 /// <summary><c>vision_config</c> of an Mllama <c>config.json</c>.</summary>

@@ -51,7 +51,7 @@ internal static class MllamaConfigJson
 
     /// <summary>
     /// <c>generation_config.json</c>. <paramref name="instructStyle"/> writes the real model's sampling defaults
-    /// (do_sample, temperature 0.6, top_p 0.9: 215 bytes, spec §1.5); otherwise the plain form <c>save_pretrained</c>
+    /// (do_sample, temperature 0.6, top_p 0.9: 215 bytes, as in the Hub checkpoint); otherwise the plain form <c>save_pretrained</c>
     /// derives from the model config (as in the golden tiny models).
     /// </summary>
     public static string GenerationConfig(MllamaTextConfig text, bool instructStyle, string transformersVersion = RealTransformersVersion)

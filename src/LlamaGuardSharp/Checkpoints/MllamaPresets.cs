@@ -3,7 +3,7 @@ namespace LlamaGuardSharp.Checkpoints;
 /// <summary>Known Mllama configurations, and depth-reduced variants that keep every width.</summary>
 internal static class MllamaPresets
 {
-    /// <summary>The real Llama Guard 3 11B Vision configuration (spec §1).</summary>
+    /// <summary>The real Llama Guard 3 11B Vision configuration (its config.json on the Hub; docs/checkpoints.md).</summary>
     public static MllamaConfig LlamaGuard3_11BVision() => new(
         new MllamaVisionConfig(
             HiddenSize: 1280, AttentionHeads: 16, IntermediateSize: 5120, NumHiddenLayers: 32, NumGlobalLayers: 8,

@@ -43,7 +43,7 @@ internal sealed record ExpectedTensor(string Name, long[] Shape, MllamaTensorRol
 }
 
 /// <summary>
-/// The exact tensor inventory of an HF Mllama checkpoint derived from its config (spec §2.2): every name and shape,
+/// The exact tensor inventory of an HF Mllama checkpoint derived from its config (docs/checkpoints.md): every name and shape,
 /// in module order (vision model, language model, projector), the order transformers' state dict and our synthetic
 /// shards use. The model has no optional weights, so a checkpoint must hold exactly these.
 /// </summary>

@@ -8,16 +8,12 @@ namespace LlamaGuardSharp.Checkpoints;
 /// readahead with a deep queue) and then one read per page, which waits for the chunk and marks its pages referenced.
 /// </summary>
 /// <remarks>
-/// Measured on the real-size synthetic checkpoint (21.35 GB, 24 GB machine), first classification after evicting the
-/// shards from the page cache: without readahead 160–176 s (text prefill 61–70 s instead of 30–37 s warm, 700–1 350
-/// major faults: the kernels wait on one 8 MB readahead window after another, a cold sequential read runs ≈ 315 MB/s);
-/// with this 121.7 s (vision 86.9 s, prefill 30.6 s, 103 major faults) — as fast as a warm run, because the ≈ 17 GB of
-/// text weights arrive while the ≈ 85 s vision encoder runs. Tried first (2026-11-28) and not kept: the hint alone for
-/// everything (166.8 s, 714 major faults: the checkpoint is 86 % of memory, and reclaim evicted the prefetched but never
-/// referenced text pages again while the activations grew) and the hint alone in a window 2 GB ahead of the forward
-/// pass (164.0 s: the vision stage's time went unused, the prefill waited on the disk). Reading one byte per page costs
-/// the background thread well under a second when everything is cached already, and takes the first-touch minor faults
-/// of the mapping off the compute threads.
+/// Why: without readahead a cold first classification waits on one 8 MB readahead window after another; with it, the
+/// text weights arrive while the vision encoder runs, and the first classification is as fast as a warm one. Reading
+/// one byte per page, not the hint alone, matters: it marks the pages referenced, so reclaim does not evict the
+/// prefetched text weights again while the activations grow. It costs the background thread well under a second when
+/// everything is cached already, and takes the mapping's first-touch minor faults off the compute threads (figures and
+/// the variants tried: docs/performance-log.md).
 /// </remarks>
 internal static unsafe class WeightPrefetcher
 {

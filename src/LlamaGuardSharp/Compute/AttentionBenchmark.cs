@@ -2,7 +2,7 @@ using System.Diagnostics;
 
 namespace LlamaGuardSharp.Compute;
 
-/// <summary>An attention call of the model (FLOPs counted as full squares: 4·queries·keys·heads·headDim, spec §8).</summary>
+/// <summary>An attention call of the model (FLOPs counted as full squares: 4·queries·keys·heads·headDim, as docs/performance.md counts them).</summary>
 internal sealed record AttentionShape(string Name, int Queries, int Keys, int Heads, int KvHeads, int HeadDim, AttentionMaskKind Mask)
 {
     public double Flops => 4.0 * Queries * Keys * Heads * HeadDim;

@@ -8,7 +8,7 @@ namespace LlamaGuardSharp.Compute;
 /// <summary>
 /// Entry point of the tuned attention. Calls with at least <see cref="AttentionLanes.Rows"/> (query, head-in-group) rows
 /// per KV head — vision self-attention, text prefill, cross-attention prefill — go to <see cref="AttentionLanes"/> (rows
-/// in vector lanes, 0.84–0.90× this kernel's time in A/B runs); the rest (decode, short prompts) run here.
+/// in vector lanes, less L2 traffic per row); the rest (decode, short prompts) run here.
 /// Flash-attention style kernel: for each KV head, the rows (query, head-in-group) are processed 14 at a time —
 /// grouped-query heads that share a KV head share the K and V traffic — against key tiles of <see cref="KeyTile"/>:
 /// S = Q·Kᵀ with the GEMM micro-kernel (Q packed with the scale and log2 e folded in, K pre-packed transposed once per call),

@@ -87,9 +87,9 @@ internal static class Gelu
     /// exponent's argument exact where it matters: z² = x²/2 as hi + lo from x (an FMA; z itself is rounded, and its
     /// 6e-8 relative error would put 1.2e-7·z² into the exponent, 8.6e-6 at x = −12), and the rounding error of
     /// p − z² carried to the end (e^(arg + argLow) ≈ e^arg·(1 + argLow)); worst seen over a dense sweep of [−12, 12]:
-    /// under 5e-7 relative. At 12, e^(−z²) ≈ 5e-32 is far from float32's underflow (e^−87). The limit was 3 until
-    /// 2026-11-28 (the exponent then lost up to 3.8e-6 relative beyond it); real pre-activations put a |x| above 3 in
-    /// many 16-value groups, each of which paid for two double evaluations. Above 12 the double path keeps the tails exact.
+    /// under 5e-7 relative. At 12, e^(−z²) ≈ 5e-32 is far from float32's underflow (e^−87). A low limit is slow: real
+    /// pre-activations put a large |x| in many 16-value groups, each of which would pay for two double evaluations.
+    /// Above 12 the double path keeps the tails exact.
     /// </summary>
     private const float SinglePrecisionLimit = 12f;
 

@@ -9,7 +9,7 @@ internal sealed record GemmShape(string Name, int M, int K, int N)
     public double Flops => 2.0 * M * K * N;
 
     /// <summary>
-    /// The model's GEMM shapes (spec §8): vision encoder, projector, text prefill (≈400 tokens), decode. "(fused)" rows
+    /// The model's GEMM shapes (docs/performance.md): vision encoder, projector, text prefill (≈400 tokens), decode. "(fused)" rows
     /// are the calls the model makes (projections of one input in one GEMM); the single-weight rows (q/o, k/v, gate/up)
     /// are what an unfused implementation such as HF transformers runs, kept for the PyTorch comparison.
     /// </summary>
@@ -120,9 +120,8 @@ internal static class GemmBenchmark
     /// <see cref="WarmUpMaxCalls"/> calls).</summary>
     /// <remarks>Why more than one call: the GEMM's packing and scheduling code starts as tier-0 JIT code and is
     /// recompiled (tier 1) in the background only after 30 calls and a quiet 100 ms, and the worker threads and the
-    /// pack buffers settle over the first calls. With a single warm-up call, a table filtered to the text shapes read text
-    /// k/v (≈ 10 ms per call) at 76 % of the peak while the same GEMM in a warmed loop ran at 84–86 % (2026-12-07, Zen 5).
-    /// The model calls every shape tens of times per classification, so the warmed figure is the one that applies.</remarks>
+    /// pack buffers settle over the first calls; a single warm-up call under-reports short GEMMs such as text k/v. The
+    /// model calls every shape tens of times per classification, so the warmed figure is the one that applies.</remarks>
     private static int WarmUp(float[] a, int m, WeightMatrix[] matrices, float[] c, ComputeContext context, CancellationToken cancellationToken)
     {
         var sw = Stopwatch.StartNew();

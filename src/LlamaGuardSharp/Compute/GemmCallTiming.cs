@@ -7,7 +7,7 @@ namespace LlamaGuardSharp.Compute;
 /// Diagnostic build only (<c>bench/gemm_calls.sh</c> compiles with <c>-p:GemmCallTiming=true</c>): per-call timing of
 /// the packed GEMM's full-tile micro-kernel calls, by where the call sits — first K block or not, a K block's first
 /// sweep over its B chunk (B panels fresh from L3) or not, a sweep's first call (a new A panel) or not. A class whose
-/// mean is well above the steady class shows which operand the kernel waits for (the 2026-11-28 prefetch streams came
+/// mean is well above the steady class shows which operand the kernel waits for (the micro-kernel's prefetch streams came
 /// from this table). Process-wide counters: the normal build has none of this.
 /// </summary>
 /// <remarks>

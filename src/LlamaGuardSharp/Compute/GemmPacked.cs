@@ -14,7 +14,7 @@ namespace LlamaGuardSharp.Compute;
 /// <remarks>
 /// <para>Why C stays in L2: the former order (all items of K block b, then a barrier, then block b + 1) read and wrote
 /// the whole of C once per K block: 15 × 2 × 105 MB for the projector, and each micro-kernel call started by waiting
-/// for 28 C lines from DRAM. Measured on the quiet 2-core host (gemm-quick, same run): see docs/performance.md.</para>
+/// for 28 C lines from DRAM (figures: docs/performance.md).</para>
 /// <para>A is packed into a ring of three row-block slots, per (row block, K block) in parts of 8 panels, by work items
 /// that run in a fixed start order among the compute items (<see cref="Schedule"/>), so one thread packs the next row block while the other
 /// computes. Many row blocks (vision, projector): B is packed for every K block up front (N·K floats). One row block
@@ -29,41 +29,35 @@ internal static unsafe class GemmPacked
 {
     /// <summary>
     /// KC (upper bound; K is split into near-equal blocks, multiples of 16): K = 1280 in one block, 4096 in 2 of 2048,
-    /// 5120 in 3, 14336 in 7. Until 2026-12-07 it was 768 (A/B on the Xeon host: 2–15 % faster than 512 at most shapes,
-    /// 640 and 1024 in between). On the Zen 5 host, interleaved A/B against 768 (2 threads, 7–9 rounds, <c>bench/ab.sh …
-    /// gemm</c>, <c>GEMM_AB_ROWS</c>): text prefill at M = 400 0.93–0.95× the time at every shape (cold weights
-    /// 0.93–1.02×), M = 1000 0.86–0.97×, M = 120 0.82–0.96×; vision and projector 0.96–1.0×. In one row block each item
-    /// packs its own B chunk per K block straight from the weight rows, so with 768 each row was read in 1376-byte pieces
-    /// (21 cache lines; 16 rows at a time), too short for the hardware prefetchers, and every K block repeated the
-    /// item's first-sweep costs. 1024 and 1536 were in between, 4096 (one K block) made text k/v 1.03–1.07× slower. An
-    /// item's packed B chunk (up to 8 × 2048 × 32 floats) then exceeds the 1 MiB L2, which measured no worse. KC never
-    /// changes a bit of the result: the micro-kernel carries each C element's float32 sum through the K blocks in k
-    /// order (C is stored and reloaded exactly).
+    /// 5120 in 3, 14336 in 7. Why this large: in one row block each item packs its own B chunk per K block straight from
+    /// the weight rows, and shorter blocks read each row in pieces too short for the hardware prefetchers and repeat the
+    /// item's first-sweep costs per block; one K block for the whole of K made the narrow text k/v slower. The chunk's
+    /// packed B then exceeds a 1 MiB L2 and partly streams from L3, which costs nothing measurable (A/B figures:
+    /// docs/performance-log.md). KC never changes a bit of the result: the micro-kernel carries each C element's float32
+    /// sum through the K blocks in k order (C is stored and reloaded exactly).
     /// </summary>
     public const int KBlock = 2048;
 
     /// <summary>MC: rows per work item when there are several row blocks (vision, projector).</summary>
     public const int MBlock = 32 * GemmMicroKernel.Rows;
 
-    /// <summary>NC: columns per work item; with MC = 448 the C block is 448·256·4 B = 448 KiB. With KC = 768 a K block of the
-    /// B chunk was 768 KiB, together ≈ 60 % of the Xeon's 2 MiB L2 (512 was no better in A/B runs); with KC = 2048 it is up
-    /// to 2 MiB and partly streams from L3, which measured no slower (see <see cref="KBlock"/>).</summary>
+    /// <summary>NC: columns per work item; with MC = 448 the C block is 448·256·4 B = 448 KiB, which stays in L2 while the
+    /// item walks the K blocks (a K block of the B chunk is up to 2 MiB and partly streams from L3, see
+    /// <see cref="KBlock"/>).</summary>
     public const int NBlock = 256;
 
     /// <summary>
     /// NC when all rows fit one item (M ≤ SingleRowBlockMaxRows, text prefill): the C block is M·NC floats (≈ 200 KiB at
     /// M = 400) and the chunk's packed B up to 1 MiB per K block; every item streams the whole packed A (M·K floats, from
-    /// L3) once
-    /// (256 was no better in A/B runs).
+    /// L3) once.
     /// </summary>
     public const int NBlockSingleRowBlock = 128;
 
     /// <summary>
     /// Up to this many rows (text prefills of long prompts) the GEMM keeps one row block, so each item packs its own B
     /// chunk per K block, instead of MC-row blocks that need B packed whole up front: for the text weights that is
-    /// 100–470 MB written to DRAM and read back per call. Measured 2026-12-07 (2-vCPU AMD EPYC Zen 5 guest, mapped
-    /// weights of the real-size synthetic checkpoint, medians): M = 738 gate+up 0.84–1.0×, down 0.91×, q+k+v 0.89–0.94×
-    /// the time; M = 1000 0.89×, 0.94×, 0.98×. The C block of an item is then M × 128 floats (≤ 512 KiB).
+    /// 100–470 MB written to DRAM and read back per call (A/B figures: docs/performance-log.md). The C block of an item
+    /// is then M × 128 floats (≤ 512 KiB).
     /// </summary>
     public const int SingleRowBlockMaxRows = 1024;
 
@@ -144,11 +138,10 @@ internal static unsafe class GemmPacked
                 });
             }
 
-            // Column chunks of at most NC, and enough items (≥ 8 per thread) for dynamic load balance (text k/v,
-            // N = 1024, had only 8 items: 40/38 ms → 26/34 ms with 16).
+            // Column chunks of at most NC, and enough items (≥ 8 per thread) for dynamic load balance (a narrow N such as
+            // text k/v would otherwise leave a thread idle at the end).
             // One row block with a packed A too large to stay in L3 between items (text down: 400 × 14336 floats = 23 MB,
-            // streamed once per item): twice as wide chunks halve that traffic. A/B: down 0.93–0.95× time; at K = 4096
-            // (6.5 MB) the wider chunks were neutral to 1.05× slower, so they keep 128.
+            // streamed once per item): twice as wide chunks halve that traffic; a packed A that fits keeps 128.
             int singleBlockCols = (long)m * k * sizeof(float) > LargePackedA ? 2 * NBlockSingleRowBlock : NBlockSingleRowBlock;
             int chunkPanels = (packBInItem ? singleBlockCols : NBlock) / NR;
             if (context.Threads > 1)
@@ -376,8 +369,7 @@ internal static unsafe class GemmPacked
                     {
                         // The kernel starts by loading its C tile, untouched since the previous K block and often out of
                         // L2 by now: prefetch the tile of the next call (the next panel of this row panel, or the chunk's
-                        // first of the next row panel) so its 28 lines arrive during this call (A/B: vision fc1/fc2
-                        // 0.93–0.96×, cross k/v 0.96×; bit-identical).
+                        // first of the next row panel) so its 28 lines arrive during this call (bit-identical).
                         if (q + 1 < qp1 && q + 1 < panelStart[t + 1])
                         {
                             PrefetchTile(cTile + NR, n);

@@ -69,10 +69,9 @@ internal readonly unsafe struct F16Widener : IWeightWidener
 internal static unsafe class GemmRowDot
 {
     /// <summary>
-    /// Software prefetch distance per weight row in the M = 1 loop: the hardware prefetchers alone left the decode GEMVs
-    /// at ≈ 75 % of the streaming-read bandwidth with four interleaved row streams. Interleaved A/B (bench/ab.sh, weights
-    /// cycled through ≥ 1 GiB of copies so they come from DRAM): 1024 B gave 0.83–0.90× time at every decode shape,
-    /// 2048 B 0.88–0.97×, 4096 B ≈ 1.0–1.09×, prefetching the current line (the unrolling alone) ≈ 1.0×.
+    /// Software prefetch distance per weight row in the M = 1 loop: the hardware prefetchers alone leave the decode GEMVs
+    /// well below the streaming-read bandwidth with four interleaved row streams; 1 KiB ahead was the best distance
+    /// measured (A/B figures: docs/performance-log.md).
     /// Near a row's end the prefetch runs into the next rows, which are read next anyway (and, for the last rows, past the
     /// matrix: prefetches never fault). One prefetch per row per 32 elements covers every 64-byte line of bf16/f16
     /// weights; f32 weights get every other line prefetched and the rest from the hardware prefetchers.
@@ -126,8 +125,7 @@ internal static unsafe class GemmRowDot
                 DotRowsx4<T, FourRows>(a + (long)i * k, k, w0, rowBytes, c + (long)i * n + j, n, bj);
             }
             // The last 1–3 rows of A also share each pass over the 4 weight rows: a forced 3-token step (Extend) streams
-            // the weights once instead of reading them from DRAM once and from L2 twice (measured: a 3-row decode pass
-            // cost ≈ 1.6× a 1-row pass with three 1-row passes over the same weights).
+            // the weights once instead of reading them from DRAM once and from L2 twice.
             switch (m - i)
             {
                 case 3:

@@ -10,13 +10,10 @@ namespace LlamaGuardSharp.Compute;
 /// freed when the pool drops them (or by the finalizer).
 /// </summary>
 /// <remarks>
-/// Why: a pinned 126 MB array for the projector's packed B, new on every call, cost ≈ 31 000 page faults (4 KiB pages,
-/// zeroed by the kernel; expensive under a hypervisor) — measured 2026-12-07 on a 2-vCPU AMD EPYC (Zen 5) guest, gemm-quick
-/// projector: 2.6 s of system time over 7 calls, 1.43 s per call against 1.09 s in the A/B harness; huge pages make
-/// that 63 faults, and cut the TLB misses of the packed panels the micro-kernel streams (text prefill of a 733-token
-/// prompt, real-size synthetic checkpoint: 44.4 → 34.3 s). No <c>GC.AddMemoryPressure</c>: the memory is freed
-/// deterministically, and the pressure of buffers made and dropped per call induced ≈ 100 gen-2 collections per
-/// classification.
+/// Why: a large pinned array new on every call costs one page fault per 4 KiB page (zeroed by the kernel; expensive
+/// under a hypervisor); 2 MiB pages make that a few dozen faults and cut the TLB misses of the packed panels the
+/// micro-kernel streams (figures: docs/performance-log.md). No <c>GC.AddMemoryPressure</c>: the memory is freed
+/// deterministically, and pressure from buffers made and dropped per call would induce gen-2 collections.
 /// </remarks>
 internal sealed unsafe class ScratchBuffer
 {

@@ -7,7 +7,7 @@ using SkiaSharp;
 namespace LlamaGuardSharp.Diagnostics;
 
 /// <summary>
-/// The fixed input of the end-to-end benchmark (spec §8.2's reference request): one image that fills the 2×2 tile
+/// The fixed input of the end-to-end benchmark (the reference request of docs/performance.md): one image that fills the 2×2 tile
 /// canvas (4 real tiles, no resize) and a prompt-classification conversation whose rendered prompt reaches a target
 /// token count (≈400 by default). Deterministic, so runs and machines compare.
 /// </summary>

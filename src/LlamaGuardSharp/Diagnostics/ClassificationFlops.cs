@@ -3,7 +3,7 @@ using LlamaGuardSharp.Checkpoints;
 namespace LlamaGuardSharp.Diagnostics;
 
 /// <summary>
-/// FLOPs of one classification, counted as spec §8.2 counts them: a multiply-add is 2 FLOPs, attention matmuls are full
+/// FLOPs of one classification, counted as docs/performance.md counts them: a multiply-add is 2 FLOPs, attention matmuls are full
 /// squares (causal halves are not subtracted), norms/softmax/elementwise work is ignored. The vision encoder always runs
 /// all tile slots (reference semantics), so its cost does not depend on the image's tile count.
 /// </summary>

@@ -5,7 +5,7 @@ using LlamaGuardSharp.Model;
 namespace LlamaGuardSharp.Inference;
 
 /// <summary>
-/// Greedy generation (argmax at every step, spec §7.1) over a shared <see cref="MllamaModel"/>. Thread-safe: every call
+/// Greedy generation (argmax at every step, as the reference generates with do_sample=False) over a shared <see cref="MllamaModel"/>. Thread-safe: every call
 /// uses its own <see cref="GenerationSession"/>.
 /// </summary>
 internal sealed class Generator(MllamaModel model)

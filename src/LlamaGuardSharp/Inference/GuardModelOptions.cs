@@ -60,8 +60,8 @@ public sealed record GuardModelOptions
 
     /// <summary>
     /// After loading, read the weights into the OS page cache in the background, in the order a classification uses them
-    /// (Linux), so that the first classification after a cold start does not wait on page faults: measured 121.7 s
-    /// instead of 160–176 s for the real-size checkpoint (the text weights arrive while the vision encoder runs).
+    /// (Linux), so that the first classification after a cold start does not wait on page faults (the text weights arrive
+    /// while the vision encoder runs; for the real-size checkpoint the first classification is then about a quarter faster).
     /// Skipped when the checkpoint does not fit in physical memory next to the activations. Default on.
     /// </summary>
     public bool PrefetchWeights { get; init; } = true;
@@ -70,8 +70,8 @@ public sealed record GuardModelOptions
     /// Run a blocking full garbage collection after each classification. Off by default: the library does not impose
     /// collections on the host process, and a classification leaves little large garbage (the activations, KV caches and
     /// image encodings are pooled and handed back explicitly). A host that runs nothing else and wants the lowest peak
-    /// memory between requests can turn it on: on a real-width, depth-reduced checkpoint the peak anonymous memory over
-    /// six classifications was 1.46 GB with the collection and 1.84 GB without (docs/performance-log.md).
+    /// memory between requests can turn it on; it lowers the peak anonymous memory by a few hundred MB
+    /// (docs/performance-log.md, "No forced collection").
     /// </summary>
     public bool CollectGarbageAfterClassification { get; init; }
 

@@ -6,12 +6,10 @@ namespace LlamaGuardSharp.Model;
 /// Thread-safe: concurrent passes simply rent different arrays.
 /// </summary>
 /// <remarks>
-/// Why: touching memory the process has not used yet is slow on a virtual machine — measured 2026-12-07 on the 2-vCPU
-/// AMD EPYC (Zen 5) guest: the first write of a new 132 MB array took 270–480 ms (≈ 2–3.6 ms per MB, with 4 KiB or
-/// 2 MiB pages alike: the host backs the guest's pages on first use), the second 6–7 ms. The vision encoder alone
-/// allocates ≈ 0.8 GB per image (its block buffers, the tapped layers, the assembled features): up to ≈ 2 s of such
-/// first touches whenever the collector has handed that memory back between requests. In back-to-back benchmark runs it
-/// mostly had not (end to end read the same with the pool); the pool makes it independent of the collector's timing.
+/// Why: touching memory the process has not used yet is slow on a virtual machine (the host backs the guest's pages on
+/// first use: milliseconds per MB, figures in docs/performance-log.md), and the vision encoder alone needs ≈ 0.8 GB of
+/// buffers per image (its block buffers, the tapped layers, the assembled features). The pool makes a classification's
+/// speed independent of whether the collector has handed that memory back between requests.
 /// The retained size is bounded (<see cref="MaxKeptBytes"/>); arrays beyond it are left to the collector.
 /// </remarks>
 internal sealed class ActivationPool

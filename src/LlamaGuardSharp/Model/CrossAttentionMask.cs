@@ -2,7 +2,7 @@ namespace LlamaGuardSharp.Model;
 
 /// <summary>
 /// Which image tiles each text token may attend to, built from the token ids exactly as the HF processor does
-/// (<c>get_cross_attention_token_mask</c> + <c>convert_sparse_cross_attention_mask_to_dense</c>, spec §5.5):
+/// (<c>get_cross_attention_token_mask</c> + <c>convert_sparse_cross_attention_mask_to_dense</c>, docs/model.md):
 /// image k is visible from its <c>&lt;|image|&gt;</c> token up to (not including) the next image token; the last image,
 /// and a run of consecutive image tokens, stay visible to the end; text before the first image token sees nothing;
 /// only the first <c>num_tiles</c> tiles of an image are ever visible. Immutable.

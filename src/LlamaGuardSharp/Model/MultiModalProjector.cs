@@ -3,7 +3,7 @@ using LlamaGuardSharp.Compute;
 namespace LlamaGuardSharp.Model;
 
 /// <summary>
-/// The linear map from vision features to the text model's width (spec §6.2): Y = V·Wᵀ + b, applied to every vision
+/// The linear map from vision features to the text model's width (docs/model.md): Y = V·Wᵀ + b, applied to every vision
 /// token. Its output is the cross-attention memory. Stateless apart from its weights: thread-safe.
 /// </summary>
 internal sealed class MultiModalProjector

@@ -4,7 +4,7 @@ using LlamaGuardSharp.Compute;
 namespace LlamaGuardSharp.Model;
 
 /// <summary>
-/// Rotary position embedding with llama3 frequency scaling, rotate-half form (HF-layout q/k weights, spec §6.4).
+/// Rotary position embedding with llama3 frequency scaling, rotate-half form (HF-layout q/k weights, docs/model.md).
 /// Frequencies are computed in float32 like the references; angles are pos·inv_freq in float32.
 /// Immutable and thread-safe.
 /// </summary>

@@ -11,7 +11,7 @@ internal sealed class TextTrace
 }
 
 /// <summary>
-/// The Mllama text decoder (spec §6.3): Llama 3 self-attention layers with llama3-scaled RoPE and GQA, interleaved with
+/// The Mllama text decoder (docs/model.md): Llama 3 self-attention layers with llama3-scaled RoPE and GQA, interleaved with
 /// gated cross-attention layers over the vision memory; cross-attention layers are skipped when there is no image.
 /// Stateless apart from its weights (per-request state lives in <see cref="KvCache"/> and
 /// <see cref="CrossAttentionMemory"/>): thread-safe.
@@ -261,9 +261,8 @@ internal sealed class TextDecoder
     /// of <see cref="ActivationPool.RowStep"/> rows (so prompts of similar length reuse them) and handed back on
     /// <see cref="Dispose"/>; the properties are exactly n rows long either way.
     /// </summary>
-    /// <remarks>Why pooled: a first write to memory the process has not used costs ≈ 3.4 ms per MB on the Zen 5 guest
-    /// (see <see cref="ActivationPool"/>); fresh arrays per classification made the 416-row q+k+v GEMM 1.2× slower in a
-    /// replay of the layer sequence, where the fresh KV-cache rows it writes cost ≈ 12 ms per layer.</remarks>
+    /// <remarks>Why pooled: a first write to memory the process has not used is slow on a virtual machine (see
+    /// <see cref="ActivationPool"/>), and every layer writes its q, k, v and MLP rows.</remarks>
     private sealed class LayerScratch : IDisposable
     {
         private readonly float[] _normed, _q, _attended, _out, _gate, _up;

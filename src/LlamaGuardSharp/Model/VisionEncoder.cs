@@ -16,7 +16,7 @@ internal sealed class VisionTrace
 }
 
 /// <summary>
-/// The Mllama vision tower (spec §6.1): patch embedding, tile and position embeddings, a local transformer whose
+/// The Mllama vision tower (docs/model.md): patch embedding, tile and position embeddings, a local transformer whose
 /// inputs at the configured layers are tapped, and a gated global transformer, all over the joint sequence of every
 /// tile slot (padded tiles included, as the reference does). Holds nothing per call but its weights and a thread-safe
 /// pool of reusable activation buffers (<see cref="ActivationPool"/>): thread-safe.

@@ -3,7 +3,7 @@ using LlamaGuardSharp.Imaging;
 namespace LlamaGuardSharp.Model;
 
 /// <summary>
-/// One preprocessed image as the vision encoder takes it (the processor's outputs for one image, spec §5.7).
+/// One preprocessed image as the vision encoder takes it (the processor's outputs for one image, docs/imaging.md).
 /// </summary>
 /// <param name="PixelValues">Normalised tiles [MaxTiles, channels, tileSize, tileSize], channel-first, padded tiles zero.</param>
 /// <param name="AspectRatioId">1-based index of the tile arrangement in <c>supported_aspect_ratios</c>.</param>

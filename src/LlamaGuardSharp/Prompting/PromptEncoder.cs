@@ -4,7 +4,7 @@ namespace LlamaGuardSharp.Prompting;
 
 /// <summary>
 /// Turns a rendered prompt into token ids without letting conversation text inject control tokens: skeleton control
-/// tokens map to their ids, every text run is tokenized with special-token recognition OFF (spec §9 pitfall 7).
+/// tokens map to their ids, every text run is tokenized with special-token recognition OFF (docs/prompting.md).
 /// For text without "&lt;|...|&gt;" strings the ids equal HF's (which also cuts at control tokens before BPE); no
 /// extra BOS is added (the prompt already starts with <c>&lt;|begin_of_text|&gt;</c>).
 /// </summary>

@@ -1,6 +1,6 @@
 namespace LlamaGuardSharp.Prompting;
 
-/// <summary>Which of the two published Llama Guard 3 Vision prompt layouts to render (spec §4.2 / §4.5).</summary>
+/// <summary>Which of the two published Llama Guard 3 Vision prompt layouts to render (docs/prompting.md).</summary>
 public enum PromptLayout
 {
     /// <summary>

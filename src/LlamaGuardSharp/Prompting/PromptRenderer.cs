@@ -6,8 +6,8 @@ namespace LlamaGuardSharp.Prompting;
 
 /// <summary>
 /// Renders a <see cref="Conversation"/> and a <see cref="SafetyPolicy"/> into the Llama Guard 3 Vision prompt.
-/// The HF layout reproduces the model's chat template byte for byte (spec §4.2); the Meta-native layout differs
-/// only in the three layout details described on <see cref="PromptLayout.MetaNative"/> (spec §4.5).
+/// The HF layout reproduces the model's chat template byte for byte (docs/prompting.md); the Meta-native layout differs
+/// only in the three layout details described on <see cref="PromptLayout.MetaNative"/> (docs/prompting.md).
 /// </summary>
 public static class PromptRenderer
 {

@@ -20,7 +20,7 @@ public class MllamaConfigJsonTests
     public void Real_json_files_have_the_hub_sizes()
     {
         var config = MllamaPresets.LlamaGuard3_11BVision();
-        // Spec §1.4 / §1.5: 437 and 215 bytes on the Hub.
+        // The Hub checkpoint's files: 437 and 215 bytes.
         Assert.Equal(437, MllamaConfigJson.PreprocessorConfig(config.Vision).Length);
         Assert.Equal(215, MllamaConfigJson.GenerationConfig(config.Text, instructStyle: true).Length);
         var reparsed = MllamaConfig.Parse(MllamaConfigJson.Config(config));

@@ -36,7 +36,7 @@ public class MllamaTensorInventoryTests
         var inventory = MllamaTensorInventory.For(config);
         var byName = inventory.ToDictionary(t => t.Name);
 
-        // Spec §2.2: 509 vision + 2 projector + 395 text = 906 tensors; §8.1: 10,670,220,835 parameters.
+        // The Hub checkpoint: 509 vision + 2 projector + 395 text = 906 tensors, 10,670,220,835 parameters.
         Assert.Equal(906, inventory.Count);
         Assert.Equal(509, inventory.Count(t => t.Name.StartsWith("vision_model.", StringComparison.Ordinal)));
         Assert.Equal(395, inventory.Count(t => t.Name.StartsWith("language_model.", StringComparison.Ordinal)));

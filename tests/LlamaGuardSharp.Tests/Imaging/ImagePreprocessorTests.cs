@@ -8,7 +8,7 @@ public sealed class ImagePreprocessorTests
 {
     private static readonly ImagePreprocessor Preprocessor = new();
 
-    /// <summary>The worked examples of the spec (§5.4), computed there with transformers' algorithm.</summary>
+    /// <summary>Worked examples computed with transformers' algorithm (docs/imaging.md).</summary>
     [Theory]
     [InlineData(1, 1, 1, 1, 560, 560, 1)]
     [InlineData(100, 100, 1, 1, 560, 560, 1)]

@@ -24,7 +24,7 @@ public class PromptEncoderTests
     [Fact]
     public void MetaNativeIdsFollowSpecVectorB()
     {
-        // Spec §4.6 (b): as (a) except position 6 is 6396 "Task" (not 5546 " Task"), the 220 " " before <|eot_id|> is
+        // Meta-native ids: as (a) except position 6 is 6396 "Task" (not 5546 " Task"), the 220 " " before <|eot_id|> is
         // gone, and 271 "\n\n" is appended after the final <|end_header_id|>.
         var (_, hfIds) = GuardPromptGoldens.TokenizerCase(GuardPromptGoldens.TokenizerCaseName(GuardPromptGoldens.PromptCase));
         Assert.Equal(5546, hfIds[6]);

@@ -37,7 +37,7 @@ public class PromptRendererTests
     [InlineData(GuardPromptGoldens.ResponseCase)]
     public void MetaNativeLayoutDiffersFromHfOnlyInTheThreeLayoutDetails(string caseName)
     {
-        // Spec §4.5: no space after <|image|>, no space before <|eot_id|>, "\n\n" after the assistant header.
+        // Meta-native layout (docs/prompting.md): no space after <|image|>, no space before <|eot_id|>, "\n\n" after the assistant header.
         string hf = GuardPromptGoldens.PromptText(caseName);
         string expected = hf
             .Replace("<|image|> Task", "<|image|>Task", StringComparison.Ordinal)
