@@ -29,10 +29,11 @@ public class AttentionTests
         { "tree", 70, 70, 8, 2, 32 },          // rows in lanes, tree straddling a 64-key tile
     };
 
-    [Theory]
+    [Avx512Theory("attention kernels AttentionLanes/AttentionTiled")]
     [MemberData(nameof(Cases))]
     public void Compute_MatchesDoubleReference_AndIsThreadCountInvariant(string maskName, int queries, int keys, int heads, int kvHeads, int d)
     {
+        Avx512Kernels.Require();
         var rng = new Random(HashCode.Combine(maskName, queries, keys, heads, d));
         float[] q = GemmTests.RandomValues(rng, queries * heads * d);
         float[] k = GemmTests.RandomValues(rng, keys * kvHeads * d);
@@ -62,11 +63,12 @@ public class AttentionTests
         }
     }
 
-    [Theory]
+    [Avx512Theory("attention kernels AttentionLanes/AttentionTiled")]
     [InlineData("causal-offset", 70, 100, 8, 2, 128)] // text self-attention behind a KV cache
     [InlineData("blocks", 60, 200, 4, 1, 64)]         // cross-attention
     public void BatchInvariant_TheLastQueriesAloneGetTheBitsOfTheWholeCall(string maskName, int queries, int keys, int heads, int kvHeads, int d)
     {
+        Avx512Kernels.Require();
         // The rest of a prompt whose prefix was reused: its queries alone (here down to one, far below the 48 rows per KV
         // head of the rows-in-lanes kernel) must reproduce their rows of the full call.
         var rng = new Random(HashCode.Combine(maskName, queries, keys));
@@ -89,9 +91,10 @@ public class AttentionTests
         }
     }
 
-    [Fact]
+    [Avx512Fact("attention kernels AttentionLanes/AttentionTiled")]
     public void Compute_FullyMaskedRows_AreZero()
     {
+        Avx512Kernels.Require();
         const int queries = 3, keys = 40, heads = 2, d = 16;
         var rng = new Random(3);
         float[] q = GemmTests.RandomValues(rng, queries * heads * d), k = GemmTests.RandomValues(rng, keys * heads * d), v = GemmTests.RandomValues(rng, keys * heads * d);
@@ -119,9 +122,10 @@ public class AttentionTests
             AttentionMask.CausalTree(0, 1, [1UL]), new float[48], context));
     }
 
-    [Fact]
+    [Avx512Fact("attention kernels AttentionLanes/AttentionTiled")]
     public void CausalTree_HidesSiblingBranchesOnly()
     {
+        Avx512Kernels.Require();
         // Context 0..3, then the tree: 4 = "a", 5 = "b" (child of a), 6 = "c" (sibling of a).
         var mask = AttentionMask.CausalTree(0, 4, [0b001UL, 0b011UL, 0b100UL]);
         Assert.True(mask.IsVisible(5, 4));   // b sees its parent
@@ -221,9 +225,10 @@ public class AttentionTests
 
 public class SoftmaxExpTests
 {
-    [Fact]
+    [Avx512Fact("16-lane exp of the softmax")]
     public void ExpNonPositive_IsAccurate_AndHiddenKeysGiveExactZero()
     {
+        Avx512Kernels.Require();
         // The special values come first so they fill whole 16-lane vectors (the loop only takes full vectors).
         float[] special = [0f, -1e-30f, -87.3f, -87.5f, -90f, -100f, -103.9f, -104f, -104.1f, -150f, -1e30f, float.NegativeInfinity, -0.5f, -1f, -2f, -3f];
         float[] xs = special.Concat(Enumerable.Range(0, 100_000).Select(i => -87f * i / 99_999f)).ToArray();
@@ -248,9 +253,10 @@ public class SoftmaxExpTests
 
 public class SoftmaxExp2Tests
 {
-    [Fact]
+    [Avx512Fact("16-lane exp2 of the softmax")]
     public void Exp2NonPositive_IsAccurate_AndHiddenKeysGiveExactZero()
     {
+        Avx512Kernels.Require();
         // Special values first so they fill whole 16-lane vectors; then a dense sweep of the normal range, including
         // every half-integer (the reduction's rounding boundaries).
         float[] special = [0f, -1e-30f, -0.5f, -1.5f, -125.5f, -126f, -130f, -140f, -149f, -150f, -150.4f, -150.6f, -151f, -200f, -1e30f, float.NegativeInfinity];

@@ -51,9 +51,10 @@ public class ElementwiseTests
         Assert.Throws<ArgumentException>(() => LayerNorm.Apply(new float[7], 2, 4, new float[4], new float[4], 1e-5f, new float[8], Two));
     }
 
-    [Fact]
+    [Avx512Fact("16-lane GELU")]
     public void Gelu_IsWithin5e7RelativeOfDoublePrecision_IncludingTails()
     {
+        Avx512Kernels.Require();
         // Dense sweep of [-12, 12] (the negative tail is where 1 + erf cancels) plus random values; 1e5 + 7 elements
         // so the vector body, the thread chunks and the scalar tail all run.
         int n = 100_007;
@@ -94,9 +95,10 @@ public class ElementwiseTests
         Assert.True(Math.Abs(ElementwiseReference.Erfc(5) / 1.5374597944280349e-12 - 1) < 1e-12);
     }
 
-    [Fact]
+    [Avx512Fact("16-lane SwiGLU")]
     public void SwiGlu_MatchesReference_IncludingExtremeGates()
     {
+        Avx512Kernels.Require();
         var rng = new Random(9);
         int n = 40_000 + 5;
         float[] g = GemmTests.RandomValues(rng, n).Select(v => v * 30).ToArray(), u = GemmTests.RandomValues(rng, n);

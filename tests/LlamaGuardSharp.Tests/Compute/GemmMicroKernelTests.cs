@@ -4,7 +4,7 @@ namespace LlamaGuardSharp.Tests.Compute;
 
 public unsafe class GemmMicroKernelTests
 {
-    [Theory]
+    [Avx512Theory("micro-kernels Kernel8x32/Kernel12x32/Kernel14x32")]
     [InlineData(1, 1, false, false)]
     [InlineData(3, 17, true, false)]
     [InlineData(8, 80, false, true)]
@@ -12,6 +12,7 @@ public unsafe class GemmMicroKernelTests
     [InlineData(5, 64, true, true)]
     public void Kernel8x32_GivesTheBitsOfKernel14x32_AndLeavesLaterRowsAlone(int rows, int kc, bool accumulate, bool withBias)
     {
+        Avx512Kernels.Require();
         var rng = new Random(HashCode.Combine(rows, kc, accumulate, withBias));
         float[] a = Values(rng, kc * 14), b = Values(rng, kc * 32), bias = Values(rng, 32), start = Values(rng, 14 * 40);
         float[] full = (float[])start.Clone(), shortRows = (float[])start.Clone();
@@ -34,7 +35,7 @@ public unsafe class GemmMicroKernelTests
         }
     }
 
-    [Theory]
+    [Avx512Theory("micro-kernel Kernel14x32 with prefetch streams")]
     [InlineData(1, 0, false, false)]
     [InlineData(17, 5, true, false)]
     [InlineData(80, 80, false, true)]
@@ -43,6 +44,7 @@ public unsafe class GemmMicroKernelTests
     [InlineData(64, 0, true, true)]
     public void Kernel14x32_WithPrefetchStreams_GivesTheBitsWithout(int kc, int aLines, bool withB, bool accumulate)
     {
+        Avx512Kernels.Require();
         var rng = new Random(HashCode.Combine(kc, aLines, withB, accumulate));
         float[] a = Values(rng, kc * 14), b = Values(rng, kc * 32), bias = Values(rng, 32), start = Values(rng, 14 * 40);
         float[] plain = (float[])start.Clone(), prefetching = (float[])start.Clone();

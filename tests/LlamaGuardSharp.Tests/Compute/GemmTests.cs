@@ -50,10 +50,11 @@ public class GemmTests
         return data;
     }
 
-    [Theory]
+    [Avx512Theory("packed GEMM and row-dot kernels")]
     [MemberData(nameof(Shapes))]
     public void MatMulTransposed_MatchesDoubleReference_AndIsThreadCountInvariant(int m, int k, int n, string weightType)
     {
+        Avx512Kernels.Require();
         var type = Enum.Parse<WeightType>(weightType);
         var rng = new Random(HashCode.Combine(m, k, n, type));
         float[] a = RandomValues(rng, m * k);
@@ -100,7 +101,7 @@ public class GemmTests
         }
     }
 
-    [Theory]
+    [Avx512Theory("row-dot streaming kernel")]
     [InlineData(2, 53, 9, nameof(WeightType.BF16))]    // K: 32-wide steps, one 16-wide step, a scalar tail; N % 4 != 0
     [InlineData(3, 4112, 38, nameof(WeightType.BF16))] // a forced 3-token decode step at model-like K
     [InlineData(4, 100, 13, nameof(WeightType.F16))]
@@ -109,6 +110,7 @@ public class GemmTests
     [InlineData(9, 4096, 6, nameof(WeightType.BF16))]  // 4 + 4 + 1: the largest M of the streaming kernel
     public void SmallM_EveryRowHasTheBitsOfItsOwnOneRowCall(int m, int k, int n, string weightType)
     {
+        Avx512Kernels.Require();
         var type = Enum.Parse<WeightType>(weightType);
         // The streaming kernel computes up to 4 rows of A per pass over the weights; how many rows share a pass must not
         // change any row's result (Extend of several forced tokens then agrees with stepping them to the bit in the GEMMs).
@@ -126,13 +128,14 @@ public class GemmTests
         }
     }
 
-    [Theory]
+    [Avx512Theory("packed GEMM at small M")]
     [InlineData(37, 300, 70, nameof(WeightType.BF16))]  // 2 full 14-row panels + 9 rows; K in 1 block
     [InlineData(470, 4200, 45, nameof(WeightType.BF16))] // one row block of 34 panels (more than MC), 3 K blocks, an N edge
     [InlineData(1040, 200, 45, nameof(WeightType.BF16))] // three row blocks (448 + 448 + 144): B packed up front
     [InlineData(12, 96, 33, nameof(WeightType.F16))]
     public void BatchInvariant_EveryRowHasTheBitsOfTheWholeCall(int m, int k, int n, string weightType)
     {
+        Avx512Kernels.Require();
         var type = Enum.Parse<WeightType>(weightType);
         // A prompt run as a cached prefix plus the rest must give the rows of the prompt run at once: with
         // batchInvariant, any run of rows (1 to M, starting anywhere) reproduces its rows of the full call bit for bit —
@@ -195,10 +198,11 @@ public class GemmTests
         { 1035, 40, 256, 64, 64 },
     };
 
-    [Theory]
+    [Avx512Theory("fused packed GEMM")]
     [MemberData(nameof(FusedShapes))]
     public void FusedMatMulTransposed_EqualsSeparateCallsBitForBit(int m, int k, int n0, int n1, int n2)
     {
+        Avx512Kernels.Require();
         var rng = new Random(HashCode.Combine(m, k, n0, n1, n2));
         float[] a = RandomValues(rng, m * k);
         using var w0 = TestWeights.Create(rng, n0, k, WeightType.BF16);
@@ -241,7 +245,7 @@ public class GemmTests
         Assert.Throws<ArgumentException>(() => Gemm.MatMulTransposed(new float[20 * 16], 20, w0.Matrix, new float[160], w0.Matrix, new float[159], context));
     }
 
-    [Theory]
+    [Avx512Theory("GELU applied while packing A")]
     [InlineData(1045, 320, 70)] // several row blocks, pipelined A packing with the activation
     [InlineData(905, 320, 70)]  // one row block of 65 panels
     [InlineData(20, 1104, 40)]  // one row block with a partial panel (rows 14..19)
@@ -249,6 +253,7 @@ public class GemmTests
     [InlineData(30, 70, 33)]    // K not a multiple of 16: activation applied to a copy
     public void MatMulTransposedGelu_EqualsGeluThenMatMulBitForBit(int m, int k, int n)
     {
+        Avx512Kernels.Require();
         var rng = new Random(HashCode.Combine(m, k, n, "gelu"));
         float[] a = RandomValues(rng, m * k);
         for (int i = 0; i < a.Length; i++)
