@@ -50,4 +50,58 @@ internal static class GemmCallTiming
         }
     }
 }
+
+/// <summary>The packed GEMM's steps (<see cref="IGemmSteps"/>), each timed into <see cref="GemmCallTiming"/>; the
+/// schedule runs with these instead of <see cref="GemmSteps"/> in the diagnostic build.</summary>
+internal readonly unsafe struct TimedGemmSteps : IGemmSteps
+{
+    public static void PackA(float* a, int m, int k, int i0, int p0, int kc, float* dst, bool gelu)
+    {
+        long start = Stopwatch.GetTimestamp();
+        GemmPacked.PackA(a, m, k, i0, p0, kc, dst, gelu);
+        GemmCallTiming.Add(GemmCallTiming.PackA, Stopwatch.GetTimestamp() - start);
+    }
+
+    public static void PackB(GemmTarget[] targets, int[] panelStart, int q, int p0, int kc, float* dst)
+    {
+        long start = Stopwatch.GetTimestamp();
+        GemmPacked.PackB(targets, panelStart, q, p0, kc, dst);
+        GemmCallTiming.Add(GemmCallTiming.PackB, Stopwatch.GetTimestamp() - start);
+    }
+
+    public static void Macro(float* pa, float* pb, int kc, int rp0, int rp1, int qp0, int qp1, int m, GemmTarget[] targets,
+        int[] panelStart, bool first, bool lastBlock, in GemmPacked.Lookahead ahead)
+    {
+        long start = Stopwatch.GetTimestamp();
+        GemmPacked.Macro<TimedGemmSteps>(pa, pb, kc, rp0, rp1, qp0, qp1, m, targets, panelStart, first, lastBlock, ahead);
+        GemmCallTiming.Add(GemmCallTiming.Macro, Stopwatch.GetTimestamp() - start);
+    }
+
+    /// <summary>Only an actual wait is counted (a counter already at its target costs nothing to time).</summary>
+    public static void Wait(ref int counter, int target)
+    {
+        if (Volatile.Read(ref counter) >= target)
+        {
+            return;
+        }
+        long start = Stopwatch.GetTimestamp();
+        GemmPacked.WaitUntil(ref counter, target);
+        GemmCallTiming.Add(GemmCallTiming.Wait, Stopwatch.GetTimestamp() - start);
+    }
+
+    public static void FullTile(float* a, float* b, int kc, float* c, long ldc, bool accumulate, float* bias, byte* pfA, int pfALines,
+        byte* pfB, TileCall call)
+    {
+        long start = Stopwatch.GetTimestamp();
+        GemmMicroKernel.Kernel14x32(a, b, kc, c, ldc, accumulate, bias, pfA, pfALines, pfB);
+        GemmCallTiming.Add(GemmCallTiming.Class(call.FirstKBlock, call.FirstSweep, call.FirstCallOfSweep), Stopwatch.GetTimestamp() - start);
+    }
+
+    public static void ShortPanel(float* a, float* b, int kc, float* c, long ldc, int rows, bool accumulate, float* bias)
+    {
+        long start = Stopwatch.GetTimestamp();
+        GemmPacked.ShortPanel(a, b, kc, c, ldc, rows, accumulate, bias);
+        GemmCallTiming.Add(GemmCallTiming.ShortPanel, Stopwatch.GetTimestamp() - start);
+    }
+}
 #endif

@@ -81,7 +81,14 @@ internal static unsafe class GemmPacked
     /// <param name="geluOfA">Multiply GELU(A) instead of A: the activation is applied while A is packed (vision fc2),
     /// which saves a pass over the activations; needs K % 16 == 0 so that every value is evaluated in the same 16-lane
     /// vector as <see cref="Gelu.Apply(ReadOnlySpan{float}, Span{float}, ComputeContext)"/> would (bit-identical).</param>
-    public static void Run(float* a, int m, GemmTarget[] targets, ComputeContext context, bool geluOfA = false)
+    public static void Run(float* a, int m, GemmTarget[] targets, ComputeContext context, bool geluOfA = false) =>
+        Run<ActiveGemmSteps>(a, m, targets, context, geluOfA);
+
+    /// <summary>The schedule, with its steps (packing, macro tiles, waits, micro-kernel calls) taken from
+    /// <typeparamref name="TSteps"/>: <see cref="GemmSteps"/> calls them directly, the diagnostic build's wrapper
+    /// (TimedGemmSteps) times them; the steps' arithmetic is the same either way.</summary>
+    private static void Run<TSteps>(float* a, int m, GemmTarget[] targets, ComputeContext context, bool geluOfA)
+        where TSteps : struct, IGemmSteps
     {
         int k = targets[0].Weight.Cols;
         if (geluOfA && k % 16 != 0)
@@ -127,13 +134,7 @@ internal static unsafe class GemmPacked
                     float* pb = (float*)pbBase + block * bBlockFloats;
                     for (int q = item % bGroups * PackGroup, q1 = Math.Min(nPanels, q + PackGroup); q < q1; q++)
                     {
-#if GEMM_CALL_TIMING
-                        long packStart = System.Diagnostics.Stopwatch.GetTimestamp();
-#endif
-                        PackB(targets, panelStart, q, p0, kc, pb + (long)q * NR * kc);
-#if GEMM_CALL_TIMING
-                        GemmCallTiming.Add(GemmCallTiming.PackB, System.Diagnostics.Stopwatch.GetTimestamp() - packStart);
-#endif
+                        TSteps.PackB(targets, panelStart, q, p0, kc, pb + (long)q * NR * kc);
                     }
                 });
             }
@@ -170,7 +171,7 @@ internal static unsafe class GemmPacked
                     if (mb >= aSlots)
                     {
                         // The slot's previous row block must be finished (its items all started before this one).
-                        WaitUntil(ref computed[mb - aSlots], nChunks);
+                        TSteps.Wait(ref computed[mb - aSlots], nChunks);
                     }
                     int p0 = block * kcMax, kc = Math.Min(kcMax, k - p0), rFirst = mb * rowPanelsPerItem;
                     float* pa = (float*)paBase + mb % aSlots * aSlotFloats + block * aBlockFloats;
@@ -178,13 +179,7 @@ internal static unsafe class GemmPacked
                     {
                         for (int r = rFirst + part * PackAPanels, r1 = Math.Min(Math.Min(mPanels, rFirst + rowPanelsPerItem), r + PackAPanels); r < r1; r++)
                         {
-#if GEMM_CALL_TIMING
-                            long packStart = System.Diagnostics.Stopwatch.GetTimestamp();
-#endif
-                            PackA((float*)aPtr, m, k, r * MR, p0, kc, pa + (long)(r - rFirst) * MR * kc, geluOfA);
-#if GEMM_CALL_TIMING
-                            GemmCallTiming.Add(GemmCallTiming.PackA, System.Diagnostics.Stopwatch.GetTimestamp() - packStart);
-#endif
+                            TSteps.PackA((float*)aPtr, m, k, r * MR, p0, kc, pa + (long)(r - rFirst) * MR * kc, geluOfA);
                         }
                     }
                     finally
@@ -211,18 +206,12 @@ internal static unsafe class GemmPacked
                         {
                             for (int q = qp0; q < qp1; q++)
                             {
-#if GEMM_CALL_TIMING
-                                long packStart = System.Diagnostics.Stopwatch.GetTimestamp();
-#endif
-                                PackB(targets, panelStart, q, p0, kc, local.Pointer + (long)(q - qp0) * NR * kc);
-#if GEMM_CALL_TIMING
-                                GemmCallTiming.Add(GemmCallTiming.PackB, System.Diagnostics.Stopwatch.GetTimestamp() - packStart);
-#endif
+                                TSteps.PackB(targets, panelStart, q, p0, kc, local.Pointer + (long)(q - qp0) * NR * kc);
                             }
                             // Macro addresses panel q at base + q·NR·kc: shift the base so panel qp0 lands at the buffer start.
                             pb = local.Pointer - (long)qp0 * NR * kc;
                         }
-                        WaitUntil(ref packed[rowBlock * kBlocks + block], packParts);
+                        TSteps.Wait(ref packed[rowBlock * kBlocks + block], packParts);
                         // Macro addresses A panel r at base + r·14·kc: shift the base so panel rp0 lands at the slot start.
                         float* pa = (float*)paBase + rowBlock % aSlots * aSlotFloats + block * aBlockFloats - (long)rp0 * MR * kc;
                         // What the calls fetch ahead: the next K block's first A panel (its slot area, possibly still
@@ -234,13 +223,7 @@ internal static unsafe class GemmPacked
                             ahead.NextBlockA = (float*)paBase + rowBlock % aSlots * aSlotFloats + (block + 1) * aBlockFloats;
                             ahead.NextBlockB = local is null ? (float*)pbBase + (block + 1) * bBlockFloats : null;
                         }
-#if GEMM_CALL_TIMING
-                        long macroStart = System.Diagnostics.Stopwatch.GetTimestamp();
-#endif
-                        Macro(pa, pb, kc, rp0, rp1, qp0, qp1, m, targets, panelStart, block == 0, lastBlock: p0 + kc == k, ahead);
-#if GEMM_CALL_TIMING
-                        GemmCallTiming.Add(GemmCallTiming.Macro, System.Diagnostics.Stopwatch.GetTimestamp() - macroStart);
-#endif
+                        TSteps.Macro(pa, pb, kc, rp0, rp1, qp0, qp1, m, targets, panelStart, block == 0, lastBlock: p0 + kc == k, ahead);
                     }
                 }
                 finally
@@ -299,27 +282,8 @@ internal static unsafe class GemmPacked
     }
 
     /// <summary>Spins (then yields) until <paramref name="counter"/> reaches <paramref name="target"/>.</summary>
-    private static void WaitUntil(ref int counter, int target)
+    internal static void WaitUntil(ref int counter, int target)
     {
-#if GEMM_CALL_TIMING
-        if (Volatile.Read(ref counter) >= target)
-        {
-            return;
-        }
-        long waitStart = System.Diagnostics.Stopwatch.GetTimestamp();
-        try
-        {
-            WaitUntilCore(ref counter, target);
-        }
-        finally
-        {
-            GemmCallTiming.Add(GemmCallTiming.Wait, System.Diagnostics.Stopwatch.GetTimestamp() - waitStart);
-        }
-    }
-
-    private static void WaitUntilCore(ref int counter, int target)
-    {
-#endif
         var spinner = new SpinWait();
         while (Volatile.Read(ref counter) < target)
         {
@@ -332,8 +296,9 @@ internal static unsafe class GemmPacked
     /// from L2) is swept across the chunk's B micro-panels (kc·NC floats, from L2 and L3). The bias is added
     /// with the last K block.
     /// </summary>
-    private static void Macro(float* pa, float* pb, int kc, int rp0, int rp1, int qp0, int qp1, int m, GemmTarget[] targets, int[] panelStart,
-        bool first, bool lastBlock, in Lookahead ahead)
+    internal static void Macro<TSteps>(float* pa, float* pb, int kc, int rp0, int rp1, int qp0, int qp1, int m, GemmTarget[] targets,
+        int[] panelStart, bool first, bool lastBlock, in Lookahead ahead)
+        where TSteps : struct, IGemmSteps
     {
         float* paNext = ahead.NextBlockA, pbNext = ahead.NextBlockB;
         int kcNext = ahead.NextKc;
@@ -394,32 +359,13 @@ internal static unsafe class GemmPacked
                     {
                         pfB = (byte*)(bPanel + NR * kc);
                     }
-#if GEMM_CALL_TIMING
-                    long callStart = System.Diagnostics.Stopwatch.GetTimestamp();
-#endif
-                    GemmMicroKernel.Kernel14x32(aPanel, bPanel, kc, cTile, n, !first, biasPanel, pfA, aLines, pfB);
-#if GEMM_CALL_TIMING
-                    GemmCallTiming.Add(GemmCallTiming.Class(first, r == rp0, q == qp0), System.Diagnostics.Stopwatch.GetTimestamp() - callStart);
-#endif
+                    TSteps.FullTile(aPanel, bPanel, kc, cTile, n, !first, biasPanel, pfA, aLines, pfB, new TileCall(first, r == rp0, q == qp0));
                     continue;
                 }
                 if (rows <= GemmMicroKernel.MediumRows && cols == NR)
                 {
                     // A last row panel of ≤ 12 rows: a short kernel straight into C (no zero rows, no private tile).
-#if GEMM_CALL_TIMING
-                    long shortStart = System.Diagnostics.Stopwatch.GetTimestamp();
-#endif
-                    if (rows <= ShortPanelRows)
-                    {
-                        GemmMicroKernel.Kernel8x32(aPanel, bPanel, kc, cTile, n, rows, !first, biasPanel);
-                    }
-                    else
-                    {
-                        GemmMicroKernel.Kernel12x32(aPanel, bPanel, kc, cTile, n, rows, !first, biasPanel);
-                    }
-#if GEMM_CALL_TIMING
-                    GemmCallTiming.Add(GemmCallTiming.ShortPanel, System.Diagnostics.Stopwatch.GetTimestamp() - shortStart);
-#endif
+                    TSteps.ShortPanel(aPanel, bPanel, kc, cTile, n, rows, !first, biasPanel);
                     continue;
                 }
                 if (bias != null && cols < NR)
@@ -544,8 +490,22 @@ internal static unsafe class GemmPacked
         }
     }
 
+    /// <summary>A last row panel of at most <see cref="GemmMicroKernel.MediumRows"/> rows, straight into C: the 8- or
+    /// 12-row kernel, whichever covers <paramref name="rows"/>.</summary>
+    internal static void ShortPanel(float* a, float* b, int kc, float* c, long ldc, int rows, bool accumulate, float* bias)
+    {
+        if (rows <= ShortPanelRows)
+        {
+            GemmMicroKernel.Kernel8x32(a, b, kc, c, ldc, rows, accumulate, bias);
+        }
+        else
+        {
+            GemmMicroKernel.Kernel12x32(a, b, kc, c, ldc, rows, accumulate, bias);
+        }
+    }
+
     /// <summary>What one Macro call's kernel calls fetch ahead for the next K block (see the compute item).</summary>
-    private struct Lookahead
+    internal struct Lookahead
     {
         /// <summary>The next K block's first A panel; null in the last K block.</summary>
         public float* NextBlockA;
@@ -583,7 +543,7 @@ internal static unsafe class GemmPacked
     }
 
     /// <summary>Packs global B panel <paramref name="q"/>: 32 rows of its target's weight, k range p0..p0+kc.</summary>
-    private static void PackB(GemmTarget[] targets, int[] panelStart, int q, int p0, int kc, float* dst)
+    internal static void PackB(GemmTarget[] targets, int[] panelStart, int q, int p0, int kc, float* dst)
     {
         int t = Target(panelStart, q);
         PackB(targets[t].Weight, (q - panelStart[t]) * NR, p0, kc, dst);
