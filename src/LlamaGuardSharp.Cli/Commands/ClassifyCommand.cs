@@ -34,6 +34,15 @@ public static class ClassifyCommand
             Description = "Greedy decoding limit.",
             DefaultValueFactory = _ => GuardModelOptions.Default.MaxNewTokens,
         };
+        var maxPromptTokens = new Option<int>("--max-prompt-tokens")
+        {
+            Description = "Longest prompt accepted, in tokens (template included); longer conversations are rejected.",
+            DefaultValueFactory = _ => GuardModelOptions.Default.MaxPromptTokens,
+        };
+        var exif = new Option<bool>("--apply-exif-orientation")
+        {
+            Description = "Rotate the image by its EXIF Orientation tag before preprocessing (the reference does not).",
+        };
         var noCategories = new Option<bool>("--no-category-probabilities")
         {
             Description = "Skip the per-category probabilities (they cost three extra prompt rows, or one decode pass when the model does not start with the expected token).",
@@ -61,12 +70,14 @@ public static class ClassifyCommand
         command.Options.Add(crossAttention);
         command.Options.Add(threads);
         command.Options.Add(maxNewTokens);
+        command.Options.Add(maxPromptTokens);
+        command.Options.Add(exif);
         command.Options.Add(noCategories);
         command.Options.Add(both);
         command.Options.Add(json);
         command.Options.Add(input);
 
-        var modelOptions = new ModelOptionSet(model, layout, crossAttention, threads, maxNewTokens, noCategories);
+        var modelOptions = new ModelOptionSet(model, layout, crossAttention, threads, maxNewTokens, maxPromptTokens, exif, noCategories);
         command.SetAction(async (parseResult, cancellationToken) =>
         {
             var output = parseResult.InvocationConfiguration.Output;
@@ -175,7 +186,7 @@ public static class ClassifyCommand
 
     /// <summary>The options that say which model to load and how it classifies; loads it with progress on stderr.</summary>
     private sealed record ModelOptionSet(Option<string> Model, Option<string> Layout, Option<string> CrossAttention, Option<int> Threads,
-        Option<int> MaxNewTokens, Option<bool> NoCategories)
+        Option<int> MaxNewTokens, Option<int> MaxPromptTokens, Option<bool> ApplyExifOrientation, Option<bool> NoCategories)
     {
         public Task<GuardModel> LoadAsync(ParseResult parseResult, TextWriter error, CancellationToken cancellationToken)
         {
@@ -185,6 +196,8 @@ public static class ClassifyCommand
                 CrossAttentionMasking = ConversationOptions.ParseCrossAttention(parseResult.GetValue(CrossAttention)),
                 Threads = parseResult.GetValue(Threads),
                 MaxNewTokens = parseResult.GetValue(MaxNewTokens),
+                MaxPromptTokens = parseResult.GetValue(MaxPromptTokens),
+                ImageDecoder = GuardModelOptions.Default.ImageDecoder with { ApplyExifOrientation = parseResult.GetValue(ApplyExifOrientation) },
                 ComputeCategoryProbabilities = !parseResult.GetValue(NoCategories),
             };
             return GuardModel.LoadAsync(parseResult.GetValue(Model)!, options,

@@ -57,6 +57,25 @@ public sealed class ClassifyCommandTests(TinyGuardModelFixture fixture) : IClass
         Assert.Contains("vllm", badError);
     }
 
+    /// <summary>The other options that change results reach the model too: the prompt limit and EXIF orientation.</summary>
+    [Fact]
+    public async Task Prompt_limit_and_exif_orientation_options_reach_the_model()
+    {
+        var (code, _, error) = await CliRunner.RunAsync("classify", "--model", fixture.Directory, "--user", "Hi.", "--max-prompt-tokens", "20");
+        Assert.Equal(1, code);
+        Assert.Contains("error: ", error);
+        Assert.Contains("over the limit of 20", error);
+
+        string image = TestData.Golden("images", "m_tall_300x1000.png");
+        var (exifCode, output, exifError) = await CliRunner.RunAsync("classify", "--model", fixture.Directory, "--user", "Describe it.",
+            "--image", image, "--max-new-tokens", "3", "--apply-exif-orientation", "--json");
+        Assert.True(exifCode == 0, exifError);
+        using var json = JsonDocument.Parse(output); // a PNG has no EXIF orientation: the verdict is the usual one
+        var expected = await fixture.Model.ClassifyAsync(LlamaGuardSharp.Safety.Conversation.ForPrompt("Describe it.",
+            await LlamaGuardSharp.Safety.ConversationImage.FromFileAsync(image)));
+        Assert.Equal(expected.UnsafeProbability, json.RootElement.GetProperty("unsafe_probability").GetDouble(), 12);
+    }
+
     [Fact]
     public async Task Both_classifies_prompt_then_response_and_encodes_the_image_once()
     {
