@@ -21,6 +21,7 @@ public static class Program
         root.Subcommands.Add(BenchCommand.Create());
         root.Subcommands.Add(VersionCommand.Create());
         root.Subcommands.Add(DownloadCommand.Create());
+        root.Subcommands.Add(DoctorCommand.Create());
         return root;
     }
 }

@@ -92,7 +92,8 @@ public sealed class DownloadCommandTests(TinyModelRepo model) : IClassFixture<Ti
         Assert.Contains($"loaded {Path.Combine(Cache, "models--test-org--Tiny-Guard", "snapshots", TinyModelRepo.CommitA)}", classify.Error);
         using (var verdict = JsonDocument.Parse(classify.Output))
         {
-            Assert.True(verdict.RootElement.TryGetProperty("kind", out _) || verdict.RootElement.EnumerateObject().Any(), classify.Output);
+            Assert.Contains(verdict.RootElement.GetProperty("verdict").GetString(), new[] { "safe", "unsafe", "unparseable" });
+            Assert.True(verdict.RootElement.GetProperty("unsafe_probability").GetDouble() is >= 0 and <= 1, classify.Output);
         }
     }
 

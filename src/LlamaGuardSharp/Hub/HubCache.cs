@@ -134,7 +134,28 @@ public sealed partial class HubCache
     /// True when <c>snapshots/{commit}/{path}</c> exists and its target is a complete file (a dangling link — its blob
     /// deleted — does not count).
     /// </summary>
-    public bool HasSnapshotFile(string commit, string repoPath) => File.Exists(SnapshotFile(commit, repoPath));
+    public bool HasSnapshotFile(string commit, string repoPath) => ResolveFile(SnapshotFile(commit, repoPath)) is not null;
+
+    /// <summary>
+    /// The file a path ends at — itself, or the final target of its symlinks — or null when there is none. (A dangling
+    /// link still "exists" for <see cref="File.Exists"/>, which looks at the link itself when its target is gone.)
+    /// </summary>
+    public static FileInfo? ResolveFile(string path)
+    {
+        var info = new FileInfo(path);
+        if (info.LinkTarget is null)
+        {
+            return info.Exists ? info : null;
+        }
+        try
+        {
+            return info.ResolveLinkTarget(returnFinalTarget: true) is FileInfo { Exists: true } target ? target : null;
+        }
+        catch (IOException)
+        {
+            return null; // a link loop
+        }
+    }
 
     private static string CheckEtag(string etag)
     {

@@ -353,8 +353,9 @@ public sealed class HubDownloader
 
         public string Folder(string commit) => cache.SnapshotFolder(commit);
 
-        public HubDownloadedFile? TryGetPresent(string commit, HubRepoFile file) => cache.HasSnapshotFile(commit, file.Path)
-            ? new HubDownloadedFile(file.Path, new FileInfo(cache.SnapshotFile(commit, file.Path)).Length, 0, HubFileOutcome.AlreadyPresent, cache.SnapshotFile(commit, file.Path))
+        public HubDownloadedFile? TryGetPresent(string commit, HubRepoFile file) => HubCache.ResolveFile(cache.SnapshotFile(commit, file.Path)) is { } present
+            && (file.Size is null || file.Size == present.Length)
+            ? new HubDownloadedFile(file.Path, present.Length, 0, HubFileOutcome.AlreadyPresent, cache.SnapshotFile(commit, file.Path))
             : null;
 
         public long PartialLength(HubRepoFile file) => file.LfsSha256 is { } sha && File.Exists(cache.IncompletePath(sha)) ? new FileInfo(cache.IncompletePath(sha)).Length : 0;

@@ -87,7 +87,7 @@ public static class ModelLocator
             return null;
         }
         string snapshot = cache.SnapshotFolder(commit);
-        if (!File.Exists(Path.Combine(snapshot, "config.json")))
+        if (HubCache.ResolveFile(Path.Combine(snapshot, "config.json")) is null)
         {
             problem = $"the cached snapshot {snapshot} of {repoId} is incomplete (no config.json)";
             return null;
