@@ -74,6 +74,7 @@ public sealed class FakeHub : IAsyncDisposable
         var app = builder.Build();
         var hub = new FakeHub(app);
         app.MapGet("/api/models/{org}/{name}/revision/{revision}", hub.RepoInfoAsync);
+        app.MapGet("/api/models/{org}/{name}/tree/{revision}", hub.TreeAsync);
         app.MapMethods("/{org}/{name}/resolve/{revision}/{**path}", ["GET", "HEAD"], hub.ResolveAsync);
         app.MapGet("/storage/{sha}", hub.StorageAsync);
         await app.StartAsync();
@@ -161,6 +162,39 @@ public sealed class FakeHub : IAsyncDisposable
                 }.Where(p => p.Value is not null).ToDictionary()
                 : new { rfilename = f.Path });
             await context.Response.WriteAsJsonAsync(new { _id = "x", id = repo.Id, sha = commit, gated = repo.GatedToken is null ? (object)false : "manual", siblings });
+        }
+        finally
+        {
+            Log(context);
+        }
+    }
+
+    /// <summary>
+    /// <c>GET /api/models/{org}/{name}/tree/{rev}?recursive=true</c>, the listing newer huggingface_hub releases use
+    /// (served so the layout comparison in docs/download.md can run them too): files with <c>oid</c>, <c>size</c>,
+    /// <c>path</c> and <c>lfs</c>, and their folders, in one page.
+    /// </summary>
+    private async Task TreeAsync(HttpContext context, string org, string name, string revision)
+    {
+        try
+        {
+            if (!_repos.TryGetValue($"{org}/{name}", out var repo))
+            {
+                await ErrorAsync(context, 401, "RepoNotFound", $"Repository Not Found for url: {context.Request.Path}.");
+                return;
+            }
+            if (repo.Resolve(revision) is not { } commit)
+            {
+                await ErrorAsync(context, 404, "RevisionNotFound", $"Invalid rev id: {revision}");
+                return;
+            }
+            var files = repo.Commits[commit].Values.OrderBy(f => f.Path, StringComparer.Ordinal).ToArray();
+            var folders = files.Select(f => Path.GetDirectoryName(f.Path)!.Replace('\\', '/')).Where(d => d.Length > 0).Distinct()
+                .Select(d => (object)new { type = "directory", oid = "0000000000000000000000000000000000000000", size = 0, path = d });
+            var entries = files.Select(f => f.Lfs
+                ? (object)new { type = "file", oid = f.PointerSha1, size = f.Content.LongLength, path = f.Path, lfs = new { oid = f.Sha256, size = f.Content.LongLength, pointerSize = f.Pointer.Length } }
+                : new { type = "file", oid = f.GitSha1, size = f.Content.LongLength, path = f.Path });
+            await context.Response.WriteAsJsonAsync(folders.Concat(entries));
         }
         finally
         {

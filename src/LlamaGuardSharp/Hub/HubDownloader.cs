@@ -459,8 +459,9 @@ public sealed class HubDownloader
             {
                 File.WriteAllText(gitignore, "*");
             }
-            double now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 1000.0;
-            File.WriteAllText(path, $"{commit}\n{etag}\n{now.ToString("F3", CultureInfo.InvariantCulture)}\n");
+            // Python's time.time() as str() writes it: the shortest round-trip form, which "R" also gives.
+            double now = (DateTime.UtcNow - DateTime.UnixEpoch).TotalSeconds;
+            File.WriteAllText(path, $"{commit}\n{etag}\n{now.ToString("R", CultureInfo.InvariantCulture)}\n");
         }
 
         public void Complete(string revision, string commit)
