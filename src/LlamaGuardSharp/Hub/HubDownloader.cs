@@ -189,7 +189,15 @@ public sealed class HubDownloader
                         {
                             throw Corrupt(file, incomplete, $"the server sent more than the {size} bytes the Hub announced");
                         }
-                        await stream.WriteAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
+                        try
+                        {
+                            await stream.WriteAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
+                        }
+                        catch (IOException e)
+                        {
+                            // Not a connection failure: retrying would not help.
+                            throw new HubException(HubErrorKind.LocalWrite, $"Writing {incomplete} failed: {e.Message}", null, e);
+                        }
                         hash?.AppendData(buffer, 0, read);
                         offset += read;
                         transferred += read;

@@ -23,6 +23,8 @@ public enum HubErrorKind
     Integrity,
     /// <summary>Not enough free disk space for what is left to download.</summary>
     DiskSpace,
+    /// <summary>Writing the downloaded bytes failed (disk full, permissions, I/O error); the partial file is kept.</summary>
+    LocalWrite,
     /// <summary>A download was needed but offline mode (<c>HF_HUB_OFFLINE</c>) is on.</summary>
     Offline,
     /// <summary>The Hub answered something this client cannot read (bad JSON, missing headers).</summary>
