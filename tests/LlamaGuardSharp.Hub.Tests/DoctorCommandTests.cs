@@ -102,6 +102,29 @@ public sealed class DoctorCommandTests(TinyModelRepo model) : IClassFixture<Tiny
     }
 
     [Fact]
+    public async Task An_unfinished_download_next_to_a_cached_snapshot_is_a_warning()
+    {
+        using var temp = new TempFolder();
+        string repo = Path.Combine(temp.Path, "models--org--m");
+        string snapshot = Path.Combine(repo, "snapshots", new string('a', 40));
+        Directory.CreateDirectory(snapshot);
+        Directory.CreateDirectory(Path.Combine(repo, "blobs"));
+        foreach (string file in Directory.GetFiles(model.Folder))
+        {
+            File.Copy(file, Path.Combine(snapshot, Path.GetFileName(file)));
+        }
+        File.WriteAllBytes(Path.Combine(repo, "blobs", new string('b', 64) + ".incomplete"), new byte[10]);
+
+        var (exit, output, _) = await RunAsync("doctor", "--model", snapshot, "--json");
+
+        Assert.Equal(0, exit);
+        using var report = JsonDocument.Parse(output);
+        var cache = Checks(report)["cache"];
+        Assert.Equal("warning", cache.GetProperty("status").GetString());
+        Assert.Contains("1 unfinished download", cache.GetProperty("detail").GetString());
+    }
+
+    [Fact]
     public async Task A_repo_id_not_in_the_cache_is_a_user_error()
     {
         var (exit, _, error) = await RunAsync("doctor", "--model", "test-org/Not-Cached-Anywhere-" + Guid.NewGuid().ToString("N")[..8]);
