@@ -139,7 +139,7 @@ public static class ResultsFile
     }
 
     /// <summary>The label: <c>"safe"</c>/<c>"unsafe"</c>, or as other engines write it, <c>false</c>/<c>true</c> or <c>0</c>/<c>1</c>.</summary>
-    internal static bool ParseLabel(JsonElement element) => element.ValueKind switch
+    public static bool ParseLabel(JsonElement element) => element.ValueKind switch
     {
         JsonValueKind.String when element.GetString() == "unsafe" => true,
         JsonValueKind.String when element.GetString() == "safe" => false,
@@ -150,8 +150,9 @@ public static class ResultsFile
         _ => throw new FormatException($"\"label\" is {element.GetRawText()} (expected \"safe\" or \"unsafe\")"),
     };
 
-    /// <summary>A list of category codes, or null when absent or JSON null.</summary>
-    internal static IReadOnlyList<string>? OptionalCodes(JsonElement root, string name)
+    /// <summary>The category codes under <paramref name="name"/> (distinct, in order), or null when absent or JSON null.</summary>
+    /// <exception cref="FormatException">Not an array of non-empty strings.</exception>
+    public static IReadOnlyList<string>? OptionalCodes(JsonElement root, string name)
     {
         if (!root.TryGetProperty(name, out var element) || element.ValueKind == JsonValueKind.Null)
         {
