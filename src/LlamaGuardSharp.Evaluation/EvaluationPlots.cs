@@ -14,6 +14,19 @@ public static class EvaluationPlots
 {
     private const int Width = 720, Height = 480;
 
+    /// <summary>
+    /// A sans-serif family that is installed: ScottPlot's default name resolves to a serif fallback on Linux machines
+    /// without its preferred font. The SVGs name the family, so the browser draws them with the same one.
+    /// </summary>
+    private static readonly string SansFont = PickSansFont();
+
+    private static string PickSansFont()
+    {
+        var installed = SkiaSharp.SKFontManager.Default.GetFontFamilies().ToHashSet(StringComparer.OrdinalIgnoreCase);
+        string[] preferred = ["DejaVu Sans", "Liberation Sans", "Arial", "Helvetica", "Noto Sans", "Open Sans"];
+        return preferred.FirstOrDefault(installed.Contains) ?? Fonts.Sans;
+    }
+
     /// <summary>Writes the plots of <paramref name="metrics"/> into <paramref name="directory"/> and returns their SVGs.</summary>
     public static IReadOnlyList<RenderedPlot> Write(EvaluationMetrics metrics, string directory)
     {
@@ -44,6 +57,7 @@ public static class EvaluationPlots
     private static RenderedPlot Save(string directory, string name, string title, Plot plot)
     {
         plot.Title(title);
+        plot.Font.Set(SansFont);
         plot.SavePng(Path.Combine(directory, name + ".png"), Width, Height);
         string svg = plot.GetSvgXml(Width, Height);
         File.WriteAllText(Path.Combine(directory, name + ".svg"), svg);
@@ -60,9 +74,18 @@ public static class EvaluationPlots
             {
                 continue;
             }
-            // Average precision is the area under the step function that holds each precision back to the previous recall.
-            var line = plot.Add.Scatter(points.Select(p => p.X).ToArray(), points.Select(p => p.Y).ToArray());
-            line.ConnectStyle = ConnectStyle.StepVertical;
+            // Average precision is the area under the step function whose height on (Rₙ₋₁, Rₙ] is Pₙ: from each point,
+            // go vertically to the next precision, then horizontally to the next recall.
+            var xs = new List<double> { points[0].X };
+            var ys = new List<double> { points[0].Y };
+            for (int i = 1; i < points.Count; i++)
+            {
+                xs.Add(points[i - 1].X);
+                ys.Add(points[i].Y);
+                xs.Add(points[i].X);
+                ys.Add(points[i].Y);
+            }
+            var line = plot.Add.Scatter(xs.ToArray(), ys.ToArray());
             line.MarkerSize = 0;
             line.LineWidth = 2;
             line.LegendText = $"{name} (AP {Format(m.Auprc)})";

@@ -168,6 +168,10 @@ public static partial class HtmlReport
     internal static string InlineSvg(string svg, string idPrefix)
     {
         svg = XmlDeclaration().Replace(svg, "");
+        // A fixed-size SVG without a viewBox would be cropped, not scaled, when the page makes it narrower.
+        svg = SvgSize().Replace(svg, m => m.Value.Contains("viewBox", StringComparison.Ordinal)
+            ? m.Value
+            : m.Value.Replace("<svg ", $"<svg viewBox=\"0 0 {m.Groups[1].Value} {m.Groups[2].Value}\" ", StringComparison.Ordinal), 1);
         svg = IdAttribute().Replace(svg, m => $"id=\"{idPrefix}{m.Groups[1].Value}\"");
         svg = UrlReference().Replace(svg, m => $"url(#{idPrefix}{m.Groups[1].Value})");
         svg = HrefReference().Replace(svg, m => $"{m.Groups[1].Value}=\"#{idPrefix}{m.Groups[2].Value}\"");
@@ -176,6 +180,9 @@ public static partial class HtmlReport
 
     [GeneratedRegex(@"<\?xml[^>]*\?>")]
     private static partial Regex XmlDeclaration();
+
+    [GeneratedRegex("<svg [^>]*\\bwidth=\"([0-9.]+)\"[^>]*\\bheight=\"([0-9.]+)\"[^>]*>")]
+    private static partial Regex SvgSize();
 
     [GeneratedRegex("\\bid=\"([^\"]+)\"")]
     private static partial Regex IdAttribute();
@@ -193,7 +200,7 @@ public static partial class HtmlReport
             .Append("body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:2rem auto;max-width:1200px;padding:0 1rem;color:#222}\n")
             .Append("h1{margin-bottom:.2rem}.sub{color:#666;margin-top:0}h2{margin-top:2rem;border-bottom:1px solid #ddd;padding-bottom:.2rem}\n")
             .Append("table{border-collapse:collapse;margin:.5rem 0;font-variant-numeric:tabular-nums}th,td{border:1px solid #ddd;padding:.25rem .5rem;text-align:right}\n")
-            .Append("th{background:#f4f4f4}td:first-child,th:first-child{text-align:left}.ci{color:#777;font-size:.85em}\n")
+            .Append("th{background:#f4f4f4}td{white-space:nowrap}td:first-child,th:first-child{text-align:left}.ci{color:#777;font-size:.85em}\n")
             .Append(".plots{display:grid;grid-template-columns:repeat(auto-fit,minmax(480px,1fr));gap:1rem}figure{margin:0}figure svg{width:100%;height:auto;border:1px solid #eee}\n")
             .Append("figcaption{color:#555;font-size:.9em;text-align:center}.ids{font-family:monospace;word-break:break-all}\n")
             .Append("</style>\n</head>\n<body>\n<h1>").Append(Encode(title)).Append("</h1>\n<p class=\"sub\">").Append(subtitle).Append("</p>\n");
@@ -211,7 +218,7 @@ public static partial class HtmlReport
         $"<td>{m.TruePositives}</td><td>{m.FalsePositives}</td><td>{m.TrueNegatives}</td><td>{m.FalseNegatives}</td>";
 
     private static string Cell(double? value, ConfidenceInterval? interval = null) =>
-        "<td>" + Num(value) + (interval is null ? "" : $" <span class=\"ci\">[{Num(interval.Lower)}, {Num(interval.Upper)}]</span>") + "</td>";
+        "<td>" + Num(value) + (interval is null ? "" : $"<br><span class=\"ci\">[{Num(interval.Lower)}, {Num(interval.Upper)}]</span>") + "</td>";
 
     private static string Num(double? value) => value is { } v ? v.ToString("0.000", CultureInfo.InvariantCulture) : "—";
 
