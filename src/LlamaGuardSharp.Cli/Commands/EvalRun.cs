@@ -43,25 +43,44 @@ internal sealed class EvalRun(string inputPath, string outDir, EvalTask task, in
             }
             done.UnionWith(existing.Items.Select(i => i.Id));
         }
-        var pending = selected.Where(l => !done.Contains(l.Id)).ToArray();
-        int alreadyDone = selected.Count - pending.Length;
         foreach (var problem in problems)
         {
             error.WriteLine($"{inputPath}:{problem.Line}: skipped: {problem.Message}");
         }
-        if (pending.Length == 0)
+        // Every pending line is checked before the model loads, so a bad line is reported at once, not hours into a
+        // run; the conversation (with its image) is read again when its turn comes rather than held in memory.
+        string baseDirectory = Path.GetDirectoryName(Path.GetFullPath(inputPath))!;
+        var pending = new List<EvalInputLine>();
+        int skipped = problems.Count, alreadyDone = 0;
+        foreach (var line in selected)
         {
-            error.WriteLine($"eval: all {selected.Count} items are in {ResultsPath}; computing the metrics");
-            return problems.Count;
+            if (done.Contains(line.Id))
+            {
+                alreadyDone++;
+                continue;
+            }
+            try
+            {
+                await line.ParseAsync(baseDirectory, task, cancellationToken);
+                pending.Add(line);
+            }
+            catch (Exception e) when (e is FormatException || (CliErrors.IsUserError(e) && e is not OperationCanceledException))
+            {
+                skipped++;
+                error.WriteLine($"{inputPath}:{line.LineNumber}: skipped: {e.Message}");
+            }
+        }
+        if (pending.Count == 0)
+        {
+            error.WriteLine($"eval: all {alreadyDone} items are in {ResultsPath}; computing the metrics");
+            return skipped;
         }
 
         using var guard = await loadModel();
         await CheckRunInfoAsync(guard, policy, done.Count > 0, cancellationToken);
-        error.WriteLine($"eval: loaded {guard.ModelDirectory} in {guard.LoadTime.TotalSeconds:F1} s; {pending.Length} items to classify"
+        error.WriteLine($"eval: loaded {guard.ModelDirectory} in {guard.LoadTime.TotalSeconds:F1} s; {pending.Count} items to classify"
             + (alreadyDone > 0 ? $", {alreadyDone} already in {ResultsPath}" : ""));
-        string baseDirectory = Path.GetDirectoryName(Path.GetFullPath(inputPath))!;
-        var progress = new EvalProgress(error, selected.Count, alreadyDone);
-        int skipped = problems.Count;
+        var progress = new EvalProgress(error, alreadyDone + pending.Count, alreadyDone);
         await using var writer = new ResultsWriter(ResultsPath);
         foreach (var line in pending)
         {
