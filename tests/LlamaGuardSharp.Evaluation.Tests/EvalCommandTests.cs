@@ -117,11 +117,39 @@ public class EvalCommandTests(TinyModelFixture fixture) : IClassFixture<TinyMode
         Assert.True(File.Exists(Path.Combine(compared, "compare_pr_curve.svg")));
     }
 
+    [Fact]
+    public async Task Task_response_skips_conversations_without_an_agent_turn_and_task_prompt_cuts_them()
+    {
+        string response = fixture.NewDirectory("task-response");
+        var (code, _, error) = await CliProcess.RunInProcessAsync(
+            "eval", "--model", fixture.ModelDirectory, "--input", fixture.InputPath, "--out", response, "--task", "response", "--limit", "8", "--bootstrap", "0");
+        Assert.Equal(1, code);
+        Assert.Contains($"{fixture.InputPath}:1: skipped: does not end with an agent turn to classify (--task response)", error);
+        var items = (await ResultsFile.ReadAsync(Path.Combine(response, "results.jsonl"), repair: false)).Items;
+        Assert.Equal(["q1", "q5"], items.Select(i => i.Id)); // the items with an agent turn among the first 8
+        Assert.All(items, i => Assert.Equal("response", i.Task));
+
+        string prompt = fixture.NewDirectory("task-prompt");
+        (code, _, error) = await CliProcess.RunInProcessAsync(
+            "eval", "--model", fixture.ModelDirectory, "--input", fixture.InputPath, "--out", prompt, "--task", "prompt", "--limit", "8", "--bootstrap", "0");
+        Assert.True(code == 0, error);
+        items = (await ResultsFile.ReadAsync(Path.Combine(prompt, "results.jsonl"), repair: false)).Items;
+        Assert.Equal(8, items.Count);
+        Assert.All(items, i => Assert.Equal("prompt", i.Task));
+
+        // Resuming into a folder made with another task is refused rather than mixing the two.
+        (code, _, error) = await CliProcess.RunInProcessAsync(
+            "eval", "--model", fixture.ModelDirectory, "--input", fixture.InputPath, "--out", prompt, "--task", "response", "--limit", "12", "--bootstrap", "0");
+        Assert.Equal(1, code);
+        Assert.Contains("holds results of a different run (task prompt → response)", error);
+    }
+
     [Theory]
     [InlineData(new[] { "eval", "--out", "/tmp/x" }, "Give --model DIR and --input FILE.jsonl")]
     [InlineData(new[] { "eval", "--input", "in.jsonl", "--out", "/tmp/x" }, "--input needs --model")]
     [InlineData(new[] { "eval", "--results", "/nonexistent.jsonl", "--out", "/tmp/x" }, "does not exist")]
     [InlineData(new[] { "eval", "--results", "/nonexistent.jsonl", "--out", "/tmp/x", "--threshold", "2" }, "threshold must be in [0, 1]")]
+    [InlineData(new[] { "eval", "--results", "/nonexistent.jsonl", "--out", "/tmp/x", "--task", "prompt" }, "--task applies only to a model run")]
     [InlineData(new[] { "eval", "compare", "/nonexistent-a.jsonl", "/nonexistent-b.jsonl", "--out", "/tmp/x" }, "does not exist")]
     public async Task User_errors_are_one_line_and_exit_1(string[] args, string message)
     {

@@ -80,9 +80,10 @@ public static class EvalCommand
                 string? resultsPath = parseResult.GetValue(results);
                 if (resultsPath is not null)
                 {
-                    if (parseResult.GetValue(input) is not null || parseResult.GetValue(model) is not null)
+                    Option[] modelRunOnly = [model, input, task, limit, shuffle, conversationOptions.Categories, conversationOptions.Exclude, layout, threads, maxNewTokens, noCategories];
+                    if (modelRunOnly.FirstOrDefault(o => parseResult.GetResult(o) is { Implicit: false }) is { } given)
                     {
-                        throw new ArgumentException("--results computes the metrics of an existing results file: leave out --model and --input.");
+                        throw new ArgumentException($"--results computes the metrics of an existing results file; {given.Name} applies only to a model run (--model, --input).");
                     }
                     var contents = await ResultsFile.ReadAsync(resultsPath, repair: false, cancellationToken);
                     ReportProblems(error, resultsPath, contents.Problems);
@@ -152,11 +153,12 @@ public static class EvalCommand
                 ReportProblems(error, pathA, contentsA.Problems);
                 ReportProblems(error, pathB, contentsB.Problems);
                 string outDir = parseResult.GetValue(output)!;
-                var comparison = await EvaluationOutput.WriteComparisonAsync(pathA, contentsA.Items, pathB, contentsB.Items, metricOptions.Bind(parseResult), outDir, cancellationToken);
-                if (comparison.Common == 0)
+                var idsB = contentsB.Items.ToDictionary(i => i.Id, i => i.IsUnsafe, StringComparer.Ordinal);
+                if (!contentsA.Items.Any(i => idsB.TryGetValue(i.Id, out bool label) && label == i.IsUnsafe))
                 {
                     throw new ArgumentException($"{pathA} and {pathB} have no ids in common (with the same label).");
                 }
+                var comparison = await EvaluationOutput.WriteComparisonAsync(pathA, contentsA.Items, pathB, contentsB.Items, metricOptions.Bind(parseResult), outDir, cancellationToken);
                 if (parseResult.GetValue(json))
                 {
                     stdout.Write(MetricsJson.Serialize(comparison));

@@ -10,16 +10,18 @@ namespace LlamaGuardSharp.Cli.Commands;
 /// <c>{"id": "q17", "user": "…", "label": "unsafe", "categories": ["S2"]}</c>. A line without an id is known by its
 /// line number (<c>line-17</c>), so a resumed run recognises it as long as the file is unchanged.
 /// </summary>
-internal sealed record EvalInputLine(int LineNumber, string Id, string Text)
+/// <param name="Problem">Why the line cannot be an item (not JSON, a bad or repeated id), or null. Bad lines keep their
+/// place in the input order, so that <c>--limit</c> and <c>--shuffle</c> report exactly the bad lines they select.</param>
+internal sealed record EvalInputLine(int LineNumber, string Id, string Text, string? Problem = null)
 {
     private static readonly HashSet<string> EvalKeys = ["label", "categories"];
 
     /// <summary>
-    /// The lines of <paramref name="path"/> with their ids (the JSON is only read for the id here; the conversation is
-    /// parsed when the line's turn comes). Lines that are not JSON objects, have a bad id or repeat an id go to
-    /// <paramref name="problems"/>.
+    /// The non-blank lines of <paramref name="path"/> with their ids (the JSON is only read for the id here; the
+    /// conversation is parsed when the line's turn comes). A line that is not a JSON object, has a bad id or repeats an
+    /// id carries its <see cref="Problem"/>.
     /// </summary>
-    public static async Task<IReadOnlyList<EvalInputLine>> ReadAsync(string path, List<ResultsProblem> problems, CancellationToken cancellationToken)
+    public static async Task<IReadOnlyList<EvalInputLine>> ReadAsync(string path, CancellationToken cancellationToken)
     {
         var lines = new List<EvalInputLine>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
@@ -35,15 +37,13 @@ internal sealed record EvalInputLine(int LineNumber, string Id, string Text)
             try
             {
                 string id = ReadId(text) ?? $"line-{number}";
-                if (!seen.Add(id))
-                {
-                    throw new FormatException($"id \"{id}\" appears again; the first occurrence is evaluated");
-                }
-                lines.Add(new EvalInputLine(number, id, text));
+                lines.Add(seen.Add(id)
+                    ? new EvalInputLine(number, id, text)
+                    : new EvalInputLine(number, id, text, $"id \"{id}\" appears again; the first occurrence is evaluated"));
             }
             catch (FormatException e)
             {
-                problems.Add(new ResultsProblem(number, e.Message));
+                lines.Add(new EvalInputLine(number, $"line-{number}", text, e.Message));
             }
         }
         return lines;
@@ -77,6 +77,10 @@ internal sealed record EvalInputLine(int LineNumber, string Id, string Text)
     public async Task<(Conversation Conversation, bool IsUnsafe, IReadOnlyList<string>? Categories)> ParseAsync(
         string baseDirectory, EvalTask task, CancellationToken cancellationToken)
     {
+        if (Problem is not null)
+        {
+            throw new FormatException(Problem);
+        }
         bool isUnsafe;
         IReadOnlyList<string>? categories;
         using (var document = JsonDocument.Parse(Text))

@@ -25,8 +25,7 @@ internal sealed class EvalRun(string inputPath, string outDir, EvalTask task, in
             throw new FileNotFoundException($"The input file {inputPath} does not exist.", inputPath);
         }
         Directory.CreateDirectory(outDir);
-        var problems = new List<ResultsProblem>();
-        var lines = await EvalInputLine.ReadAsync(inputPath, problems, cancellationToken);
+        var lines = await EvalInputLine.ReadAsync(inputPath, cancellationToken);
         IReadOnlyList<EvalInputLine> selected = shuffle ? SeededShuffle.Shuffle(lines, seed) : lines;
         if (limit is { } max && selected.Count > max)
         {
@@ -43,18 +42,14 @@ internal sealed class EvalRun(string inputPath, string outDir, EvalTask task, in
             }
             done.UnionWith(existing.Items.Select(i => i.Id));
         }
-        foreach (var problem in problems)
-        {
-            error.WriteLine($"{inputPath}:{problem.Line}: skipped: {problem.Message}");
-        }
         // Every pending line is checked before the model loads, so a bad line is reported at once, not hours into a
         // run; the conversation (with its image) is read again when its turn comes rather than held in memory.
         string baseDirectory = Path.GetDirectoryName(Path.GetFullPath(inputPath))!;
         var pending = new List<EvalInputLine>();
-        int skipped = problems.Count, alreadyDone = 0;
+        int skipped = 0, alreadyDone = 0;
         foreach (var line in selected)
         {
-            if (done.Contains(line.Id))
+            if (line.Problem is null && done.Contains(line.Id))
             {
                 alreadyDone++;
                 continue;
