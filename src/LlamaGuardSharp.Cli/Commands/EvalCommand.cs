@@ -199,6 +199,8 @@ public static class EvalCommand
         {
             throw new ArgumentException($"{source} holds no results to evaluate.");
         }
+        parseResult.InvocationConfiguration.Error.WriteLine($"eval: computing the metrics of {items.Count} results"
+            + (options.BootstrapResamples > 0 ? $" ({options.BootstrapResamples} bootstrap resamples)" : "") + "…");
         var metrics = await EvaluationOutput.WriteAsync(source, items, options, outDir, cancellationToken);
         var stdout = parseResult.InvocationConfiguration.Output;
         if (parseResult.GetValue(json))
