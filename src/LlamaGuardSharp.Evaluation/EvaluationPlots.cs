@@ -56,6 +56,7 @@ public static class EvaluationPlots
 
     private static RenderedPlot Save(string directory, string name, string title, Plot plot)
     {
+        using var owned = plot;
         plot.Title(title);
         plot.Font.Set(SansFont);
         plot.SavePng(Path.Combine(directory, name + ".png"), Width, Height);

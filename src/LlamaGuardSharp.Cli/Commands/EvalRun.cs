@@ -59,7 +59,7 @@ internal sealed class EvalRun(string inputPath, string outDir, EvalTask task, in
                 await line.ParseAsync(baseDirectory, task, cancellationToken);
                 pending.Add(line);
             }
-            catch (Exception e) when (e is FormatException || (CliErrors.IsUserError(e) && e is not OperationCanceledException))
+            catch (Exception e) when (e is FormatException || CliErrors.IsUserError(e))
             {
                 skipped++;
                 error.WriteLine($"{inputPath}:{line.LineNumber}: skipped: {e.Message}");
@@ -80,17 +80,22 @@ internal sealed class EvalRun(string inputPath, string outDir, EvalTask task, in
         foreach (var line in pending)
         {
             cancellationToken.ThrowIfCancellationRequested();
+            EvaluationItem item;
             try
             {
                 var (conversation, isUnsafe, categories) = await line.ParseAsync(baseDirectory, task, cancellationToken);
-                var verdict = await guard.ClassifyAsync(conversation, policy, cancellationToken);
-                await writer.AppendAsync(ToItem(line.Id, isUnsafe, categories, verdict), cancellationToken);
+                item = ToItem(line.Id, isUnsafe, categories, await guard.ClassifyAsync(conversation, policy, cancellationToken));
             }
-            catch (Exception e) when (e is FormatException || (CliErrors.IsUserError(e) && e is not OperationCanceledException))
+            catch (Exception e) when (e is FormatException || CliErrors.IsUserError(e))
             {
+                // The item's own input is bad (e.g. its image changed since the check); the run goes on.
                 skipped++;
                 error.WriteLine($"{inputPath}:{line.LineNumber}: skipped: {e.Message}");
+                progress.Advance();
+                continue;
             }
+            // Outside the catch: failing to write the results (disk full…) stops the run instead of skipping items.
+            await writer.AppendAsync(item, cancellationToken);
             progress.Advance();
         }
         return skipped;
