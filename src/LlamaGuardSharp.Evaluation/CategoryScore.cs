@@ -60,7 +60,7 @@ public sealed record CategoryScore(string Code, long TruePositives, long FalsePo
 }
 
 /// <summary>Orders category codes as people read them: S2 before S10 (letters, then the number), others ordinally.</summary>
-public sealed class CategoryCodeComparer : IComparer<string>
+internal sealed class CategoryCodeComparer : IComparer<string>
 {
     /// <summary>The one instance.</summary>
     public static CategoryCodeComparer Instance { get; } = new();

@@ -14,6 +14,9 @@ public static class EvaluationPlots
 {
     private const int Width = 720, Height = 480;
 
+    /// <summary>One colour per scope (all, prompt, response; or A, B), the same in the PR and the ROC plot.</summary>
+    private static readonly IPalette ScopeColors = new ScottPlot.Palettes.Category10();
+
     /// <summary>
     /// A sans-serif family that is installed: ScottPlot's default name resolves to a serif fallback on Linux machines
     /// without its preferred font. The SVGs name the family, so the browser draws them with the same one.
@@ -68,8 +71,9 @@ public static class EvaluationPlots
     private static Plot PrecisionRecall(IReadOnlyList<(string Name, TaskMetrics Metrics)> scopes)
     {
         var plot = new Plot();
-        foreach (var (name, m) in scopes)
+        for (int scope = 0; scope < scopes.Count; scope++)
         {
+            var (name, m) = scopes[scope];
             var points = m.Curves.PrecisionRecall;
             if (points.Count == 0)
             {
@@ -87,6 +91,7 @@ public static class EvaluationPlots
                 ys.Add(points[i].Y);
             }
             var line = plot.Add.Scatter(xs.ToArray(), ys.ToArray());
+            line.Color = ScopeColors.GetColor(scope);
             line.MarkerSize = 0;
             line.LineWidth = 2;
             line.LegendText = $"{name} (AP {Format(m.Auprc)})";
@@ -102,14 +107,16 @@ public static class EvaluationPlots
         chance.LinePattern = LinePattern.Dashed;
         chance.Color = Colors.Gray;
         chance.LegendText = "chance";
-        foreach (var (name, m) in scopes)
+        for (int scope = 0; scope < scopes.Count; scope++)
         {
+            var (name, m) = scopes[scope];
             var points = m.Curves.Roc;
             if (points.Count == 0)
             {
                 continue;
             }
             var line = plot.Add.Scatter(points.Select(p => p.X).ToArray(), points.Select(p => p.Y).ToArray());
+            line.Color = ScopeColors.GetColor(scope);
             line.MarkerSize = 0;
             line.LineWidth = 2;
             line.LegendText = $"{name} (AUC {Format(m.RocAuc)})";
