@@ -110,9 +110,8 @@ public static class EvalCommand
                 if (skipped > 0)
                 {
                     error.WriteLine($"eval: {skipped} input line(s) skipped (see the errors above)");
-                    return 1;
                 }
-                return status;
+                return skipped + contentsAfter.Problems.Count == 0 ? status : 1;
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
