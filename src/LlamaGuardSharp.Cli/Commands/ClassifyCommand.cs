@@ -167,7 +167,7 @@ public static class ClassifyCommand
     }
 
     /// <summary>The options that say which model to load and how it classifies; loads it with progress on stderr.</summary>
-    private sealed record ModelOptionSet(ModelSourceOptions Model, Option<string> Layout, Option<int> Threads, Option<int> MaxNewTokens, Option<bool> NoCategories)
+    internal sealed record ModelOptionSet(ModelSourceOptions Model, Option<string> Layout, Option<int> Threads, Option<int> MaxNewTokens, Option<bool> NoCategories)
     {
         public async Task<GuardModel> LoadAsync(ParseResult parseResult, TextWriter error, CancellationToken cancellationToken)
         {
