@@ -145,7 +145,7 @@ public class EvalCommandTests(TinyModelFixture fixture) : IClassFixture<TinyMode
     }
 
     [Theory]
-    [InlineData(new[] { "eval", "--out", "/tmp/x" }, "Give --model DIR and --input FILE.jsonl")]
+    [InlineData(new[] { "eval", "--out", "/tmp/x" }, "Give --model DIR|REPO_ID and --input FILE.jsonl")]
     [InlineData(new[] { "eval", "--input", "in.jsonl", "--out", "/tmp/x" }, "--input needs --model")]
     [InlineData(new[] { "eval", "--results", "/nonexistent.jsonl", "--out", "/tmp/x" }, "does not exist")]
     [InlineData(new[] { "eval", "--results", "/nonexistent.jsonl", "--out", "/tmp/x", "--threshold", "2" }, "threshold must be in [0, 1]")]
