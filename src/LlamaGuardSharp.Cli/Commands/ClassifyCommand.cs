@@ -7,7 +7,7 @@ using LlamaGuardSharp.Safety;
 namespace LlamaGuardSharp.Cli.Commands;
 
 /// <summary>
-/// <c>llamaguard classify --model DIR --user TEXT [--agent TEXT]... [--image FILE] [--json]</c>: loads the model and
+/// <c>llamaguard classify --model DIR|REPO_ID --user TEXT [--agent TEXT]... [--image FILE] [--json]</c>: loads the model and
 /// classifies the conversation's last turn. Prints <c>unsafe  S1 Violent Crimes  p(unsafe)=0.93</c>, or the whole
 /// verdict as JSON with <c>--json</c>. Loading progress goes to stderr.
 /// </summary>
@@ -15,15 +15,9 @@ public static class ClassifyCommand
 {
     public static Command Create()
     {
-        var model = new Option<string>("--model")
-        {
-            Description = "Model folder (config.json, safetensors shards, tokenizer.json) or a hub-cache folder models--meta-llama--Llama-Guard-3-11B-Vision.",
-            HelpName = "DIR",
-            Required = true,
-        };
+        var model = new ModelSourceOptions(required: true);
         var conversationOptions = new ConversationOptions(imageIsOptionalFile: false);
         var layout = ConversationOptions.CreateLayoutOption();
-        var crossAttention = ConversationOptions.CreateCrossAttentionOption();
         var threads = new Option<int>("--threads")
         {
             Description = "Compute threads (0 = all cores).",
@@ -33,15 +27,6 @@ public static class ClassifyCommand
         {
             Description = "Greedy decoding limit.",
             DefaultValueFactory = _ => GuardModelOptions.Default.MaxNewTokens,
-        };
-        var maxPromptTokens = new Option<int>("--max-prompt-tokens")
-        {
-            Description = "Longest prompt accepted, in tokens (template included); longer conversations are rejected.",
-            DefaultValueFactory = _ => GuardModelOptions.Default.MaxPromptTokens,
-        };
-        var exif = new Option<bool>("--apply-exif-orientation")
-        {
-            Description = "Rotate the image by its EXIF Orientation tag before preprocessing (the reference does not).",
         };
         var noCategories = new Option<bool>("--no-category-probabilities")
         {
@@ -64,20 +49,18 @@ public static class ClassifyCommand
             HelpName = "FILE",
         };
         var command = new Command("classify", "Classify a conversation with Llama Guard 3 Vision (safe, or unsafe with categories and probabilities).");
-        command.Options.Add(model);
+        model.AddTo(command);
         conversationOptions.AddTo(command);
         command.Options.Add(layout);
-        command.Options.Add(crossAttention);
         command.Options.Add(threads);
         command.Options.Add(maxNewTokens);
-        command.Options.Add(maxPromptTokens);
-        command.Options.Add(exif);
         command.Options.Add(noCategories);
         command.Options.Add(both);
         command.Options.Add(json);
         command.Options.Add(input);
 
-        var modelOptions = new ModelOptionSet(model, layout, crossAttention, threads, maxNewTokens, maxPromptTokens, exif, noCategories);
+        var modelOptions = new ModelOptionSet(model, layout, threads, maxNewTokens, noCategories);
+        modelOptions.AddResultOptionsTo(command);
         command.SetAction(async (parseResult, cancellationToken) =>
         {
             var output = parseResult.InvocationConfiguration.Output;
@@ -185,11 +168,35 @@ public static class ClassifyCommand
     }
 
     /// <summary>The options that say which model to load and how it classifies; loads it with progress on stderr.</summary>
-    private sealed record ModelOptionSet(Option<string> Model, Option<string> Layout, Option<string> CrossAttention, Option<int> Threads,
-        Option<int> MaxNewTokens, Option<int> MaxPromptTokens, Option<bool> ApplyExifOrientation, Option<bool> NoCategories)
+    internal sealed record ModelOptionSet(ModelSourceOptions Model, Option<string> Layout, Option<int> Threads, Option<int> MaxNewTokens, Option<bool> NoCategories)
     {
-        public Task<GuardModel> LoadAsync(ParseResult parseResult, TextWriter error, CancellationToken cancellationToken)
+        /// <summary><c>--cross-attention hf|meta</c>: <see cref="GuardModelOptions.CrossAttentionMasking"/>.</summary>
+        public Option<string> CrossAttention { get; } = ConversationOptions.CreateCrossAttentionOption();
+
+        /// <summary><c>--max-prompt-tokens N</c>: <see cref="GuardModelOptions.MaxPromptTokens"/>.</summary>
+        public Option<int> MaxPromptTokens { get; } = new("--max-prompt-tokens")
         {
+            Description = "Longest prompt accepted, in tokens (template included); longer conversations are rejected.",
+            DefaultValueFactory = _ => GuardModelOptions.Default.MaxPromptTokens,
+        };
+
+        /// <summary><c>--apply-exif-orientation</c>: <see cref="ImageDecoderOptions.ApplyExifOrientation"/>.</summary>
+        public Option<bool> ApplyExifOrientation { get; } = new("--apply-exif-orientation")
+        {
+            Description = "Rotate the image by its EXIF Orientation tag before preprocessing (the reference does not).",
+        };
+
+        /// <summary>Adds the options above, which change results, to a command that loads the model with this set.</summary>
+        public void AddResultOptionsTo(Command command)
+        {
+            command.Options.Add(CrossAttention);
+            command.Options.Add(MaxPromptTokens);
+            command.Options.Add(ApplyExifOrientation);
+        }
+
+        public async Task<GuardModel> LoadAsync(ParseResult parseResult, TextWriter error, CancellationToken cancellationToken)
+        {
+            string folder = (await Model.ResolveAsync(parseResult, error, cancellationToken))!;
             var options = new GuardModelOptions
             {
                 Layout = ConversationOptions.ParseLayout(parseResult.GetValue(Layout)),
@@ -200,7 +207,7 @@ public static class ClassifyCommand
                 ImageDecoder = GuardModelOptions.Default.ImageDecoder with { ApplyExifOrientation = parseResult.GetValue(ApplyExifOrientation) },
                 ComputeCategoryProbabilities = !parseResult.GetValue(NoCategories),
             };
-            return GuardModel.LoadAsync(parseResult.GetValue(Model)!, options,
+            return await GuardModel.LoadAsync(folder, options,
                 new LineProgress<GuardLoadProgress>(p => error.WriteLine($"loading: {p.Stage} ({p.Fraction:P0})")), cancellationToken);
         }
     }
