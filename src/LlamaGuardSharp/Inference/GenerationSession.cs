@@ -7,8 +7,8 @@ namespace LlamaGuardSharp.Inference;
 /// One sequence being decoded: <see cref="Prefill"/> runs the prompt (its images encoded beforehand), then each
 /// <see cref="Step"/> appends one token and returns the next-token logits. Any token can be fed to <see cref="Step"/>,
 /// so callers can force tokens (e.g. <c>unsafe</c>, <c>\n</c>, <c>S</c>) and read the distribution that follows.
-/// Holds its own KV cache and cross-attention memory; not thread-safe (use one session per thread — the model itself
-/// is shared safely). Dispose it when done: its KV cache goes back to the model's pool for the next session (an
+/// Holds its own KV cache and reads the images' cross-attention memory (which stays its owner's: the image cache, or
+/// whoever encoded them); not thread-safe (use one session per thread — the model itself is shared safely). Dispose it when done: its KV cache goes back to the model's pool for the next session (an
 /// undisposed session's cache is simply left to the garbage collector).
 /// </summary>
 internal sealed class GenerationSession : IDisposable
