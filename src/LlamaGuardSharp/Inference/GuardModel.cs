@@ -53,10 +53,13 @@ public sealed class GuardModel : IContentGuard, IDisposable
     /// <summary>The model folder actually loaded (a snapshot folder for hub caches).</summary>
     public string ModelDirectory => _checkpoint.Directory;
 
+    /// <summary>The loaded model's configuration (config.json).</summary>
     public MllamaConfig Config => _model.Config;
 
+    /// <summary>The model's tokenizer (tokenizer.json or tokenizer.model of the folder).</summary>
     public Llama3Tokenizer Tokenizer { get; }
 
+    /// <summary>The options the model was loaded with.</summary>
     public GuardModelOptions Options { get; }
 
     /// <summary>Encoded images kept between classifications (<see cref="GuardModelOptions.ImageCacheSize"/>, or 0 when
@@ -66,7 +69,6 @@ public sealed class GuardModel : IContentGuard, IDisposable
     /// <summary>Leading prompt tokens whose keys/values are kept for the next classification
     /// (<see cref="GuardModelOptions.PromptCacheTokens"/>, or 0 when they would not fit in memory next to the checkpoint).</summary>
     public int PromptCacheCapacity => _prefixCache.TokensPerEntry;
-
 
     /// <summary>How long <see cref="LoadAsync"/> took.</summary>
     public TimeSpan LoadTime { get; }
