@@ -30,6 +30,7 @@ public static class VerdictParser
     private static readonly string[] StopTokens =
         [PromptSpecialTokens.EndOfTurn, PromptSpecialTokens.EndOfMessage, PromptSpecialTokens.EndOfText];
 
+    /// <summary>The verdict <paramref name="generatedText"/> states, its codes resolved against <paramref name="policy"/>.</summary>
     public static ParsedVerdict Parse(string generatedText, SafetyPolicy policy)
     {
         ArgumentNullException.ThrowIfNull(generatedText);
