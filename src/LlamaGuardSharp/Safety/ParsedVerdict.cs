@@ -18,7 +18,7 @@ public sealed record ParsedVerdict(
     /// <summary>Kind is Safe.</summary>
     public bool IsSafe => Kind == VerdictKind.Safe;
 
-    /// <summary>Kind is Unsafe (a violation; fail closed: any category line after "unsafe" counts, see <see cref="VerdictParser"/>).</summary>
+    /// <summary>Kind is Unsafe: "unsafe" and a category line with at least one code (see <see cref="VerdictParser"/>).</summary>
     public bool IsUnsafe => Kind == VerdictKind.Unsafe;
 
     /// <summary>Every code of the category line in order: the resolved categories' canonical codes and the unknown codes.</summary>
