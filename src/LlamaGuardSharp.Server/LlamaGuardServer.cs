@@ -49,12 +49,20 @@ public static class LlamaGuardServer
         return app;
     }
 
-    /// <summary>Runs the service until SIGTERM/Ctrl+C and the drain; 0 on a clean stop, 1 when the model failed to load.</summary>
-    public static async Task<int> RunAsync(WebApplication app)
+    /// <summary>
+    /// Runs the service until SIGTERM/Ctrl+C and the drain; 0 on a clean stop, 1 when the model failed to load (then
+    /// one <c>error:</c> line goes to <paramref name="error"/> when given).
+    /// </summary>
+    public static async Task<int> RunAsync(WebApplication app, TextWriter? error = null)
     {
         var state = app.Services.GetRequiredService<GuardState>(); // RunAsync disposes the services when it ends
         await app.RunAsync();
-        return state.LoadFailure is null ? 0 : 1;
+        if (state.LoadFailure is { } failure)
+        {
+            error?.WriteLine("error: loading the model failed: " + failure.Message);
+            return 1;
+        }
+        return 0;
     }
 
     /// <summary>Registers the service's settings (section <c>LlamaGuard</c>) and components.</summary>
