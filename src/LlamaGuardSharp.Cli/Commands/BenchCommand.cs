@@ -9,7 +9,7 @@ using LlamaGuardSharp.Inference;
 namespace LlamaGuardSharp.Cli.Commands;
 
 /// <summary>
-/// <c>llamaguard bench [--quick] [--model DIR] [--runs N] [--warmup N] [--threads N] [--no-gemm] [--no-prefetch] [--profile] [--json]</c>: measures the machine's FMA peak,
+/// <c>llamaguard bench [--quick] [--model DIR|REPO_ID [--revision REV] [--download-if-missing]] [--runs N] [--warmup N] [--threads N] [--no-gemm] [--no-prefetch] [--profile] [--json]</c>: measures the machine's FMA peak,
 /// the GEMM kernel at every model shape, and end-to-end classifications (4-tile image, ≈400-token prompt) with a
 /// per-stage breakdown, all as medians and as fractions of the peak measured in the same run (the higher of the probe
 /// readings before and after the end-to-end runs). Without --model it
@@ -21,7 +21,7 @@ public static class BenchCommand
     public static Command Create()
     {
         var quick = new Option<bool>("--quick") { Description = "Depth-reduced synthetic model (5 local + 1 global vision layers, 5 text layers), fewer repetitions." };
-        var model = new Option<string?>("--model") { Description = "Benchmark this model folder instead of a synthetic one.", HelpName = "DIR" };
+        var model = new ModelSourceOptions(required: false, "Benchmark this model (a folder, or a Hub repository id in the Hugging Face cache) instead of a synthetic one.");
         var runs = new Option<int?>("--runs") { Description = "End-to-end repetitions (median reported; default 3, 2 with --quick)." };
         var warmup = new Option<int>("--warmup")
         {
@@ -47,7 +47,7 @@ public static class BenchCommand
         };
         var command = new Command("bench", "Benchmark the kernels and end-to-end classification against the machine's measured peak.")
         {
-            quick, model, runs, warmup, threads, workDir, skipGemm, noPrefetch, json, profile,
+            quick, model.Model, model.Revision, model.DownloadIfMissing, runs, warmup, threads, workDir, skipGemm, noPrefetch, json, profile,
         };
         command.SetAction(async (parseResult, ct) =>
         {
@@ -68,6 +68,7 @@ public static class BenchCommand
             }
             try
             {
+                string? givenModel = await model.ResolveAsync(parseResult, error, ct); // before the probes: a missing model fails at once
                 var context = new ComputeContext(parseResult.GetValue(threads));
                 var cpu = HostCpu.Current();
                 error.WriteLine($"bench: {cpu}");
@@ -89,7 +90,7 @@ public static class BenchCommand
                     }
                 }
 
-                string modelDir = parseResult.GetValue(model) ?? await EnsureSyntheticModelAsync(isQuick, parseResult.GetValue(workDir)!, error, ct);
+                string modelDir = givenModel ?? await EnsureSyntheticModelAsync(isQuick, parseResult.GetValue(workDir)!, error, ct);
                 var kernels = parseResult.GetValue(profile) ? new KernelProfile() : null;
                 var endToEnd = await RunEndToEndAsync(modelDir, context, peak, warmups, repetitions, kernels, !parseResult.GetValue(noPrefetch), error, ct);
                 // The host may be shared: measure the peak again after the runs and compare against the higher of the

@@ -7,7 +7,7 @@ using LlamaGuardSharp.Safety;
 namespace LlamaGuardSharp.Cli.Commands;
 
 /// <summary>
-/// <c>llamaguard classify --model DIR --user TEXT [--agent TEXT]... [--image FILE] [--json]</c>: loads the model and
+/// <c>llamaguard classify --model DIR|REPO_ID --user TEXT [--agent TEXT]... [--image FILE] [--json]</c>: loads the model and
 /// classifies the conversation's last turn. Prints <c>unsafe  S1 Violent Crimes  p(unsafe)=0.93</c>, or the whole
 /// verdict as JSON with <c>--json</c>. Loading progress goes to stderr.
 /// </summary>
@@ -15,12 +15,7 @@ public static class ClassifyCommand
 {
     public static Command Create()
     {
-        var model = new Option<string>("--model")
-        {
-            Description = "Model folder (config.json, safetensors shards, tokenizer.json) or a hub-cache folder models--meta-llama--Llama-Guard-3-11B-Vision.",
-            HelpName = "DIR",
-            Required = true,
-        };
+        var model = new ModelSourceOptions(required: true);
         var conversationOptions = new ConversationOptions(imageIsOptionalFile: false);
         var layout = ConversationOptions.CreateLayoutOption();
         var threads = new Option<int>("--threads")
@@ -54,7 +49,7 @@ public static class ClassifyCommand
             HelpName = "FILE",
         };
         var command = new Command("classify", "Classify a conversation with Llama Guard 3 Vision (safe, or unsafe with categories and probabilities).");
-        command.Options.Add(model);
+        model.AddTo(command);
         conversationOptions.AddTo(command);
         command.Options.Add(layout);
         command.Options.Add(threads);
@@ -172,10 +167,11 @@ public static class ClassifyCommand
     }
 
     /// <summary>The options that say which model to load and how it classifies; loads it with progress on stderr.</summary>
-    private sealed record ModelOptionSet(Option<string> Model, Option<string> Layout, Option<int> Threads, Option<int> MaxNewTokens, Option<bool> NoCategories)
+    internal sealed record ModelOptionSet(ModelSourceOptions Model, Option<string> Layout, Option<int> Threads, Option<int> MaxNewTokens, Option<bool> NoCategories)
     {
-        public Task<GuardModel> LoadAsync(ParseResult parseResult, TextWriter error, CancellationToken cancellationToken)
+        public async Task<GuardModel> LoadAsync(ParseResult parseResult, TextWriter error, CancellationToken cancellationToken)
         {
+            string folder = (await Model.ResolveAsync(parseResult, error, cancellationToken))!;
             var options = new GuardModelOptions
             {
                 Layout = ConversationOptions.ParseLayout(parseResult.GetValue(Layout)),
@@ -183,7 +179,7 @@ public static class ClassifyCommand
                 MaxNewTokens = parseResult.GetValue(MaxNewTokens),
                 ComputeCategoryProbabilities = !parseResult.GetValue(NoCategories),
             };
-            return GuardModel.LoadAsync(parseResult.GetValue(Model)!, options,
+            return await GuardModel.LoadAsync(folder, options,
                 new LineProgress<GuardLoadProgress>(p => error.WriteLine($"loading: {p.Stage} ({p.Fraction:P0})")), cancellationToken);
         }
     }

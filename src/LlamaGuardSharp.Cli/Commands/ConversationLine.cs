@@ -14,8 +14,10 @@ internal sealed record ConversationLine(string? Id, Conversation Conversation)
 {
     private static readonly HashSet<string> Keys = ["id", "user", "agent", "turns", "image"];
 
+    /// <param name="extraKeys">Keys the caller reads itself (e.g. <c>eval</c>'s "label"), accepted besides the conversation's.</param>
     /// <exception cref="FormatException">The line is not a conversation object; the message says why.</exception>
-    public static async Task<ConversationLine> ParseAsync(string line, string baseDirectory, CancellationToken cancellationToken)
+    public static async Task<ConversationLine> ParseAsync(string line, string baseDirectory, CancellationToken cancellationToken,
+        IReadOnlySet<string>? extraKeys = null)
     {
         JsonDocument document;
         try
@@ -35,9 +37,9 @@ internal sealed record ConversationLine(string? Id, Conversation Conversation)
             }
             foreach (var property in root.EnumerateObject())
             {
-                if (!Keys.Contains(property.Name))
+                if (!Keys.Contains(property.Name) && extraKeys?.Contains(property.Name) != true)
                 {
-                    throw new FormatException($"unknown key \"{property.Name}\" (expected {string.Join(", ", Keys.Select(k => $"\"{k}\""))})");
+                    throw new FormatException($"unknown key \"{property.Name}\" (expected {string.Join(", ", Keys.Concat(extraKeys ?? Enumerable.Empty<string>()).Select(k => $"\"{k}\""))})");
                 }
             }
             string? id = root.TryGetProperty("id", out var idElement) ? idElement.ValueKind switch

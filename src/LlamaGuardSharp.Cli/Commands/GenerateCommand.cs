@@ -18,7 +18,7 @@ public static class GenerateCommand
 
     public static Command Create()
     {
-        var model = new Option<DirectoryInfo>("--model") { Description = "Model folder (config.json + safetensors).", Required = true };
+        var model = new ModelSourceOptions(required: true);
         var promptFile = new Option<FileInfo>("--prompt-file") { Description = "Raw prompt text; special-token strings such as <|image|> are recognised; no BOS is added.", Required = true };
         var images = new Option<FileInfo[]>("--image") { Description = "An image for each <|image|> token, in order (repeatable).", AllowMultipleArgumentsPerToken = false };
         var tokenizer = new Option<FileInfo?>("--tokenizer") { Description = "tokenizer.json or tokenizer.model (default: found in the model folder)." };
@@ -28,7 +28,7 @@ public static class GenerateCommand
 
         var command = new Command("generate", "Greedy generation from a raw prompt with optional images (debugging and parity checks).")
         {
-            model, promptFile, images, tokenizer, maxNewTokens, json, threads,
+            model.Model, model.Revision, model.DownloadIfMissing, promptFile, images, tokenizer, maxNewTokens, json, threads,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -41,7 +41,7 @@ public static class GenerateCommand
                 {
                     throw new ArgumentException("--max-new-tokens must be at least 1.");
                 }
-                string modelDir = MllamaCheckpoint.ResolveModelDirectory(parse.GetValue(model)!.FullName);
+                string modelDir = MllamaCheckpoint.ResolveModelDirectory((await model.ResolveAsync(parse, stderr, cancellationToken))!);
                 var tok = Llama3Tokenizer.Load(parse.GetValue(tokenizer)?.FullName ?? modelDir);
                 string prompt = await File.ReadAllTextAsync(parse.GetValue(promptFile)!.FullName, cancellationToken);
                 int[] ids = tok.Encode(prompt, recognizeSpecialTokens: true);

@@ -23,7 +23,8 @@ public static class PreprocessCommand
         };
         var modelOption = new Option<string?>("--model")
         {
-            Description = "Model directory: tile size and tile limit from preprocessor_config.json, else config.json.",
+            Description = "Model directory (or a Hub repository id in the Hugging Face cache): tile size and tile limit from preprocessor_config.json, else config.json.",
+            HelpName = "DIR|REPO_ID",
         };
         var tileSizeOption = new Option<int?>("--tile-size")
         {
@@ -75,7 +76,7 @@ public static class PreprocessCommand
             try
             {
                 ImagePreprocessorOptions options = model is not null
-                    ? ImagePreprocessorOptions.FromModelDirectory(model)
+                    ? ImagePreprocessorOptions.FromModelDirectory(Hub.ModelLocator.Resolve(model))
                     : new ImagePreprocessorOptions(tileSize ?? 560, maxTiles ?? 4);
                 var decoder = new ImageDecoder(new ImageDecoderOptions { ApplyExifOrientation = parseResult.GetValue(exifOption) });
                 RgbImage image = await decoder.DecodeFileAsync(parseResult.GetValue(imageOption)!, ct).ConfigureAwait(false);

@@ -81,12 +81,15 @@ public sealed class GuardModel : IContentGuard, IDisposable
 
     /// <summary>
     /// Loads a model folder (config.json, safetensors or shards + index, tokenizer.json or tokenizer.model, optional
-    /// preprocessor_config.json) or a hub-cache repository folder. Validates every header and the tensor inventory.
+    /// preprocessor_config.json), a hub-cache repository folder, or a Hub repository id such as
+    /// <c>meta-llama/Llama-Guard-3-11B-Vision</c> already in the Hugging Face cache (its <c>refs/main</c> snapshot; see
+    /// <see cref="Hub.ModelLocator"/> — no network call). Validates every header and the tensor inventory.
     /// </summary>
     public static Task<GuardModel> LoadAsync(string path, GuardModelOptions? options = null, IProgress<GuardLoadProgress>? progress = null,
         CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
+        path = Hub.ModelLocator.Resolve(path); // a Hub repository id → its cached snapshot (offline; a path stays a path)
         options ??= GuardModelOptions.Default;
         ValidateOptions(options);
         return Task.Run(() =>
