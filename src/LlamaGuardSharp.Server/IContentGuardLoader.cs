@@ -1,3 +1,4 @@
+using LlamaGuardSharp.Hub;
 using LlamaGuardSharp.Inference;
 
 namespace LlamaGuardSharp.Server;
@@ -19,14 +20,15 @@ public interface IContentGuardLoader
     Task<LoadedGuard> LoadAsync(CancellationToken cancellationToken);
 }
 
-/// <summary>Loads <see cref="LlamaGuardServiceOptions.Model"/> with <see cref="GuardModel.LoadAsync"/>.</summary>
+/// <summary>Loads <see cref="LlamaGuardServiceOptions.Model"/> (a folder or a cached repository id, <see cref="ModelLocator"/>) with <see cref="GuardModel.LoadAsync"/>.</summary>
 internal sealed class GuardModelLoader(LlamaGuardServiceOptions options, ILogger<GuardModelLoader> logger) : IContentGuardLoader
 {
     public async Task<LoadedGuard> LoadAsync(CancellationToken cancellationToken)
     {
         string path = options.Model ?? throw new InvalidOperationException("No model configured: set LlamaGuard:Model (llamaguard serve --model DIR).");
         var progress = new Progress<GuardLoadProgress>(p => logger.LogInformation("Loading model: {Stage} ({Fraction:P0})", p.Stage, p.Fraction));
-        var model = await GuardModel.LoadAsync(path, new GuardModelOptions { Threads = options.Threads }, progress, cancellationToken);
+        string folder = ModelLocator.Resolve(path); // a folder as is; a Hub repository id from the hub cache
+        var model = await GuardModel.LoadAsync(folder, new GuardModelOptions { Threads = options.Threads }, progress, cancellationToken);
         string id = options.ModelId ?? Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(path)));
         return new LoadedGuard(model, id, model.LoadTime, model);
     }

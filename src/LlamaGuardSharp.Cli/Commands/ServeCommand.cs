@@ -1,12 +1,13 @@
 using System.CommandLine;
 using Microsoft.Extensions.DependencyInjection;
 using System.Globalization;
+using LlamaGuardSharp.Hub;
 using LlamaGuardSharp.Server;
 
 namespace LlamaGuardSharp.Cli.Commands;
 
 /// <summary>
-/// <c>llamaguard serve --model DIR|REPO_ID [--urls URL] [--max-queue N] [--request-timeout S] [--drain-timeout S]
+/// <c>llamaguard serve --model DIR|REPO_ID [--revision REV] [--download-if-missing] [--urls URL] [--max-queue N] [--request-timeout S] [--drain-timeout S]
 /// [--api-key KEY]... [--threshold X] [--unready-when-queue-full] [--allowed-image-hosts H,...]</c>: the moderation service
 /// (OpenAI moderations, llama-stack safety, native API; docs/service.md). Every flag is also a setting of section
 /// <c>LlamaGuard</c> in appsettings.json or the environment (<c>LlamaGuard__MaxQueue=8</c>); flags win.
@@ -15,11 +16,8 @@ public static class ServeCommand
 {
     public static Command Create()
     {
-        var model = new Option<string?>("--model")
-        {
-            Description = "Model folder, or a Hugging Face repo id already in the hub cache (e.g. meta-llama/Llama-Guard-3-11B-Vision). Setting LlamaGuard:Model.",
-            HelpName = "DIR|REPO_ID",
-        };
+        var model = new ModelSourceOptions(required: false,
+            "Model folder, hub-cache folder, or Hub repository id found in the Hugging Face cache (e.g. meta-llama/Llama-Guard-3-11B-Vision). Setting LlamaGuard:Model.");
         var urls = new Option<string?>("--urls") { Description = $"Where to listen, ';'-separated (default {LlamaGuardServer.DefaultUrl}).", HelpName = "URLS" };
         var maxQueue = new Option<int?>("--max-queue") { Description = "Requests that may wait behind the running classification; beyond: 429 with Retry-After (default 16).", HelpName = "N" };
         var requestTimeout = new Option<double?>("--request-timeout") { Description = "Deadline of one request, queueing included, in seconds; then 504 (default 600).", HelpName = "SECONDS" };
@@ -35,8 +33,9 @@ public static class ServeCommand
 
         var command = new Command("serve", "Run the moderation service: OpenAI /v1/moderations, llama-stack /v1/safety/run-shield, native /v1/classify.")
         {
-            model, urls, maxQueue, requestTimeout, drainTimeout, apiKeys, threshold, unready, imageHosts, allowPrivate, threads, modelId, logContent,
+            urls, maxQueue, requestTimeout, drainTimeout, apiKeys, threshold, unready, imageHosts, allowPrivate, threads, modelId, logContent,
         };
+        model.AddTo(command);
         // A synchronous action on purpose: the host handles SIGTERM/Ctrl+C itself (drain, then exit 0); an asynchronous
         // System.CommandLine action would install its own termination handler and end the process before the drain.
         command.SetAction(parseResult =>
@@ -52,9 +51,9 @@ public static class ServeCommand
                         settings[$"{LlamaGuardServiceOptions.Section}:{key}"] = Convert.ToString(v, CultureInfo.InvariantCulture);
                     }
                 }
-                if (parseResult.GetValue(model) is { } modelPath)
+                if (model.ResolveAsync(parseResult, error, CancellationToken.None).GetAwaiter().GetResult() is { } folder)
                 {
-                    settings[$"{LlamaGuardServiceOptions.Section}:Model"] = ResolveModel(modelPath);
+                    settings[$"{LlamaGuardServiceOptions.Section}:Model"] = folder;
                 }
                 if (parseResult.GetValue(urls) is { } listen)
                 {
@@ -81,9 +80,10 @@ public static class ServeCommand
                 {
                     throw new ArgumentException("No model: give --model DIR (or set LlamaGuard:Model in appsettings.json / LlamaGuard__Model in the environment).");
                 }
-                if (!Directory.Exists(options.Model))
+                string resolved = ModelLocator.Resolve(options.Model); // a repo id from appsettings/environment too
+                if (!Directory.Exists(resolved))
                 {
-                    throw new ArgumentException($"The model folder {options.Model} does not exist.");
+                    throw new ArgumentException($"The model folder {resolved} does not exist.");
                 }
                 return LlamaGuardServer.RunAsync(app, error).GetAwaiter().GetResult();
             }
@@ -102,19 +102,5 @@ public static class ServeCommand
         {
             settings[$"{LlamaGuardServiceOptions.Section}:{key}:{i}"] = values![i];
         }
-    }
-
-    /// <summary>A folder as given; a repo id (<c>org/name</c>) that is no folder resolves to its hub-cache folder.</summary>
-    private static string ResolveModel(string value)
-    {
-        if (Directory.Exists(value) || value.Count(c => c == '/') != 1 || value.StartsWith('/') || value.StartsWith('.'))
-        {
-            return value;
-        }
-        string hub = Environment.GetEnvironmentVariable("HF_HUB_CACHE")
-            ?? Path.Combine(Environment.GetEnvironmentVariable("HF_HOME") ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "huggingface"), "hub");
-        string cached = Path.Combine(hub, "models--" + value.Replace("/", "--", StringComparison.Ordinal));
-        return Directory.Exists(cached) ? cached
-            : throw new ArgumentException($"{value} is neither a model folder nor a repository in the Hugging Face cache ({cached}); download it first or give the folder.");
     }
 }

@@ -24,6 +24,16 @@ public sealed class ServeCommandTests
         Assert.Contains("/nonexistent/lgs-model", err);
     }
 
+    [Fact]
+    public void A_repository_id_that_is_not_cached_says_how_to_get_it()
+    {
+        var (exit, _, err) = Run("serve", "--model", "lgs-tests/not-a-cached-model-7f3a", "--urls", "http://127.0.0.1:0");
+        Assert.Equal(1, exit);
+        Assert.StartsWith("error: ", err);
+        Assert.Contains("lgs-tests/not-a-cached-model-7f3a", err);
+        Assert.Contains("download", err);
+    }
+
     [Theory]
     [InlineData("--max-queue", "-1", "MaxQueue")]
     [InlineData("--threshold", "1.5", "Threshold")]
