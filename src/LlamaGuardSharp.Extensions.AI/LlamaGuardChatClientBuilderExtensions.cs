@@ -1,0 +1,37 @@
+using LlamaGuardSharp.Inference;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace LlamaGuardSharp.Extensions.AI;
+
+/// <summary>Adds <see cref="LlamaGuardChatClient"/> to a chat-client pipeline.</summary>
+public static class LlamaGuardChatClientBuilderExtensions
+{
+    /// <summary>The named <see cref="HttpClient"/> (from <see cref="IHttpClientFactory"/>, when registered) that downloads images from allowed hosts.</summary>
+    public const string ImageHttpClientName = "LlamaGuardSharp.Images";
+
+    /// <summary>Guards the pipeline with Llama Guard: the input is classified before the inner client, the answer after it.</summary>
+    /// <param name="builder">The chat-client pipeline.</param>
+    /// <param name="guard">The classifier; null: the <see cref="IContentGuard"/> registered in the pipeline's services (<c>AddLlamaGuard</c>).</param>
+    /// <param name="configure">Sets the <see cref="LlamaGuardChatOptions"/> (validated when the pipeline is built).</param>
+    public static ChatClientBuilder UseLlamaGuard(this ChatClientBuilder builder, IContentGuard? guard = null, Action<LlamaGuardChatOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        return builder.Use((innerClient, services) =>
+        {
+            var contentGuard = guard ?? services.GetService<IContentGuard>() ?? throw new InvalidOperationException(
+                "UseLlamaGuard found no IContentGuard: pass one (a GuardModel or a LlamaGuardClient) or register it with services.AddLlamaGuard(...).");
+            var options = new LlamaGuardChatOptions();
+            configure?.Invoke(options);
+            HttpClient? images = options.AllowedImageHosts.Count == 0 ? null
+                : services.GetService<IHttpClientFactory>()?.CreateClient(ImageHttpClientName) ?? SharedImageClient.Instance;
+            return new LlamaGuardChatClient(innerClient, contentGuard, options, images);
+        });
+    }
+
+    /// <summary>One HttpClient for image downloads when no factory is registered (HttpClient is meant to be reused; it holds no per-call state).</summary>
+    private static class SharedImageClient
+    {
+        public static readonly HttpClient Instance = new() { Timeout = TimeSpan.FromSeconds(30) };
+    }
+}
