@@ -67,7 +67,10 @@ public sealed class LlamaGuardChatClient : DelegatingChatClient
             refusal.Usage = response.Usage;
             return refusal;
         }
-        Annotate(response.AdditionalProperties ??= [], inputVerdict, outputVerdict);
+        if (inputVerdict is not null || outputVerdict is not null)
+        {
+            Annotate(response.AdditionalProperties ??= [], inputVerdict, outputVerdict);
+        }
         return response;
     }
 
