@@ -17,6 +17,7 @@ internal sealed class GuardModelHost(IOptions<LlamaGuardServiceOptions> options,
     private readonly CancellationTokenSource _stopping = new();
     private Task? _loading;
     private int _started;
+    private int _disposed;
 
     /// <summary>The model's load, completed when it is ready (faulted when loading failed).</summary>
     public Task<GuardModel> Model => _model.Task;
@@ -69,8 +70,13 @@ internal sealed class GuardModelHost(IOptions<LlamaGuardServiceOptions> options,
         }
     }
 
+    /// <summary>Idempotent: the container disposes this instance as the host singleton and as the hosted service.</summary>
     public void Dispose()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
         _stopping.Cancel();
         if (_model.Task.IsCompletedSuccessfully)
         {
