@@ -9,7 +9,7 @@ namespace LlamaGuardSharp.Extensions.AI;
 /// repeat a role and carry several images. Invariants of what this builds: system and tool messages are left out
 /// (they are the application's, not the user's); consecutive messages of one role are joined with a blank line;
 /// leading assistant messages are dropped; only the images of the last user message are classified (earlier ones were
-/// checked when they were sent), each in a conversation of its own with that message's text, because the service's
+/// checked when they were sent), each in a conversation of its own with the text of the last user turn, because the service's
 /// native API puts the image on the first user turn and both guards must see the same prompts.
 /// </summary>
 internal sealed class GuardConversations
