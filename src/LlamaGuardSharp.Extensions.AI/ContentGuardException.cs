@@ -9,8 +9,11 @@ namespace LlamaGuardSharp.Extensions.AI;
 public sealed class ContentGuardException : Exception
 {
     /// <summary>Creates the exception for a blocked <paramref name="side"/>.</summary>
-    public ContentGuardException(GuardedSide side, SafetyVerdict verdict)
-        : base(Describe(side, verdict))
+    /// <param name="side">Which side was blocked.</param>
+    /// <param name="verdict">The guard's verdict for it.</param>
+    /// <param name="reason">Why the verdict blocks, e.g. "was judged unsafe (S1 Violent Crimes)"; null: from the verdict's kind.</param>
+    public ContentGuardException(GuardedSide side, SafetyVerdict verdict, string? reason = null)
+        : base($"{(side == GuardedSide.Input ? "The user's input" : "The assistant's answer")} {reason ?? LlamaGuardChatOptions.DescribeKind(verdict ?? throw new ArgumentNullException(nameof(verdict)))}.")
     {
         ArgumentNullException.ThrowIfNull(verdict);
         Side = side;
@@ -22,18 +25,4 @@ public sealed class ContentGuardException : Exception
 
     /// <summary>The guard's verdict for that side.</summary>
     public SafetyVerdict Verdict { get; }
-
-    private static string Describe(GuardedSide side, SafetyVerdict verdict)
-    {
-        string what = side == GuardedSide.Input ? "The user's input" : "The assistant's answer";
-        string why = verdict.Kind switch
-        {
-            Safety.VerdictKind.Unsafe when verdict.ViolatedCategories.Count > 0 =>
-                $"was judged unsafe ({string.Join(", ", verdict.ViolatedCategories.Select(c => $"{c.Code} {c.Name}"))})",
-            Safety.VerdictKind.Unsafe => "was judged unsafe",
-            Safety.VerdictKind.Unparseable => "got an unparseable verdict from the guard model, treated as unsafe (fail closed)",
-            _ => "was judged safe by the model but reached the unsafe threshold",
-        };
-        return $"{what} {why}; p(unsafe) = {verdict.UnsafeProbability:0.###}.";
-    }
 }

@@ -48,13 +48,14 @@ public sealed class LlamaGuardChatClient : DelegatingChatClient
     public override async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(messages);
-        var (conversations, inputVerdict) = await CheckInputAsync(messages, cancellationToken).ConfigureAwait(false);
+        var list = messages as IList<ChatMessage> ?? messages.ToList(); // read twice: by the guard and by the inner client
+        var (conversations, inputVerdict) = await CheckInputAsync(list, cancellationToken).ConfigureAwait(false);
         if (inputVerdict is not null && _options.IsViolation(inputVerdict))
         {
             return Refusal(GuardedSide.Input, inputVerdict, null);
         }
 
-        var response = await base.GetResponseAsync(messages, options, cancellationToken).ConfigureAwait(false);
+        var response = await base.GetResponseAsync(list, options, cancellationToken).ConfigureAwait(false);
 
         var outputVerdict = await CheckOutputAsync(conversations, response.Text, cancellationToken).ConfigureAwait(false);
         if (outputVerdict is not null && _options.IsViolation(outputVerdict))
@@ -79,7 +80,8 @@ public sealed class LlamaGuardChatClient : DelegatingChatClient
         [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(messages);
-        var (conversations, inputVerdict) = await CheckInputAsync(messages, cancellationToken).ConfigureAwait(false);
+        var list = messages as IList<ChatMessage> ?? messages.ToList();
+        var (conversations, inputVerdict) = await CheckInputAsync(list, cancellationToken).ConfigureAwait(false);
         if (inputVerdict is not null && _options.IsViolation(inputVerdict))
         {
             yield return RefusalUpdate(GuardedSide.Input, inputVerdict, null);
@@ -88,7 +90,7 @@ public sealed class LlamaGuardChatClient : DelegatingChatClient
 
         bool buffer = _options.CheckOutput && _options.StreamingMode == GuardStreamingMode.BufferUntilChecked;
         var updates = new List<ChatResponseUpdate>();
-        await foreach (var update in base.GetStreamingResponseAsync(messages, options, cancellationToken).ConfigureAwait(false))
+        await foreach (var update in base.GetStreamingResponseAsync(list, options, cancellationToken).ConfigureAwait(false))
         {
             if (_options.CheckOutput)
             {
@@ -133,7 +135,7 @@ public sealed class LlamaGuardChatClient : DelegatingChatClient
     public override object? GetService(Type serviceType, object? serviceKey = null)
     {
         ArgumentNullException.ThrowIfNull(serviceType);
-        return serviceKey is null && serviceType.IsInstanceOfType(_guard) ? _guard : base.GetService(serviceType, serviceKey);
+        return base.GetService(serviceType, serviceKey) ?? (serviceKey is null && serviceType.IsInstanceOfType(_guard) ? _guard : null);
     }
 
     /// <summary>Builds the guard's view of the chat and, with <see cref="LlamaGuardChatOptions.CheckInput"/>, judges the input.</summary>
@@ -175,7 +177,7 @@ public sealed class LlamaGuardChatClient : DelegatingChatClient
     {
         if (_options.OnViolation == GuardViolationAction.Throw)
         {
-            throw new ContentGuardException(side, verdict);
+            throw new ContentGuardException(side, verdict, _options.DescribeViolation(verdict));
         }
         var response = new ChatResponse(new ChatMessage(ChatRole.Assistant, _options.RefusalMessage))
         {

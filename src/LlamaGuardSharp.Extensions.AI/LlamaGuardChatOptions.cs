@@ -67,6 +67,31 @@ public sealed class LlamaGuardChatOptions
         return UnsafeThreshold is { } threshold ? verdict.UnsafeProbability >= threshold : verdict.Kind == VerdictKind.Unsafe;
     }
 
+    /// <summary>Why <paramref name="verdict"/> blocks under these options, as the end of a sentence ("was judged unsafe (…)").</summary>
+    internal string DescribeViolation(SafetyVerdict verdict)
+    {
+        if (verdict.Kind == VerdictKind.Unparseable && TreatUnparseableAsUnsafe)
+        {
+            return $"got a verdict the guard model did not write in Llama Guard's grammar ('{verdict.RawOutput.Trim()}'), treated as unsafe (fail closed)";
+        }
+        if (UnsafeThreshold is { } threshold)
+        {
+            return $"reached the unsafe threshold: p(unsafe) = {verdict.UnsafeProbability:G4} ≥ {threshold:G4}{Categories(verdict)}";
+        }
+        return DescribeKind(verdict);
+    }
+
+    /// <summary>The verdict's kind as the end of a sentence, without an options rule.</summary>
+    internal static string DescribeKind(SafetyVerdict verdict) => verdict.Kind switch
+    {
+        VerdictKind.Unsafe => $"was judged unsafe{Categories(verdict)}, p(unsafe) = {verdict.UnsafeProbability:G4}",
+        VerdictKind.Unparseable => $"got a verdict the guard model did not write in Llama Guard's grammar ('{verdict.RawOutput.Trim()}')",
+        _ => $"was judged safe, p(unsafe) = {verdict.UnsafeProbability:G4}",
+    };
+
+    private static string Categories(SafetyVerdict verdict) => verdict.ViolatedCategories.Count == 0 ? ""
+        : $" ({string.Join(", ", verdict.ViolatedCategories.Select(c => $"{c.Code} {c.Name}"))})";
+
     /// <summary>Throws when a setting is out of range (called when the middleware is built).</summary>
     internal void Validate()
     {

@@ -23,14 +23,17 @@ public sealed class AddLlamaGuardTests(TinyGuard tiny)
         return builder.Build();
     }
 
-    private static async Task<HealthReport> WaitForHealthAsync(IHost host, HealthStatus wanted)
+    private static Task<HealthReport> WaitForHealthAsync(IHost host, HealthStatus wanted) => WaitForHealthAsync(host, r => r.Status == wanted);
+
+    /// <summary>Polls the readiness checks until <paramref name="done"/> (a loading model is Unhealthy too, so tests name what they wait for).</summary>
+    private static async Task<HealthReport> WaitForHealthAsync(IHost host, Func<HealthReport, bool> done)
     {
         var health = host.Services.GetRequiredService<HealthCheckService>();
         var deadline = DateTime.UtcNow.AddSeconds(60);
         while (true)
         {
             var report = await health.CheckHealthAsync(r => r.Tags.Contains("ready"));
-            if (report.Status == wanted || DateTime.UtcNow > deadline)
+            if (done(report) || DateTime.UtcNow > deadline)
             {
                 return report;
             }
@@ -81,10 +84,11 @@ public sealed class AddLlamaGuardTests(TinyGuard tiny)
             using var host = BuildHost(new() { ["LlamaGuard:ModelPath"] = empty });
             await host.StartAsync();
 
-            var report = await WaitForHealthAsync(host, HealthStatus.Unhealthy);
+            var report = await WaitForHealthAsync(host, r => r.Entries["llamaguard"].Description != "Llama Guard is loading.");
             var entry = report.Entries["llamaguard"];
             Assert.Equal(HealthStatus.Unhealthy, entry.Status);
             Assert.NotNull(entry.Exception);
+            Assert.Equal("Loading Llama Guard failed.", entry.Description);
 
             var e = await Assert.ThrowsAsync<InvalidOperationException>(() => host.Services.GetRequiredService<IContentGuard>().ClassifyAsync(Conversation.ForPrompt("Hi")));
             Assert.Contains(empty, e.Message);

@@ -48,6 +48,8 @@ public sealed class LlamaGuardChatClientTests(TinyGuard tiny)
 
         Assert.Equal(GuardedSide.Input, e.Side);
         Assert.Equal(VerdictKind.Unparseable, e.Verdict.Kind);
+        Assert.StartsWith("The user's input got a verdict", e.Message);
+        Assert.Contains("fail closed", e.Message);
         AssertSameVerdict(await InputVerdict(), e.Verdict);
         Assert.Equal(0, inner.Calls);
         var judged = Assert.Single(guard.Conversations);
@@ -157,6 +159,7 @@ public sealed class LlamaGuardChatClientTests(TinyGuard tiny)
         var (atOutput, inner, _) = Build(o => { o.TreatUnparseableAsUnsafe = false; o.UnsafeThreshold = pOutput; });
         var e = await Assert.ThrowsAsync<ContentGuardException>(() => atOutput.GetResponseAsync(Chat));
         Assert.Equal(GuardedSide.Output, e.Side);
+        Assert.Contains("reached the unsafe threshold", e.Message);
         Assert.Equal(1, inner.Calls);
 
         // Just above it, both pass.
