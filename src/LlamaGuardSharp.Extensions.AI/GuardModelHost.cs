@@ -11,7 +11,7 @@ namespace LlamaGuardSharp.Extensions.AI;
 /// a failed load makes them, and the health check, fail with its cause. Without a host (a bare service provider), the
 /// first classification starts the load, so nothing waits on a start that never comes.
 /// </summary>
-internal sealed class GuardModelHost(IOptions<LlamaGuardServiceOptions> options, ILogger<GuardModelHost> logger) : IHostedService, IDisposable
+internal sealed class GuardModelHost(IOptions<LlamaGuardOptions> options, ILogger<GuardModelHost> logger) : IHostedService, IDisposable
 {
     private readonly TaskCompletionSource<GuardModel> _model = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly CancellationTokenSource _stopping = new();

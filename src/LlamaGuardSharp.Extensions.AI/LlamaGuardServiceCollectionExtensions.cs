@@ -12,7 +12,7 @@ public static class LlamaGuardServiceCollectionExtensions
 {
     /// <summary>
     /// Registers the guard configured by <paramref name="configuration"/> (e.g. <c>configuration.GetSection("LlamaGuard")</c>,
-    /// bound to <see cref="LlamaGuardServiceOptions"/>): <c>ModelPath</c> loads the model in-process once at start,
+    /// bound to <see cref="LlamaGuardOptions"/>): <c>ModelPath</c> loads the model in-process once at start,
     /// <c>Endpoint</c> uses a remote <c>llamaguard serve</c>. Options are validated when the host starts; readiness is
     /// the health check <c>llamaguard</c> (tag <c>ready</c>).
     /// </summary>
@@ -20,18 +20,18 @@ public static class LlamaGuardServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(configuration);
-        services.AddOptions<LlamaGuardServiceOptions>().Bind(configuration);
-        return AddCore(services, configuration[nameof(LlamaGuardServiceOptions.ModelPath)] is { Length: > 0 });
+        services.AddOptions<LlamaGuardOptions>().Bind(configuration);
+        return AddCore(services, configuration[nameof(LlamaGuardOptions.ModelPath)] is { Length: > 0 });
     }
 
     /// <summary>Registers the guard configured by <paramref name="configure"/>; see the <see cref="IConfiguration"/> overload.</summary>
-    public static IServiceCollection AddLlamaGuard(this IServiceCollection services, Action<LlamaGuardServiceOptions> configure)
+    public static IServiceCollection AddLlamaGuard(this IServiceCollection services, Action<LlamaGuardOptions> configure)
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(configure);
-        var probe = new LlamaGuardServiceOptions();
+        var probe = new LlamaGuardOptions();
         configure(probe);
-        services.AddOptions<LlamaGuardServiceOptions>().Configure(configure);
+        services.AddOptions<LlamaGuardOptions>().Configure(configure);
         return AddCore(services, !string.IsNullOrWhiteSpace(probe.ModelPath));
     }
 
@@ -41,8 +41,8 @@ public static class LlamaGuardServiceCollectionExtensions
     /// </summary>
     private static IServiceCollection AddCore(IServiceCollection services, bool inProcess)
     {
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<LlamaGuardServiceOptions>, LlamaGuardServiceOptionsValidator>());
-        services.AddOptions<LlamaGuardServiceOptions>().ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<LlamaGuardOptions>, LlamaGuardOptionsValidator>());
+        services.AddOptions<LlamaGuardOptions>().ValidateOnStart();
         services.AddLogging();
         if (inProcess)
         {
@@ -54,7 +54,7 @@ public static class LlamaGuardServiceCollectionExtensions
         {
             services.AddHttpClient<LlamaGuardClient>((sp, http) =>
             {
-                var options = sp.GetRequiredService<IOptions<LlamaGuardServiceOptions>>().Value;
+                var options = sp.GetRequiredService<IOptions<LlamaGuardOptions>>().Value;
                 var endpoint = options.Endpoint ?? throw new InvalidOperationException("LlamaGuard:Endpoint is not set.");
                 http.BaseAddress = endpoint.AbsoluteUri.EndsWith('/') ? endpoint : new Uri(endpoint.AbsoluteUri + "/");
                 http.Timeout = Timeout.InfiniteTimeSpan; // the resilience handler's timeouts govern
@@ -66,7 +66,7 @@ public static class LlamaGuardServiceCollectionExtensions
             .AddStandardResilienceHandler()
             .Configure((HttpStandardResilienceOptions resilience, IServiceProvider sp) =>
             {
-                var options = sp.GetRequiredService<IOptions<LlamaGuardServiceOptions>>().Value;
+                var options = sp.GetRequiredService<IOptions<LlamaGuardOptions>>().Value;
                 resilience.AttemptTimeout.Timeout = options.Timeout;
                 resilience.Retry.MaxRetryAttempts = Math.Max(options.MaxRetries, 1);
                 resilience.Retry.ShouldHandle = options.MaxRetries == 0 ? _ => ValueTask.FromResult(false) : resilience.Retry.ShouldHandle;

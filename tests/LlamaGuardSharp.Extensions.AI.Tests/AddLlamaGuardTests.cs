@@ -103,7 +103,7 @@ public sealed class AddLlamaGuardTests(TinyGuard tiny)
     [Fact]
     public async Task Endpoint_registers_the_remote_client_and_its_readiness()
     {
-        await using var server = await ClassifyContractServer.StartAsync(tiny.Model);
+        await using var server = await GuardService.StartAsync(tiny.Model);
         using var host = BuildHost(new() { ["LlamaGuard:Endpoint"] = server.Address.ToString(), ["LlamaGuard:Timeout"] = "00:00:30" });
         await host.StartAsync();
 

@@ -8,20 +8,21 @@ using Microsoft.Extensions.DependencyInjection;
 namespace LlamaGuardSharp.Extensions.AI.Tests;
 
 /// <summary>
-/// The remote client against an in-process server of the native API over the same tiny GuardModel: the verdicts must
-/// be those of the model in-process, and the service's failures must come out as the typed exceptions (through the
-/// resilience pipeline that AddLlamaGuard registers).
+/// The remote client against the real <c>llamaguard serve</c> in-process over the same tiny GuardModel: the verdicts
+/// must be those of the model in-process, and the service's failures must come out as the typed exceptions (through the
+/// resilience pipeline that AddLlamaGuard registers). Queue-full answers and slow answers are injected in front of the
+/// service (GuardService.Faults), the rest is the service's own behaviour.
 /// </summary>
 [Collection(TinyGuardCollection.Name)]
 public sealed class LlamaGuardClientTests(TinyGuard tiny) : IAsyncLifetime
 {
-    private ClassifyContractServer _server = null!;
+    private GuardService _server = null!;
 
-    public async Task InitializeAsync() => _server = await ClassifyContractServer.StartAsync(tiny.Model);
+    public async Task InitializeAsync() => _server = await GuardService.StartAsync(tiny.Model);
 
     public async Task DisposeAsync() => await _server.DisposeAsync();
 
-    private static ServiceProvider Services(Uri endpoint, Action<LlamaGuardServiceOptions>? configure = null) =>
+    private static ServiceProvider Services(Uri endpoint, Action<LlamaGuardOptions>? configure = null) =>
         new ServiceCollection().AddLlamaGuard(o =>
         {
             o.Endpoint = endpoint;
@@ -80,33 +81,49 @@ public sealed class LlamaGuardClientTests(TinyGuard tiny) : IAsyncLifetime
     [Fact]
     public async Task A_bad_request_is_a_request_exception_naming_the_field_and_is_not_retried()
     {
-        _server.Faults.Enqueue(c => ClassifyContractServer.WriteErrorAsync(c, 400, "invalid_request_error", "turns must not be empty", "turns"));
+        // Bytes that are no image: the service answers 400 naming the field.
+        var conversation = Conversation.ForPrompt("What is this?", ConversationImage.FromBytes(new byte[] { 1, 2, 3, 4 }));
         using var services = Services(_server.Address);
 
-        var e = await Assert.ThrowsAsync<LlamaGuardRequestException>(() => services.GetRequiredService<LlamaGuardClient>().ClassifyAsync(Conversation.ForPrompt("Hi")));
+        var e = await Assert.ThrowsAsync<LlamaGuardRequestException>(() => services.GetRequiredService<LlamaGuardClient>().ClassifyAsync(conversation));
 
         Assert.Equal(HttpStatusCode.BadRequest, e.StatusCode);
-        Assert.Equal("turns", e.Param);
+        Assert.Equal("image", e.Param);
         Assert.Equal("invalid_request_error", e.ErrorType);
-        Assert.Contains("turns must not be empty", e.Message);
         Assert.NotNull(e.RequestId);
         Assert.Equal(1, _server.Requests);
     }
 
     [Fact]
-    public async Task A_missing_api_key_is_an_authentication_exception()
+    public async Task A_request_over_the_services_size_limit_is_a_request_exception()
     {
-        _server.Faults.Enqueue(c => ClassifyContractServer.WriteErrorAsync(c, 401, "authentication_error", "Missing API key."));
-        using var services = Services(_server.Address);
+        await using var small = await GuardService.StartAsync(tiny.Model, new() { ["MaxRequestBytes"] = "2000" });
+        using var services = Services(small.Address);
 
-        var e = await Assert.ThrowsAsync<LlamaGuardAuthenticationException>(() => services.GetRequiredService<LlamaGuardClient>().ClassifyAsync(Conversation.ForPrompt("Hi")));
-        Assert.Equal("authentication_error", e.ErrorType);
+        var e = await Assert.ThrowsAsync<LlamaGuardRequestException>(() => services.GetRequiredService<LlamaGuardClient>().ClassifyAsync(Conversation.ForPrompt(new string('a', 5000))));
+
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, e.StatusCode);
+    }
+
+    [Fact]
+    public async Task The_api_key_is_checked_by_the_service()
+    {
+        await using var keyed = await GuardService.StartAsync(tiny.Model, new() { ["ApiKeys:0"] = "sk-right" });
+
+        using (var without = Services(keyed.Address))
+        {
+            var e = await Assert.ThrowsAsync<LlamaGuardAuthenticationException>(() => without.GetRequiredService<LlamaGuardClient>().ClassifyAsync(Conversation.ForPrompt("Hi")));
+            Assert.Equal("authentication_error", e.ErrorType);
+            Assert.Equal(HttpStatusCode.Unauthorized, e.StatusCode);
+        }
+        using var with = Services(keyed.Address, o => o.ApiKey = "sk-right");
+        AssertSame(await tiny.Model.ClassifyAsync(Conversation.ForPrompt("Hi")), await with.GetRequiredService<LlamaGuardClient>().ClassifyAsync(Conversation.ForPrompt("Hi")));
     }
 
     [Fact]
     public async Task A_full_queue_is_retried_after_its_Retry_After_and_then_succeeds()
     {
-        _server.Faults.Enqueue(c => ClassifyContractServer.WriteErrorAsync(c, 429, "rate_limit_error", "Queue full.", retryAfterSeconds: 1));
+        _server.Faults.Enqueue(c => GuardService.WriteErrorAsync(c, 429, "rate_limit_error", "Queue full.", retryAfterSeconds: 1));
         using var services = Services(_server.Address, o => o.MaxRetries = 2);
 
         var verdict = await services.GetRequiredService<LlamaGuardClient>().ClassifyAsync(Conversation.ForPrompt("Hi"));
@@ -118,7 +135,7 @@ public sealed class LlamaGuardClientTests(TinyGuard tiny) : IAsyncLifetime
     [Fact]
     public async Task A_queue_that_stays_full_is_a_rate_limit_exception_with_its_Retry_After()
     {
-        _server.Faults.Enqueue(c => ClassifyContractServer.WriteErrorAsync(c, 429, "rate_limit_error", "Queue full.", retryAfterSeconds: 7));
+        _server.Faults.Enqueue(c => GuardService.WriteErrorAsync(c, 429, "rate_limit_error", "Queue full.", retryAfterSeconds: 7));
         using var services = Services(_server.Address, o => o.MaxRetries = 0);
 
         var e = await Assert.ThrowsAsync<LlamaGuardRateLimitException>(() => services.GetRequiredService<LlamaGuardClient>().ClassifyAsync(Conversation.ForPrompt("Hi")));
@@ -128,13 +145,16 @@ public sealed class LlamaGuardClientTests(TinyGuard tiny) : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_draining_service_is_unavailable()
+    public async Task A_service_that_is_not_ready_is_unavailable()
     {
-        _server.Faults.Enqueue(c => ClassifyContractServer.WriteErrorAsync(c, 503, "server_error", "Draining."));
-        using var services = Services(_server.Address, o => o.MaxRetries = 0);
+        await using var loading = await GuardService.StartAsync(tiny.Model, loader: new NeverLoader(), waitReady: false);
+        using var services = Services(loading.Address, o => o.MaxRetries = 0);
+        var client = services.GetRequiredService<LlamaGuardClient>();
 
-        var e = await Assert.ThrowsAsync<LlamaGuardUnavailableException>(() => services.GetRequiredService<LlamaGuardClient>().ClassifyAsync(Conversation.ForPrompt("Hi")));
+        var e = await Assert.ThrowsAsync<LlamaGuardUnavailableException>(() => client.ClassifyAsync(Conversation.ForPrompt("Hi")));
+
         Assert.Equal(HttpStatusCode.ServiceUnavailable, e.StatusCode);
+        Assert.False(await client.IsReadyAsync());
     }
 
     [Fact]

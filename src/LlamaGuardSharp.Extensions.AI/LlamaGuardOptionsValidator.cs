@@ -2,10 +2,10 @@ using Microsoft.Extensions.Options;
 
 namespace LlamaGuardSharp.Extensions.AI;
 
-/// <summary>Checks <see cref="LlamaGuardServiceOptions"/> at start, each failure naming the setting and what is wrong.</summary>
-internal sealed class LlamaGuardServiceOptionsValidator : IValidateOptions<LlamaGuardServiceOptions>
+/// <summary>Checks <see cref="LlamaGuardOptions"/> at start, each failure naming the setting and what is wrong.</summary>
+internal sealed class LlamaGuardOptionsValidator : IValidateOptions<LlamaGuardOptions>
 {
-    public ValidateOptionsResult Validate(string? name, LlamaGuardServiceOptions options)
+    public ValidateOptionsResult Validate(string? name, LlamaGuardOptions options)
     {
         var failures = new List<string>();
         bool local = !string.IsNullOrWhiteSpace(options.ModelPath);

@@ -5,7 +5,7 @@ namespace LlamaGuardSharp.Extensions.AI;
 /// <see cref="ModelPath"/> (the model in-process, loaded once at start) and <see cref="Endpoint"/> (a remote
 /// <c>llamaguard serve</c>). Bound from configuration (e.g. the <c>LlamaGuard</c> section) and validated at start.
 /// </summary>
-public sealed class LlamaGuardServiceOptions
+public sealed class LlamaGuardOptions
 {
     /// <summary>A Llama Guard 3 Vision model folder (Hugging Face layout) to load in-process.</summary>
     public string? ModelPath { get; set; }
