@@ -25,6 +25,7 @@ public sealed class LlamaGuardChatClient : DelegatingChatClient
     private readonly IContentGuard _guard;
     private readonly LlamaGuardChatOptions _options;
     private readonly ChatImageResolver _images;
+    private readonly HttpClient? _ownedImageClient;
 
     /// <summary>Wraps <paramref name="innerClient"/> with the guard.</summary>
     /// <param name="innerClient">The chat client (the application's LLM) to guard.</param>
@@ -32,6 +33,17 @@ public sealed class LlamaGuardChatClient : DelegatingChatClient
     /// <param name="options">The guard's behaviour; null: the defaults (both sides checked, throw, fail closed).</param>
     /// <param name="imageHttpClient">Downloads images given as <see cref="UriContent"/> from allowed hosts; null: such images are refused.</param>
     public LlamaGuardChatClient(IChatClient innerClient, IContentGuard guard, LlamaGuardChatOptions? options = null, HttpClient? imageHttpClient = null)
+        : this(innerClient, guard, options, imageHttpClient, ownsImageHttpClient: false)
+    {
+    }
+
+    /// <summary>The public constructor's work; <c>UseLlamaGuard</c> hands over an image client it created.</summary>
+    /// <param name="innerClient">The chat client to guard.</param>
+    /// <param name="guard">The classifier.</param>
+    /// <param name="options">The guard's behaviour.</param>
+    /// <param name="imageHttpClient">Downloads allowed image URIs.</param>
+    /// <param name="ownsImageHttpClient">Whether this client created <paramref name="imageHttpClient"/> and disposes it.</param>
+    internal LlamaGuardChatClient(IChatClient innerClient, IContentGuard guard, LlamaGuardChatOptions? options, HttpClient? imageHttpClient, bool ownsImageHttpClient)
         : base(innerClient)
     {
         ArgumentNullException.ThrowIfNull(guard);
@@ -39,6 +51,7 @@ public sealed class LlamaGuardChatClient : DelegatingChatClient
         _options = options ?? new LlamaGuardChatOptions();
         _options.Validate();
         _images = new ChatImageResolver(imageHttpClient, _options);
+        _ownedImageClient = ownsImageHttpClient ? imageHttpClient : null;
     }
 
     /// <summary>The options this client was built with.</summary>
@@ -111,7 +124,7 @@ public sealed class LlamaGuardChatClient : DelegatingChatClient
             {
                 // Buffered: the caller saw nothing of the answer. Live: the refusal follows the streamed text as a
                 // message of its own (a new MessageId), so ToChatResponse() shows both and the caller can retract the first.
-                yield return RefusalUpdate(GuardedSide.Output, outputVerdict, inputVerdict);
+                yield return RefusalUpdate(GuardedSide.Output, outputVerdict, inputVerdict, updates);
                 yield break;
             }
         }
@@ -136,6 +149,16 @@ public sealed class LlamaGuardChatClient : DelegatingChatClient
     {
         ArgumentNullException.ThrowIfNull(serviceType);
         return base.GetService(serviceType, serviceKey) ?? (serviceKey is null && serviceType.IsInstanceOfType(_guard) ? _guard : null);
+    }
+
+    /// <inheritdoc />
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _ownedImageClient?.Dispose();
+        }
+        base.Dispose(disposing);
     }
 
     /// <summary>Builds the guard's view of the chat and, with <see cref="LlamaGuardChatOptions.CheckInput"/>, judges the input.</summary>
@@ -188,12 +211,19 @@ public sealed class LlamaGuardChatClient : DelegatingChatClient
         return response;
     }
 
-    private ChatResponseUpdate RefusalUpdate(GuardedSide side, SafetyVerdict verdict, SafetyVerdict? inputVerdict)
+    /// <summary>Throws for <see cref="GuardViolationAction.Throw"/>; else the refusal as one streamed update.</summary>
+    /// <param name="side">The blocked side.</param>
+    /// <param name="verdict">Its verdict.</param>
+    /// <param name="inputVerdict">The input's verdict when the output is blocked.</param>
+    /// <param name="streamed">The inner client's updates (for an output refusal), whose response and model ids the refusal keeps.</param>
+    private ChatResponseUpdate RefusalUpdate(GuardedSide side, SafetyVerdict verdict, SafetyVerdict? inputVerdict, IReadOnlyList<ChatResponseUpdate>? streamed = null)
     {
         var response = Refusal(side, verdict, inputVerdict);
         return new ChatResponseUpdate(ChatRole.Assistant, _options.RefusalMessage)
         {
             FinishReason = ChatFinishReason.ContentFilter,
+            ResponseId = streamed?.LastOrDefault(u => u.ResponseId is not null)?.ResponseId,
+            ModelId = streamed?.LastOrDefault(u => u.ModelId is not null)?.ModelId,
             MessageId = Guid.NewGuid().ToString("N"),
             AdditionalProperties = response.AdditionalProperties,
         };

@@ -23,15 +23,14 @@ public static class LlamaGuardChatClientBuilderExtensions
                 "UseLlamaGuard found no IContentGuard: pass one (a GuardModel or a LlamaGuardClient) or register it with services.AddLlamaGuard(...).");
             var options = new LlamaGuardChatOptions();
             configure?.Invoke(options);
-            HttpClient? images = options.AllowedImageHosts.Count == 0 ? null
-                : services.GetService<IHttpClientFactory>()?.CreateClient(ImageHttpClientName) ?? SharedImageClient.Instance;
-            return new LlamaGuardChatClient(innerClient, contentGuard, options, images);
+            if (options.AllowedImageHosts.Count == 0)
+            {
+                return new LlamaGuardChatClient(innerClient, contentGuard, options, imageHttpClient: null);
+            }
+            // From the factory when there is one (pooled handlers); else one of its own, disposed with the pipeline.
+            var factory = services.GetService<IHttpClientFactory>();
+            var images = factory?.CreateClient(ImageHttpClientName) ?? new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+            return new LlamaGuardChatClient(innerClient, contentGuard, options, images, ownsImageHttpClient: factory is null);
         });
-    }
-
-    /// <summary>One HttpClient for image downloads when no factory is registered (HttpClient is meant to be reused; it holds no per-call state).</summary>
-    private static class SharedImageClient
-    {
-        public static readonly HttpClient Instance = new() { Timeout = TimeSpan.FromSeconds(30) };
     }
 }

@@ -83,6 +83,7 @@ public sealed class StreamingGuardTests(TinyGuard tiny)
         var update = Assert.Single(updates);
         Assert.Equal("No.", update.Text);
         Assert.Equal(ChatFinishReason.ContentFilter, update.FinishReason);
+        Assert.Equal(ScriptedChatClient.ResponseId, update.ResponseId);
         Assert.IsType<SafetyVerdict>(update.AdditionalProperties![LlamaGuardChatClient.OutputVerdictKey]);
     }
 
