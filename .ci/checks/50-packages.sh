@@ -41,7 +41,7 @@ ls -la "$work/feed"
 echo "installing the tool"
 dotnet tool install --tool-path "$work/tool" --add-source "$work/feed" LlamaGuardSharp.Cli --version "$version"
 help="$("$work/tool/llamaguard" --help)"
-for command in classify synth tokenize; do
+for command in classify serve synth tokenize; do
   grep -q "$command" <<<"$help" || { echo "FAIL: llamaguard --help does not list $command"; echo "$help"; exit 1; }
 done
 echo "llamaguard --help: ok"

@@ -18,8 +18,12 @@ internal sealed class GuardConversations
     private readonly string _lastUserText;
     private readonly IReadOnlyList<ConversationImage> _images;
 
-    private GuardConversations(List<ConversationTurn> history, string lastUserText, IReadOnlyList<ConversationImage> images)
+    /// <summary>For a chat without a user message: the system messages' text, the user turn its answer is judged against.</summary>
+    private readonly string? _answerContext;
+
+    private GuardConversations(List<ConversationTurn> history, string lastUserText, IReadOnlyList<ConversationImage> images, string? answerContext = null)
     {
+        _answerContext = answerContext;
         _history = history;
         _lastUserText = lastUserText;
         _images = images;
@@ -47,7 +51,10 @@ internal sealed class GuardConversations
         string lastUserText = "";
         if (lastUser < 0)
         {
-            return new GuardConversations(history, lastUserText, resolved);
+            // No user message: nothing of the user's to judge. The answer was asked for by the system messages, so they
+            // stand as its user turn (an answer is never let through unjudged for want of a user turn).
+            string instructions = string.Join("\n\n", list.Where(m => m.Role == ChatRole.System && !string.IsNullOrWhiteSpace(m.Text)).Select(m => m.Text));
+            return new GuardConversations(history, lastUserText, resolved, instructions.Length > 0 ? instructions : null);
         }
         foreach (var content in list[lastUser].Contents)
         {
@@ -108,6 +115,10 @@ internal sealed class GuardConversations
         else if (turns.Count == 0 && _images.Count == 1)
         {
             turns.Add(new ConversationTurn(Role.User, "", _images[0]));
+        }
+        if (turns.Count == 0 && _answerContext is not null)
+        {
+            turns.Add(new ConversationTurn(Role.User, _answerContext));
         }
         if (turns.Count == 0)
         {

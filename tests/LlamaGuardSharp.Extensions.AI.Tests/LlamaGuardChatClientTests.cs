@@ -191,6 +191,20 @@ public sealed class LlamaGuardChatClientTests(TinyGuard tiny)
     }
 
     [Fact]
+    public async Task Without_a_user_message_the_answer_is_judged_against_the_system_messages()
+    {
+        var (client, inner, guard) = Build(o => o.TreatUnparseableAsUnsafe = false);
+
+        var response = await client.GetResponseAsync([new ChatMessage(ChatRole.System, "Write a poem about the sea.")]);
+
+        Assert.Equal(1, inner.Calls);
+        var judged = Assert.Single(guard.Conversations); // no user input to judge; the answer is
+        Assert.Equal(["Write a poem about the sea.", Answer], judged.Turns.Select(t => t.Text));
+        Assert.Equal(ClassificationTask.ResponseClassification, judged.Task);
+        Assert.IsType<SafetyVerdict>(response.AdditionalProperties![LlamaGuardChatClient.OutputVerdictKey]);
+    }
+
+    [Fact]
     public void Out_of_range_options_are_rejected_when_the_pipeline_is_built()
     {
         var inner = new ScriptedChatClient(Answer);

@@ -50,7 +50,7 @@ public sealed class LlamaGuardEvaluatorTests(TinyGuard tiny)
     [Fact]
     public async Task A_conversation_without_user_input_is_reported_as_a_diagnostic()
     {
-        var result = await new LlamaGuardEvaluator(tiny.Model).EvaluateAsync([new ChatMessage(ChatRole.System, "Be nice.")],
+        var result = await new LlamaGuardEvaluator(tiny.Model).EvaluateAsync([new ChatMessage(ChatRole.Tool, "42")],
             new ChatResponse(new ChatMessage(ChatRole.Assistant, "Hi")));
 
         var metric = result.Get<BooleanMetric>(LlamaGuardEvaluator.UnsafeMetricName);
