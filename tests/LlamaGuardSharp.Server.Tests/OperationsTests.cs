@@ -59,6 +59,17 @@ public sealed class OperationsTests(TinyModel model)
         {
             Assert.Contains($"\"{route}\"", document);
         }
+        using var json = System.Text.Json.JsonDocument.Parse(document);
+        var paths = json.RootElement.GetProperty("paths");
+        foreach (string route in new[] { "/v1/moderations", "/v1/safety/run-shield", "/v1/classify" })
+        {
+            var post = paths.GetProperty(route).GetProperty("post");
+            Assert.True(post.GetProperty("requestBody").GetProperty("content").TryGetProperty("application/json", out _), route);
+            Assert.True(post.GetProperty("responses").TryGetProperty("429", out _), route);
+        }
+        Assert.Contains("\"shield_id\"", document);
+        Assert.Contains("\"turns\"", document);
+        Assert.Contains("rate_limit_error", document);
     }
 
     [Fact]
