@@ -7,6 +7,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
+if ! command -v unzip >/dev/null; then # reads the packages' contents
+  apt-get update -qq && apt-get install -y -qq unzip >/dev/null
+fi
+
 work="$(mktemp -d)"
 version="0.1.0-check.$(date +%s).$$"
 cache="${NUGET_PACKAGES:-$HOME/.nuget/packages}"
@@ -29,11 +33,14 @@ for id in LlamaGuardSharp LlamaGuardSharp.Extensions.AI LlamaGuardSharp.Cli; do
   for needle in '<license type="expression">MIT</license>' '<readme>README.md</readme>' '<repository type="git"'; do
     grep -qF "$needle" <<<"$nuspec" || { echo "FAIL: $id.nuspec lacks $needle"; exit 1; }
   done
-  unzip -l "$pkg" | grep -q ' README.md$' || { echo "FAIL: $id has no README.md"; exit 1; }
+  # Listings are read whole before grep -q (with pipefail, grep quitting early would fail unzip with SIGPIPE).
+  files="$(unzip -l "$pkg")"
+  grep -q ' README.md$' <<<"$files" || { echo "FAIL: $id has no README.md"; exit 1; }
 done
-unzip -p "$work/feed/LlamaGuardSharp.Cli.$version.nupkg" LlamaGuardSharp.Cli.nuspec | grep -q '<packageType name="DotnetTool"' \
-  || { echo "FAIL: LlamaGuardSharp.Cli is not a .NET tool package"; exit 1; }
-if unzip -l "$work/feed/LlamaGuardSharp.Cli.$version.nupkg" | grep -q 'native/.*\.pdb'; then
+tool_nuspec="$(unzip -p "$work/feed/LlamaGuardSharp.Cli.$version.nupkg" LlamaGuardSharp.Cli.nuspec)"
+grep -q '<packageType name="DotnetTool"' <<<"$tool_nuspec" || { echo "FAIL: LlamaGuardSharp.Cli is not a .NET tool package"; exit 1; }
+tool_files="$(unzip -l "$work/feed/LlamaGuardSharp.Cli.$version.nupkg")"
+if grep -q 'native/.*\.pdb' <<<"$tool_files"; then
   echo "FAIL: the tool package carries native debug symbols"; exit 1
 fi
 ls -la "$work/feed"
