@@ -24,6 +24,7 @@ cleanup() {
   rm -rf "$work"
   for id in llamaguardsharp llamaguardsharp.extensions.ai llamaguardsharp.cli; do
     rm -rf "$cache/$id/$version"
+    rmdir --ignore-fail-on-non-empty "$cache/$id" 2>/dev/null || true
   done
 }
 trap cleanup EXIT
