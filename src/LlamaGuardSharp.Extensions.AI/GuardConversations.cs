@@ -29,9 +29,6 @@ internal sealed class GuardConversations
         _images = images;
     }
 
-    /// <summary>False when the chat has no user message with text or an image: there is no input to judge, and no context for an answer.</summary>
-    public bool HasUserInput => _history.Count > 0 || _images.Count > 0;
-
     /// <summary>Reads the chat up to its last user message and resolves that message's images.</summary>
     /// <exception cref="UncheckableContentException">the last user message holds content the guard cannot check.</exception>
     public static async Task<GuardConversations> CreateAsync(IEnumerable<ChatMessage> messages, ChatImageResolver images, CancellationToken cancellationToken)
