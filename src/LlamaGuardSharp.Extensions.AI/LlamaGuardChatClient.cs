@@ -1,6 +1,8 @@
 using System.Runtime.CompilerServices;
 using LlamaGuardSharp.Inference;
 using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace LlamaGuardSharp.Extensions.AI;
 
@@ -26,14 +28,17 @@ public sealed class LlamaGuardChatClient : DelegatingChatClient
     private readonly LlamaGuardChatOptions _options;
     private readonly ChatImageResolver _images;
     private readonly HttpClient? _ownedImageClient;
+    private readonly ILogger _logger;
 
     /// <summary>Wraps <paramref name="innerClient"/> with the guard.</summary>
     /// <param name="innerClient">The chat client (the application's LLM) to guard.</param>
     /// <param name="guard">The classifier: a <see cref="GuardModel"/> in-process or a <see cref="LlamaGuardClient"/>.</param>
     /// <param name="options">The guard's behaviour; null: the defaults (both sides checked, throw, fail closed).</param>
     /// <param name="imageHttpClient">Downloads images given as <see cref="UriContent"/> from allowed hosts; null: such images are refused.</param>
-    public LlamaGuardChatClient(IChatClient innerClient, IContentGuard guard, LlamaGuardChatOptions? options = null, HttpClient? imageHttpClient = null)
-        : this(innerClient, guard, options, imageHttpClient, ownsImageHttpClient: false)
+    /// <param name="logger">Where blocked exchanges are logged (side, verdict, categories, p(unsafe); never the content); null: not logged.</param>
+    public LlamaGuardChatClient(IChatClient innerClient, IContentGuard guard, LlamaGuardChatOptions? options = null, HttpClient? imageHttpClient = null,
+        ILogger<LlamaGuardChatClient>? logger = null)
+        : this(innerClient, guard, options, imageHttpClient, ownsImageHttpClient: false, logger)
     {
     }
 
@@ -43,7 +48,9 @@ public sealed class LlamaGuardChatClient : DelegatingChatClient
     /// <param name="options">The guard's behaviour.</param>
     /// <param name="imageHttpClient">Downloads allowed image URIs.</param>
     /// <param name="ownsImageHttpClient">Whether this client created <paramref name="imageHttpClient"/> and disposes it.</param>
-    internal LlamaGuardChatClient(IChatClient innerClient, IContentGuard guard, LlamaGuardChatOptions? options, HttpClient? imageHttpClient, bool ownsImageHttpClient)
+    /// <param name="logger">Where blocked exchanges are logged.</param>
+    internal LlamaGuardChatClient(IChatClient innerClient, IContentGuard guard, LlamaGuardChatOptions? options, HttpClient? imageHttpClient, bool ownsImageHttpClient,
+        ILogger<LlamaGuardChatClient>? logger)
         : base(innerClient)
     {
         ArgumentNullException.ThrowIfNull(guard);
@@ -52,6 +59,7 @@ public sealed class LlamaGuardChatClient : DelegatingChatClient
         _options.Validate();
         _images = new ChatImageResolver(imageHttpClient, _options);
         _ownedImageClient = ownsImageHttpClient ? imageHttpClient : null;
+        _logger = logger ?? (ILogger)NullLogger.Instance;
     }
 
     /// <summary>The options this client was built with.</summary>
@@ -198,6 +206,9 @@ public sealed class LlamaGuardChatClient : DelegatingChatClient
     /// <summary>Throws for <see cref="GuardViolationAction.Throw"/>; else the refusal response.</summary>
     private ChatResponse Refusal(GuardedSide side, SafetyVerdict verdict, SafetyVerdict? inputVerdict)
     {
+        _logger.LogWarning("Llama Guard blocked the {Side}: {Verdict} [{Categories}], p(unsafe) = {UnsafeProbability:G4}; {Action}",
+            side == GuardedSide.Input ? "input" : "output", verdict.Kind, string.Join(",", verdict.ViolatedCategories.Select(c => c.Code)),
+            verdict.UnsafeProbability, _options.OnViolation);
         if (_options.OnViolation == GuardViolationAction.Throw)
         {
             throw new ContentGuardException(side, verdict, _options.DescribeViolation(verdict));

@@ -4,6 +4,7 @@ using LlamaGuardSharp.Inference;
 using LlamaGuardSharp.Safety;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace LlamaGuardSharp.Extensions.AI.Tests;
 
@@ -41,6 +42,50 @@ public sealed class PipelineServicesTests(TinyGuard tiny)
         Assert.Equal([new Uri("https://images.example.com/square.png")], downloads);
         var expected = await tiny.Model.ClassifyAsync(Conversation.ForPrompt("What is this?", ConversationImage.FromBytes(png)));
         Assert.Equal(expected.UnsafeProbability, ((SafetyVerdict)response.AdditionalProperties![LlamaGuardChatClient.InputVerdictKey]!).UnsafeProbability);
+    }
+
+    [Fact]
+    public async Task A_blocked_exchange_is_logged_without_its_content()
+    {
+        var logs = new CapturingLoggerProvider();
+        await using var provider = new ServiceCollection().AddLogging(b => b.AddProvider(logs)).BuildServiceProvider();
+        using var chat = new ChatClientBuilder(new ScriptedChatClient("Hi")).UseLlamaGuard(tiny.Model, o => o.OnViolation = GuardViolationAction.Refuse).Build(provider);
+
+        await chat.GetResponseAsync([new ChatMessage(ChatRole.User, "my secret question")]);
+
+        var entry = Assert.Single(logs.Entries);
+        Assert.Equal(LogLevel.Warning, entry.Level);
+        Assert.StartsWith("Llama Guard blocked the input: Unparseable", entry.Message);
+        Assert.DoesNotContain("secret", entry.Message);
+    }
+
+    private sealed class CapturingLoggerProvider : ILoggerProvider
+    {
+        public List<(LogLevel Level, string Message)> Entries { get; } = [];
+
+        public ILogger CreateLogger(string categoryName) => new Logger(this);
+
+        public void Dispose()
+        {
+        }
+
+        private sealed class Logger(CapturingLoggerProvider owner) : ILogger
+        {
+            public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+            public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Information;
+
+            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+            {
+                if (IsEnabled(logLevel))
+                {
+                    lock (owner.Entries)
+                    {
+                        owner.Entries.Add((logLevel, formatter(state, exception)));
+                    }
+                }
+            }
+        }
     }
 
     /// <summary>Stands for the image host: answers every GET with the image.</summary>
