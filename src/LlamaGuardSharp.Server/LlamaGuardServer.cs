@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Routing.Template;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace LlamaGuardSharp.Server;
@@ -34,14 +35,20 @@ public static class LlamaGuardServer
             builder.WebHost.UseUrls(DefaultUrl);
         }
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning); // one line per request comes from RequestPipeline
-        builder.Logging.AddSimpleConsole(o =>
+        // The console formatter stays selectable (Logging__Console__FormatterName=json); the simple one gets one line per
+        // entry with scopes (the request id) and UTC times.
+        builder.Services.Configure<Microsoft.Extensions.Logging.Console.SimpleConsoleFormatterOptions>(o =>
         {
             o.IncludeScopes = true;
             o.SingleLine = true;
             o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
             o.UseUtcTimestamp = true;
         });
-        builder.Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
+        builder.Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(o =>
+        {
+            o.LogToStandardErrorThreshold = LogLevel.Trace;
+            o.FormatterName ??= Microsoft.Extensions.Logging.Console.ConsoleFormatterNames.Simple; // unless configured
+        });
         builder.AddLlamaGuard();
         configureServices?.Invoke(builder.Services);
         var app = builder.Build();
@@ -156,9 +163,26 @@ public static class LlamaGuardServer
         app.MapGet("/metrics", (HttpContext context, PrometheusExport export) => export.WriteAsync(context))
             .WithName("Metrics").WithTags("Operations").WithSummary("Prometheus text exposition of the service's metrics.");
         app.MapOpenApi();
-        app.MapFallback(context => throw new ApiException(StatusCodes.Status404NotFound, ApiErrorType.InvalidRequest,
-            $"No route {context.Request.Method} {context.Request.Path}; see /openapi/v1.json.", code: "not_found"));
+        app.MapFallback(context => throw NoRoute(context));
         return app;
+    }
+
+    /// <summary>404, or 405 with <c>Allow</c> when the path exists with other methods.</summary>
+    private static ApiException NoRoute(HttpContext context)
+    {
+        var allowed = context.RequestServices.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
+            .Where(e => e.RoutePattern.RawText is { } raw && !raw.Contains('*')
+                && new TemplateMatcher(TemplateParser.Parse(raw), new RouteValueDictionary()).TryMatch(context.Request.Path, new RouteValueDictionary()))
+            .SelectMany(e => e.Metadata.GetMetadata<IHttpMethodMetadata>()?.HttpMethods ?? [])
+            .Distinct().Order().ToArray();
+        if (allowed.Length > 0)
+        {
+            context.Response.Headers.Allow = string.Join(", ", allowed);
+            return new ApiException(StatusCodes.Status405MethodNotAllowed, ApiErrorType.InvalidRequest,
+                $"{context.Request.Method} is not allowed on {context.Request.Path}; use {string.Join(" or ", allowed)}.", code: "method_not_allowed");
+        }
+        return new ApiException(StatusCodes.Status404NotFound, ApiErrorType.InvalidRequest,
+            $"No route {context.Request.Method} {context.Request.Path}; see /openapi/v1.json.", code: "not_found");
     }
 
     private static RouteHandlerBuilder WithErrors(this RouteHandlerBuilder route) => route

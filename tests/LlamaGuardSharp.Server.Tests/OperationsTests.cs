@@ -92,6 +92,9 @@ public sealed class OperationsTests(TinyModel model)
         await using var server = new GuardServer(model);
         var client = await server.ReadyClientAsync();
         await GuardServer.AssertErrorAsync(await client.GetAsync("/v2/nothing"), 404, "invalid_request_error", code: "not_found");
+        var wrongMethod = await client.GetAsync("/v1/moderations");
+        await GuardServer.AssertErrorAsync(wrongMethod, 405, "invalid_request_error", code: "method_not_allowed");
+        Assert.Equal(["POST"], wrongMethod.Content.Headers.Allow);
         server.Guard.FailWith = new InvalidOperationException("secret detail at /srv/models/private");
         var error = await GuardServer.AssertErrorAsync(await GuardServer.PostJsonAsync(client, "/v1/moderations", new { input = "x" }),
             500, "server_error", code: "internal_error");
