@@ -156,10 +156,10 @@ internal sealed class CategoryProbabilitiesJsonConverter : JsonConverter<IReadOn
 /// <summary>A time span as seconds (a number).</summary>
 internal sealed class SecondsJsonConverter : JsonConverter<TimeSpan>
 {
-    // Rounded to the nearest tick: TimeSpan.FromSeconds truncates, so 0.0252815 (written from 252815 ticks) would read
-    // back as 252814 ticks and a verdict would not round-trip.
+    /// <remarks>Rounded to the nearest tick: ticks / 1e7 written as a double and multiplied back can land just below the
+    /// integer (867587 ticks → 0.0867587 s → 867586.99…), which truncation would turn into one tick less.</remarks>
     public override TimeSpan Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
-        TimeSpan.FromTicks((long)Math.Round(reader.GetDouble() * TimeSpan.TicksPerSecond));
+        TimeSpan.FromTicks(checked((long)Math.Round(reader.GetDouble() * TimeSpan.TicksPerSecond)));
 
     public override void Write(Utf8JsonWriter writer, TimeSpan value, JsonSerializerOptions options) =>
         writer.WriteNumberValue(value.TotalSeconds);

@@ -105,4 +105,16 @@ public sealed class VerdictJsonTests(TinyGuardModelFixture fixture) : IClassFixt
     [Fact]
     public void Non_finite_probabilities_are_refused() =>
         Assert.ThrowsAny<ArgumentException>(() => VerdictJson.Serialize(Sample() with { UnsafeProbability = double.NaN }));
+
+    [Theory]
+    [InlineData(867587L)]
+    [InlineData(322869L)]
+    [InlineData(1L)]
+    [InlineData(987_654_321L)]
+    public void Timings_round_trip_to_the_tick(long ticks)
+    {
+        var t = TimeSpan.FromTicks(ticks);
+        var verdict = Sample() with { Timings = new ClassificationTimings(t, t, t, t, t, t) };
+        Assert.Equal(verdict.Timings, VerdictJson.Deserialize(VerdictJson.Serialize(verdict)).Timings);
+    }
 }
