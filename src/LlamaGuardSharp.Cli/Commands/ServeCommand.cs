@@ -1,0 +1,120 @@
+using System.CommandLine;
+using Microsoft.Extensions.DependencyInjection;
+using System.Globalization;
+using LlamaGuardSharp.Server;
+
+namespace LlamaGuardSharp.Cli.Commands;
+
+/// <summary>
+/// <c>llamaguard serve --model DIR|REPO_ID [--urls URL] [--max-queue N] [--request-timeout S] [--drain-timeout S]
+/// [--api-key KEY]... [--threshold X] [--unready-when-queue-full] [--allowed-image-hosts H,...]</c>: the moderation service
+/// (OpenAI moderations, llama-stack safety, native API; docs/service.md). Every flag is also a setting of section
+/// <c>LlamaGuard</c> in appsettings.json or the environment (<c>LlamaGuard__MaxQueue=8</c>); flags win.
+/// </summary>
+public static class ServeCommand
+{
+    public static Command Create()
+    {
+        var model = new Option<string?>("--model")
+        {
+            Description = "Model folder, or a Hugging Face repo id already in the hub cache (e.g. meta-llama/Llama-Guard-3-11B-Vision). Setting LlamaGuard:Model.",
+            HelpName = "DIR|REPO_ID",
+        };
+        var urls = new Option<string?>("--urls") { Description = $"Where to listen, ';'-separated (default {LlamaGuardServer.DefaultUrl}).", HelpName = "URLS" };
+        var maxQueue = new Option<int?>("--max-queue") { Description = "Requests that may wait behind the running classification; beyond: 429 with Retry-After (default 16).", HelpName = "N" };
+        var requestTimeout = new Option<double?>("--request-timeout") { Description = "Deadline of one request, queueing included, in seconds; then 504 (default 600).", HelpName = "SECONDS" };
+        var drainTimeout = new Option<double?>("--drain-timeout") { Description = "On SIGTERM: time for queued and running work to finish, in seconds (default 120).", HelpName = "SECONDS" };
+        var apiKeys = new Option<string[]>("--api-key") { Description = "Accepted bearer key (repeat for several); without any, no authentication.", HelpName = "KEY" };
+        var threshold = new Option<double?>("--threshold") { Description = "Flag when p(unsafe) ≥ X instead of following the model's verdict.", HelpName = "X" };
+        var unready = new Option<bool>("--unready-when-queue-full") { Description = "Answer 503 on /readyz while the queue is full, so a balancer routes around this replica." };
+        var imageHosts = new Option<string[]>("--allowed-image-hosts") { Description = "Hosts whose http(s) image URLs may be fetched (comma-separated; *.example.com for subdomains). Default: data: URLs only.", HelpName = "H,..." };
+        var allowPrivate = new Option<bool>("--allow-private-image-addresses") { Description = "Let allowed image hosts resolve to loopback/private addresses (off: SSRF guard)." };
+        var threads = new Option<int?>("--threads") { Description = "Compute threads (0 = all cores).", HelpName = "N" };
+        var modelId = new Option<string?>("--model-id") { Description = "Name reported as the model and shield id (default: the model folder's name).", HelpName = "NAME" };
+        var logContent = new Option<bool>("--log-content") { Description = "Log request text and image URLs (off by default: moderated content is sensitive)." };
+
+        var command = new Command("serve", "Run the moderation service: OpenAI /v1/moderations, llama-stack /v1/safety/run-shield, native /v1/classify.")
+        {
+            model, urls, maxQueue, requestTimeout, drainTimeout, apiKeys, threshold, unready, imageHosts, allowPrivate, threads, modelId, logContent,
+        };
+        // A synchronous action on purpose: the host handles SIGTERM/Ctrl+C itself (drain, then exit 0); an asynchronous
+        // System.CommandLine action would install its own termination handler and end the process before the drain.
+        command.SetAction(parseResult =>
+        {
+            var error = parseResult.InvocationConfiguration.Error;
+            try
+            {
+                var settings = new Dictionary<string, string?>();
+                void Set<T>(string key, T? value) where T : struct
+                {
+                    if (value is { } v)
+                    {
+                        settings[$"{LlamaGuardServiceOptions.Section}:{key}"] = Convert.ToString(v, CultureInfo.InvariantCulture);
+                    }
+                }
+                if (parseResult.GetValue(model) is { } modelPath)
+                {
+                    settings[$"{LlamaGuardServiceOptions.Section}:Model"] = ResolveModel(modelPath);
+                }
+                if (parseResult.GetValue(urls) is { } listen)
+                {
+                    settings["urls"] = listen;
+                }
+                if (parseResult.GetValue(modelId) is { } id)
+                {
+                    settings[$"{LlamaGuardServiceOptions.Section}:ModelId"] = id;
+                }
+                Set("MaxQueue", parseResult.GetValue(maxQueue));
+                Set("RequestTimeout", parseResult.GetValue(requestTimeout));
+                Set("DrainTimeout", parseResult.GetValue(drainTimeout));
+                Set("Threshold", parseResult.GetValue(threshold));
+                Set("Threads", parseResult.GetValue(threads));
+                if (parseResult.GetValue(unready)) Set("UnreadyWhenQueueFull", (bool?)true);
+                if (parseResult.GetValue(allowPrivate)) Set("AllowPrivateImageAddresses", (bool?)true);
+                if (parseResult.GetValue(logContent)) Set("LogContent", (bool?)true);
+                AddList(settings, "ApiKeys", parseResult.GetValue(apiKeys));
+                AddList(settings, "AllowedImageHosts", parseResult.GetValue(imageHosts)?.SelectMany(h => h.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToArray());
+
+                var app = LlamaGuardServer.Build([], settings);
+                var options = app.Services.GetRequiredService<LlamaGuardServiceOptions>();
+                if (options.Model is null)
+                {
+                    throw new ArgumentException("No model: give --model DIR (or set LlamaGuard:Model in appsettings.json / LlamaGuard__Model in the environment).");
+                }
+                if (!Directory.Exists(options.Model))
+                {
+                    throw new ArgumentException($"The model folder {options.Model} does not exist.");
+                }
+                return LlamaGuardServer.RunAsync(app).GetAwaiter().GetResult();
+            }
+            catch (Exception e) when (CliErrors.IsUserError(e))
+            {
+                error.WriteLine("error: " + e.Message);
+                return 1;
+            }
+        });
+        return command;
+    }
+
+    private static void AddList(Dictionary<string, string?> settings, string key, string[]? values)
+    {
+        for (int i = 0; i < (values?.Length ?? 0); i++)
+        {
+            settings[$"{LlamaGuardServiceOptions.Section}:{key}:{i}"] = values![i];
+        }
+    }
+
+    /// <summary>A folder as given; a repo id (<c>org/name</c>) that is no folder resolves to its hub-cache folder.</summary>
+    private static string ResolveModel(string value)
+    {
+        if (Directory.Exists(value) || value.Count(c => c == '/') != 1 || value.StartsWith('/') || value.StartsWith('.'))
+        {
+            return value;
+        }
+        string hub = Environment.GetEnvironmentVariable("HF_HUB_CACHE")
+            ?? Path.Combine(Environment.GetEnvironmentVariable("HF_HOME") ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "huggingface"), "hub");
+        string cached = Path.Combine(hub, "models--" + value.Replace("/", "--", StringComparison.Ordinal));
+        return Directory.Exists(cached) ? cached
+            : throw new ArgumentException($"{value} is neither a model folder nor a repository in the Hugging Face cache ({cached}); download it first or give the folder.");
+    }
+}
