@@ -73,7 +73,14 @@ for i in 0 1 2; do
   done
   curl -sf -o /dev/null "http://127.0.0.1:${ports[$i]}/readyz" || fail "replica $((i + 1)) not ready after 60 s"
 done
-echo "replicas ready on ports ${ports[0]}, ${ports[1]}, ${ports[2]}"
+# Warm-up (JIT, first classification) on each replica directly, so that "before the faults" is a steady rate.
+for i in 0 1 2; do
+  for _ in 1 2 3; do
+    curl -sf -o /dev/null -H 'Content-Type: application/json' -d '{"turns":[{"role":"user","content":"warm-up"}]}' \
+      "http://127.0.0.1:${ports[$i]}/v1/classify" || fail "warm-up request to replica $((i + 1))"
+  done
+done
+echo "replicas ready on ports ${ports[0]}, ${ports[1]}, ${ports[2]} (warmed up)"
 
 # nginx: the shipped file with this run's replicas (the shipped server parameters kept), listen address and log,
 # inside a main config of this run's own (pid, error log, temp paths: no root needed).
