@@ -5,7 +5,8 @@ deploy/nginx/llamaguard.conf) and the load generator's own counts.
 Usage: fault_report.py ACCESS_LOG EVENTS_FILE LOAD_JSON
 EVENTS_FILE: lines "NAME EPOCH_SECONDS" (load_start, kill, term, load_end) and "replica ADDRESS NAME" lines that name
 each replica's address (killed, terminated, survivor). LOAD_JSON: {"sent": N, "statuses": {"200": n, ...},
-"transport_errors": n, "malformed": n} — what the clients saw.
+"transport_errors": n, "malformed": n, "invalid_429": n, "client_retries": n, "throughput": x, "latency_ms": {...},
+"problems": [...]} — what the clients saw (the load generator's report, renamed by the check script).
 Prints the figures (throughput before/between/after the faults, retries, status counts) and one line per broken rule;
 exits 1 if any rule is broken.
 """
@@ -61,7 +62,13 @@ def main():
                ("after SIGTERM (1 replica)", tt, t1)]
     print(f"requests: clients sent {load['sent']}, nginx logged {len(requests)}")
     print("statuses at the clients: " + ", ".join(f"{k}: {v}" for k, v in sorted(load["statuses"].items()))
-          + f"; transport errors: {load['transport_errors']}; malformed 200s: {load['malformed']}")
+          + f"; transport errors: {load['transport_errors']}; malformed 200s: {load['malformed']}"
+          + f"; client retries: {load['client_retries']}")
+    latency = load["latency_ms"]
+    print(f"whole run at the clients: {load['throughput']:.1f} answers/s; latency of 200s p50 {latency['p50']:.0f} ms,"
+          f" p95 {latency['p95']:.0f} ms, p99 {latency['p99']:.0f} ms, max {latency['max']:.0f} ms")
+    for problem in load["problems"]:
+        print("  load generator: " + problem)
     print("statuses in nginx's log: " + ", ".join(f"{k}: {v}" for k, v in sorted(statuses.items())))
     for name, start, end in windows:
         n, rate = throughput(start, end)
@@ -82,7 +89,9 @@ def main():
     rule(client_statuses.get(429, 0) == 0, f"{client_statuses.get(429, 0)} 429s although a replica always had room")
     rule(set(client_statuses) <= {200}, f"statuses other than 200 at the clients: {client_statuses}")
     rule(set(statuses) <= {200}, f"statuses other than 200 in nginx's log: {dict(statuses)}")
-    rule(load["malformed"] == 0, f"{load['malformed']} 200 answers were not well-formed verdicts")
+    rule(load["malformed"] == 0, f"{load['malformed']} 200 answers were not well-formed")
+    rule(load["invalid_429"] == 0, f"{load['invalid_429']} 429s without a full queue")
+    rule(load["client_retries"] == 0, "the clients retried: every retry must be nginx's")
     # With CONCURRENCY clients over three replicas, the killed one always has requests in flight when it dies:
     # each of them must have been answered by another replica.
     rule(any(key.startswith("killed ") for key in causes),
