@@ -29,6 +29,9 @@ public sealed class ApiException(int status, ApiErrorType type, string message, 
     /// <summary>Seconds for a <c>Retry-After</c> header (429, 503), if any.</summary>
     public int? RetryAfterSeconds { get; init; }
 
+    /// <summary>For a 429: the queue depth (waiting + running) that caused the refusal, for <c>X-Queue-Depth</c>.</summary>
+    public int? QueueDepth { get; init; }
+
     public static ApiException BadRequest(string message, string? param, string? code = "invalid_value") =>
         new(StatusCodes.Status400BadRequest, ApiErrorType.InvalidRequest, message, param, code);
 

@@ -52,12 +52,10 @@ internal sealed class ClassificationQueue(LlamaGuardServiceOptions options)
     {
         get
         {
-            double mean;
             lock (_lock)
             {
-                mean = _meanServiceSeconds;
+                return double.IsNaN(_meanServiceSeconds) ? 1 : Math.Max(1, (int)Math.Ceiling(_meanServiceSeconds));
             }
-            return double.IsNaN(mean) ? 1 : Math.Max(1, (int)Math.Ceiling(mean));
         }
     }
 
@@ -75,7 +73,7 @@ internal sealed class ClassificationQueue(LlamaGuardServiceOptions options)
                 throw new ApiException(StatusCodes.Status429TooManyRequests, ApiErrorType.RateLimit,
                     $"The classification queue is full ({MaxQueue} waiting behind the running request); retry later or on another replica.",
                     code: "queue_full")
-                { RetryAfterSeconds = RetryAfterSeconds };
+                { RetryAfterSeconds = RetryAfterSeconds, QueueDepth = _waiting + _running };
             }
             _waiting++;
         }

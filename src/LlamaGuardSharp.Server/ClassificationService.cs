@@ -41,6 +41,7 @@ internal sealed class ClassificationService(GuardState state, ClassificationQueu
     {
         using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(options.RequestTimeout));
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, deadline.Token, drain.DrainExpired);
+        int? refusedAtDepth = null;
         try
         {
             var (result, waited) = await queue.RunAsync(token => work(guard.Guard, token), linked.Token);
@@ -58,13 +59,18 @@ internal sealed class ClassificationService(GuardState state, ClassificationQueu
             throw new ApiException(StatusCodes.Status503ServiceUnavailable, ApiErrorType.Server,
                 "This replica shut down before the request's turn; retry on another one.", code: "draining") { RetryAfterSeconds = 1 };
         }
+        catch (ApiException e) when (e.QueueDepth is { } depth)
+        {
+            refusedAtDepth = depth; // the depth that made the queue full, not whatever it is a moment later
+            throw;
+        }
         catch (Exception e) when (ToBadRequest(e, inputParam, imageParam) is { } bad)
         {
             throw bad;
         }
         finally
         {
-            context.Response.Headers[QueueDepthHeader] = queue.Depth.ToString(CultureInfo.InvariantCulture);
+            context.Response.Headers[QueueDepthHeader] = (refusedAtDepth ?? queue.Depth).ToString(CultureInfo.InvariantCulture);
         }
     }
 

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Routing.Template;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace LlamaGuardSharp.Server;
@@ -49,12 +50,20 @@ public static class LlamaGuardServer
         return app;
     }
 
-    /// <summary>Runs the service until SIGTERM/Ctrl+C and the drain; 0 on a clean stop, 1 when the model failed to load.</summary>
-    public static async Task<int> RunAsync(WebApplication app)
+    /// <summary>
+    /// Runs the service until SIGTERM/Ctrl+C and the drain; 0 on a clean stop, 1 when the model failed to load (then
+    /// one <c>error:</c> line goes to <paramref name="error"/> when given).
+    /// </summary>
+    public static async Task<int> RunAsync(WebApplication app, TextWriter? error = null)
     {
         var state = app.Services.GetRequiredService<GuardState>(); // RunAsync disposes the services when it ends
         await app.RunAsync();
-        return state.LoadFailure is null ? 0 : 1;
+        if (state.LoadFailure is { } failure)
+        {
+            error?.WriteLine("error: loading the model failed: " + failure.Message);
+            return 1;
+        }
+        return 0;
     }
 
     /// <summary>Registers the service's settings (section <c>LlamaGuard</c>) and components.</summary>
@@ -87,7 +96,7 @@ public static class LlamaGuardServer
         services.AddHostedService(sp => sp.GetRequiredService<DrainCoordinator>());
         services.TryAddSingleton<IContentGuardLoader, GuardModelLoader>();
         services.AddHostedService<ModelLoadingService>();
-        services.AddOpenApi();
+        services.AddOpenApi(OpenApiShapes.AddRequestBodies);
         return builder;
     }
 
@@ -114,6 +123,7 @@ public static class LlamaGuardServer
             .WithName("CreateModeration").WithTags("OpenAI")
             .WithSummary("Classify text and/or one image (OpenAI moderations).")
             .WithDescription("input: a string, an array of strings (one result each) or an array of text/image_url parts (one result). Results carry OpenAI's 13 categories plus llama_guard, the full verdict.")
+            .WithMetadata(new RequestBodyShape(typeof(ModerationRequestShape)))
             .Produces<JsonObject>(200).WithErrors();
         app.MapGet("/v1/shields", SafetyEndpoints.ListShieldsAsync)
             .WithName("ListShields").WithTags("llama-stack").WithSummary("The loaded model as a llama-stack shield.")
@@ -125,10 +135,12 @@ public static class LlamaGuardServer
             .WithName("RunShield").WithTags("llama-stack")
             .WithSummary("Run the shield on chat messages (llama-stack safety API).")
             .WithDescription("Prompt or response classification from the last message's role. params.excluded_categories: codes to leave out.")
+            .WithMetadata(new RequestBodyShape(typeof(RunShieldRequestShape)))
             .Produces<JsonObject>(200).WithErrors();
         app.MapPost("/v1/classify", ClassifyEndpoint.HandleAsync)
             .WithName("Classify").WithTags("Native")
             .WithSummary("Classify a conversation (native API): one verdict, or {prompt, response} for task 'both'.")
+            .WithMetadata(new RequestBodyShape(typeof(ClassifyRequestShape)))
             .Produces<JsonObject>(200).WithErrors();
         app.MapGet("/healthz", () => Results.Text("ok"))
             .WithName("Health").WithTags("Operations").WithSummary("Alive (200 while the process serves HTTP).");
@@ -145,12 +157,29 @@ public static class LlamaGuardServer
         app.MapGet("/metrics", (HttpContext context, PrometheusExport export) => export.WriteAsync(context))
             .WithName("Metrics").WithTags("Operations").WithSummary("Prometheus text exposition of the service's metrics.");
         app.MapOpenApi();
-        app.MapFallback(context => throw new ApiException(StatusCodes.Status404NotFound, ApiErrorType.InvalidRequest,
-            $"No route {context.Request.Method} {context.Request.Path}; see /openapi/v1.json.", code: "not_found"));
+        app.MapFallback(context => throw NoRoute(context));
         return app;
     }
 
+    /// <summary>404, or 405 with <c>Allow</c> when the path exists with other methods.</summary>
+    private static ApiException NoRoute(HttpContext context)
+    {
+        var allowed = context.RequestServices.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
+            .Where(e => e.RoutePattern.RawText is { } raw && !raw.Contains('*')
+                && new TemplateMatcher(TemplateParser.Parse(raw), new RouteValueDictionary()).TryMatch(context.Request.Path, new RouteValueDictionary()))
+            .SelectMany(e => e.Metadata.GetMetadata<IHttpMethodMetadata>()?.HttpMethods ?? [])
+            .Distinct().Order().ToArray();
+        if (allowed.Length > 0)
+        {
+            context.Response.Headers.Allow = string.Join(", ", allowed);
+            return new ApiException(StatusCodes.Status405MethodNotAllowed, ApiErrorType.InvalidRequest,
+                $"{context.Request.Method} is not allowed on {context.Request.Path}; use {string.Join(" or ", allowed)}.", code: "method_not_allowed");
+        }
+        return new ApiException(StatusCodes.Status404NotFound, ApiErrorType.InvalidRequest,
+            $"No route {context.Request.Method} {context.Request.Path}; see /openapi/v1.json.", code: "not_found");
+    }
+
     private static RouteHandlerBuilder WithErrors(this RouteHandlerBuilder route) => route
-        .Produces<JsonObject>(400).Produces<JsonObject>(401).Produces<JsonObject>(413).Produces<JsonObject>(429)
-        .Produces<JsonObject>(500).Produces<JsonObject>(503);
+        .Produces<ErrorEnvelopeShape>(400).Produces<ErrorEnvelopeShape>(401).Produces<ErrorEnvelopeShape>(413)
+        .Produces<ErrorEnvelopeShape>(429).Produces<ErrorEnvelopeShape>(500).Produces<ErrorEnvelopeShape>(503).Produces<ErrorEnvelopeShape>(504);
 }

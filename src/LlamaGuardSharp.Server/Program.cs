@@ -12,7 +12,7 @@ public sealed class Program
     {
         try
         {
-            return await LlamaGuardServer.RunAsync(LlamaGuardServer.Build(args));
+            return await LlamaGuardServer.RunAsync(LlamaGuardServer.Build(args), Console.Error);
         }
         catch (Exception e) when (e is ArgumentException or LlamaGuardSharp.Safety.SafetyPolicyException)
         {

@@ -103,4 +103,24 @@ public sealed class DrainTests(TinyModel model)
         }
         Assert.Equal(0, await server.Run.WaitAsync(TimeSpan.FromSeconds(30)));
     }
+
+    [Fact]
+    public async Task AModelThatFailsToLoadStopsTheServiceWithExitCode1()
+    {
+        var app = LlamaGuardServer.Build([], new Dictionary<string, string?> { ["urls"] = "http://127.0.0.1:0" },
+            services => services.AddSingleton<IContentGuardLoader>(new FailingLoader()));
+        var error = new StringWriter();
+        int exit = await LlamaGuardServer.RunAsync(app, error).WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(1, exit);
+        Assert.Equal("error: loading the model failed: config.json is missing" + Environment.NewLine, error.ToString());
+    }
+
+    private sealed class FailingLoader : IContentGuardLoader
+    {
+        public async Task<LoadedGuard> LoadAsync(CancellationToken cancellationToken)
+        {
+            await Task.Delay(50, cancellationToken);
+            throw new InvalidDataException("config.json is missing");
+        }
+    }
 }

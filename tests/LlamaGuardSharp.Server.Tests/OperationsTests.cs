@@ -59,6 +59,17 @@ public sealed class OperationsTests(TinyModel model)
         {
             Assert.Contains($"\"{route}\"", document);
         }
+        using var json = System.Text.Json.JsonDocument.Parse(document);
+        var paths = json.RootElement.GetProperty("paths");
+        foreach (string route in new[] { "/v1/moderations", "/v1/safety/run-shield", "/v1/classify" })
+        {
+            var post = paths.GetProperty(route).GetProperty("post");
+            Assert.True(post.GetProperty("requestBody").GetProperty("content").TryGetProperty("application/json", out _), route);
+            Assert.True(post.GetProperty("responses").TryGetProperty("429", out _), route);
+        }
+        Assert.Contains("\"shield_id\"", document);
+        Assert.Contains("\"turns\"", document);
+        Assert.Contains("rate_limit_error", document);
     }
 
     [Fact]
@@ -81,6 +92,9 @@ public sealed class OperationsTests(TinyModel model)
         await using var server = new GuardServer(model);
         var client = await server.ReadyClientAsync();
         await GuardServer.AssertErrorAsync(await client.GetAsync("/v2/nothing"), 404, "invalid_request_error", code: "not_found");
+        var wrongMethod = await client.GetAsync("/v1/moderations");
+        await GuardServer.AssertErrorAsync(wrongMethod, 405, "invalid_request_error", code: "method_not_allowed");
+        Assert.Equal(["POST"], wrongMethod.Content.Headers.Allow);
         server.Guard.FailWith = new InvalidOperationException("secret detail at /srv/models/private");
         var error = await GuardServer.AssertErrorAsync(await GuardServer.PostJsonAsync(client, "/v1/moderations", new { input = "x" }),
             500, "server_error", code: "internal_error");

@@ -85,7 +85,7 @@ public static class ServeCommand
                 {
                     throw new ArgumentException($"The model folder {options.Model} does not exist.");
                 }
-                return LlamaGuardServer.RunAsync(app).GetAwaiter().GetResult();
+                return LlamaGuardServer.RunAsync(app, error).GetAwaiter().GetResult();
             }
             catch (Exception e) when (CliErrors.IsUserError(e))
             {
