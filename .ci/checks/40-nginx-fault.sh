@@ -44,7 +44,7 @@ cleanup() {
   if [ "${KEEP_FAULT_WORKDIR:-}" = 1 ]; then echo "work folder kept: $work"; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
-fail() { echo "FAIL: $*"; for f in "$work"/replica*.log "$work"/nginx-error.log; do [ -f "$f" ] && { echo "--- $f"; tail -n 20 "$f"; }; done; exit 1; }
+fail() { echo "FAIL: $*"; for f in "$work"/replica*.log "$work"/nginx-error.log "$work"/load.log; do [ -f "$f" ] && { echo "--- $f"; tail -n 20 "$f"; }; done; exit 1; }
 
 echo "building the CLI and the load generator (Release)"
 dotnet build src/LlamaGuardSharp.Cli/LlamaGuardSharp.Cli.csproj -c Release -nologo -v q -clp:ErrorsOnly >/dev/null \
@@ -150,16 +150,19 @@ wait "$loadgen_pid" || load_status=$?
 echo "load_end $(now)" >>"$work/events"
 kill -0 "${replica_pids[2]}" 2>/dev/null || fail "replica 3 (never signalled) is not running any more"
 
-cat "$work/load.log" >&2 || true
-python3 - "$work/load-raw.json" "$work/load.json" <<'PY'
+if python3 - "$work/load-raw.json" "$work/load.json" <<'PY'
 # The load generator's JSON → the counts fault_report.py reads.
 import json, sys
 raw = json.load(open(sys.argv[1]))
-json.dump({"sent": raw["requests"], "statuses": raw["status_counts"], "transport_errors": raw["transport_errors"],
-           "malformed": raw["malformed_answers"], "invalid_429": raw["invalid429"],
-           "client_retries": raw["retries_total"], "throughput": raw["throughput_per_second"],
-           "latency_ms": raw["latency_ms"], "problems": raw["problems"]}, open(sys.argv[2], "w"))
+names = {"sent": "requests", "statuses": "status_counts", "transport_errors": "transport_errors",
+         "malformed": "malformed_answers", "invalid_429": "invalid_rate_limits", "client_retries": "retries_total",
+         "throughput": "throughput_per_second", "latency_ms": "latency_ms", "problems": "problems"}
+missing = [v for v in names.values() if v not in raw]
+if missing:
+    sys.exit(f"error: the load generator's --json report has no {', '.join(missing)} (keys: {', '.join(raw)})")
+json.dump({k: raw[v] for k, v in names.items()}, open(sys.argv[2], "w"))
 PY
+then :; else fail "unreadable load generator report"; fi
 
 ok=0
 python3 tests/deploy/fault_report.py "$work/access.log" "$work/events" "$work/load.json" || ok=1

@@ -73,8 +73,14 @@ def main():
     for name, start, end in windows:
         n, rate = throughput(start, end)
         print(f"throughput {name}: {rate:.1f} requests/s ({n} answered 200 in {end - start:.1f} s)")
-    print(f"retried requests: {len(retried)} ("
-          + (", ".join(f"{k}: {v}" for k, v in sorted(causes.items())) or "none") + ")")
+    print("  (every replica shares this machine's cores, so fewer replicas are not slower here: the figures show "
+          "that service went on, not how it scales)")
+    print(f"retried requests: {len(retried)}; failed attempts before the answer, by replica and status: "
+          + (", ".join(f"{k} ×{v}" for k, v in sorted(causes.items())) or "none")
+          + " (502 = refused, reset or closed without an answer; 503 = refused by a draining replica)")
+    drained = [m for m in requests if float(m["t"]) >= tt
+               and names.get(m["upstream"].split(",")[-1].strip()) == "terminated"]
+    print(f"answered by the SIGTERMed replica during its drain: {len(drained)}")
     per_replica = collections.Counter(names.get(m["upstream"].split(",")[-1].strip(), "?") for m in requests)
     print("answered by: " + ", ".join(f"{k}: {v}" for k, v in sorted(per_replica.items())))
 
