@@ -68,7 +68,7 @@ def main():
     print(f"whole run at the clients: {load['throughput']:.1f} answers/s; latency of 200s p50 {latency['p50']:.0f} ms,"
           f" p95 {latency['p95']:.0f} ms, p99 {latency['p99']:.0f} ms, max {latency['max']:.0f} ms")
     for problem in load["problems"]:
-        print("  load generator: " + problem)
+        print("  load generator: " + " ".join(problem.split())[:200])
     print("statuses in nginx's log: " + ", ".join(f"{k}: {v}" for k, v in sorted(statuses.items())))
     for name, start, end in windows:
         n, rate = throughput(start, end)
