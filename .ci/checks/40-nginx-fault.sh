@@ -169,4 +169,32 @@ python3 tests/deploy/fault_report.py "$work/access.log" "$work/events" "$work/lo
 [ "$term_status" -eq 0 ] || { echo "FAIL: the SIGTERMed replica exited with $term_status, not 0"; ok=1; }
 [ "$load_status" -eq 0 ] || { echo "FAIL: the load generator's own checks failed (exit $load_status)"; ok=1; }
 [ "$ok" -eq 0 ] || fail "fault test"
+
+# Overload: now that every replica but one is gone, more clients than its queue holds. The surviving replica's 429s
+# (queue full: every replica is busy) must reach the clients as 429s — nginx does not retry them and must not count
+# them as failures, which would take the last replica out and answer 502 "no live upstreams" — and each 429 must come
+# from a full queue (the load generator checks X-Queue-Depth against the limit).
+overload_clients=$((MAX_QUEUE * 2 + 8))
+echo "overload: $overload_clients clients for 6 s against the one replica left (queue $MAX_QUEUE)"
+lines_before=$(wc -l <"$work/access.log")
+"${loadgen[@]}" --url "http://127.0.0.1:$nginx_port" --concurrency "$overload_clients" --duration 6 --kind text \
+  --max-retries 0 --queue-limit "$MAX_QUEUE" --timeout 60 --json >"$work/overload.json" 2>"$work/load.log" \
+  || fail "the load generator's checks failed under overload (a 5xx, a transport error or an unjustified 429)"
+python3 - "$work/overload.json" "$work/access.log" "$lines_before" <<'PY' || fail "overload"
+import json, re, sys
+report = json.load(open(sys.argv[1]))
+counts = {int(k): v for k, v in report["status_counts"].items()}
+logged = [int(m.group(1)) for line in open(sys.argv[2]).readlines()[int(sys.argv[3]):]
+          if (m := re.search(r" status=(\d+) ", line))]
+print(f"overload: clients saw {', '.join(f'{k}: {v}' for k, v in sorted(counts.items()))}"
+      f" ({report['invalid_rate_limits']} 429s without a full queue); nginx logged {len(logged)} requests,"
+      f" {sum(1 for s in logged if s >= 500)} of them 5xx")
+problems = []
+if not counts.get(429): problems.append("no 429 although the clients outnumbered the queue")
+if not counts.get(200): problems.append("nothing answered 200 under overload")
+if any(k >= 500 for k in counts) or any(s >= 500 for s in logged): problems.append("5xx under overload")
+if report["invalid_rate_limits"] or report["transport_errors"]: problems.append("unjustified 429s or transport errors")
+for p in problems: print("FAIL: " + p)
+sys.exit(1 if problems else 0)
+PY
 echo "fault test passed"
