@@ -177,10 +177,11 @@ python3 tests/deploy/fault_report.py "$work/access.log" "$work/events" "$work/lo
 overload_clients=$((MAX_QUEUE * 2 + 8))
 echo "overload: $overload_clients clients for 6 s against the one replica left (queue $MAX_QUEUE)"
 lines_before=$(wc -l <"$work/access.log")
+overload_status=0
 "${loadgen[@]}" --url "http://127.0.0.1:$nginx_port" --concurrency "$overload_clients" --duration 6 --kind text \
   --max-retries 0 --queue-limit "$MAX_QUEUE" --timeout 60 --json >"$work/overload.json" 2>"$work/load.log" \
-  || fail "the load generator's checks failed under overload (a 5xx, a transport error or an unjustified 429)"
-python3 - "$work/overload.json" "$work/access.log" "$lines_before" <<'PY' || fail "overload"
+  || overload_status=$?
+python3 - "$work/overload.json" "$work/access.log" "$lines_before" "$overload_status" <<'PY' || fail "overload"
 import json, re, sys
 report = json.load(open(sys.argv[1]))
 counts = {int(k): v for k, v in report["status_counts"].items()}
@@ -194,6 +195,8 @@ if not counts.get(429): problems.append("no 429 although the clients outnumbered
 if not counts.get(200): problems.append("nothing answered 200 under overload")
 if any(k >= 500 for k in counts) or any(s >= 500 for s in logged): problems.append("5xx under overload")
 if report["invalid_rate_limits"] or report["transport_errors"]: problems.append("unjustified 429s or transport errors")
+if sys.argv[4] != "0": problems.append(f"the load generator's own checks failed (exit {sys.argv[4]})")
+for line in report["problems"][:5]: print("  load generator: " + " ".join(line.split())[:200])
 for p in problems: print("FAIL: " + p)
 sys.exit(1 if problems else 0)
 PY
