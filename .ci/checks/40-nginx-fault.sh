@@ -47,10 +47,10 @@ trap cleanup EXIT
 fail() { echo "FAIL: $*"; for f in "$work"/replica*.log "$work"/nginx-error.log "$work"/load.log; do [ -f "$f" ] && { echo "--- $f"; tail -n 20 "$f"; }; done; exit 1; }
 
 echo "building the CLI and the load generator (Release)"
-dotnet build src/LlamaGuardSharp.Cli/LlamaGuardSharp.Cli.csproj -c Release -nologo -v q -clp:ErrorsOnly >/dev/null \
-  || fail "build of the CLI"
-dotnet build bench/LlamaGuardSharp.LoadTest/LlamaGuardSharp.LoadTest.csproj -c Release -nologo -v q -clp:ErrorsOnly >/dev/null \
-  || fail "build of the load generator"
+for project in src/LlamaGuardSharp.Cli/LlamaGuardSharp.Cli.csproj bench/LlamaGuardSharp.LoadTest/LlamaGuardSharp.LoadTest.csproj; do
+  dotnet build "$project" -c Release -nologo -v q -clp:ErrorsOnly >"$work/build.log" 2>&1 \
+    || { tail -n 30 "$work/build.log"; fail "build of $project"; }
+done
 cli=(dotnet "$repo/src/LlamaGuardSharp.Cli/bin/Release/net10.0/llamaguard.dll")
 loadgen=(dotnet "$repo/bench/LlamaGuardSharp.LoadTest/bin/Release/net10.0/llamaguard-load.dll")
 
