@@ -44,6 +44,7 @@ cleanup() {
   if [ "${KEEP_FAULT_WORKDIR:-}" = 1 ]; then echo "work folder kept: $work"; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
+trap 'echo "FAIL: .ci/checks/40-nginx-fault.sh line $LINENO: a command failed (exit $?)"' ERR
 fail() { echo "FAIL: $*"; for f in "$work"/replica*.log "$work"/nginx-error.log "$work"/load.log; do [ -f "$f" ] && { echo "--- $f"; tail -n 20 "$f"; }; done; exit 1; }
 
 echo "building the CLI and the load generator (Release)"
@@ -167,6 +168,15 @@ then :; else fail "unreadable load generator report"; fi
 ok=0
 python3 tests/deploy/fault_report.py "$work/access.log" "$work/events" "$work/load.json" || ok=1
 [ "$term_status" -eq 0 ] || { echo "FAIL: the SIGTERMed replica exited with $term_status, not 0"; ok=1; }
+# X-Request-Id: nginx makes one per request (the clients send none) and passes it on; the replica that answered must
+# have logged the request under the same id.
+survivor="127.0.0.1:${ports[2]}"
+ids=$(awk -v up="upstream=\"$survivor\"" 'index($0, up) && n < 20 && match($0, /rid=[0-9a-f]+/) {
+  print substr($0, RSTART + 4, RLENGTH - 4); n++ }' "$work/access.log")
+missing=0; checked=0
+for id in $ids; do checked=$((checked + 1)); grep -qF "RequestId:$id" "$work/replica3.log" || missing=$((missing + 1)); done
+if [ "$checked" -gt 0 ] && [ "$missing" -eq 0 ]; then echo "request ids: the $checked checked are in the answering replica's log"
+else echo "FAIL: $missing of $checked request ids from nginx's log are not in the answering replica's log"; ok=1; fi
 [ "$load_status" -eq 0 ] || { echo "FAIL: the load generator's own checks failed (exit $load_status)"; ok=1; }
 [ "$ok" -eq 0 ] || fail "fault test"
 
