@@ -8,7 +8,10 @@ namespace LlamaGuardSharp.Server;
 /// service times. A waiting or running request ends early when its token fires (client gone, deadline, drain timeout):
 /// a cancelled waiter leaves the queue without running.
 /// </summary>
-/// <remarks>Invariant: <c>0 ≤ running ≤ 1</c>, <c>0 ≤ waiting ≤ MaxQueue</c>, both changed under <c>_lock</c>.</remarks>
+/// <remarks>
+/// Invariants, under <c>_lock</c>: <c>0 ≤ running ≤ 1</c> and <c>waiting + running ≤ MaxQueue + 1</c> (a request is
+/// admitted only while the sum is at most <c>MaxQueue</c>; a waiter counts as waiting until it holds the gate).
+/// </remarks>
 internal sealed class ClassificationQueue(LlamaGuardServiceOptions options)
 {
     /// <summary>Weight of the newest service time in the moving average behind <c>Retry-After</c>.</summary>

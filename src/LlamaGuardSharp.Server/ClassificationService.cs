@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using LlamaGuardSharp.Imaging;
 using LlamaGuardSharp.Inference;
@@ -99,9 +98,6 @@ internal sealed class ClassificationService(GuardState state, ClassificationQueu
         ImageDecodeException i => ApiException.BadRequest($"The image cannot be decoded: {i.Message}", imageParam, "invalid_image"),
         _ => null,
     };
-
-    /// <summary>Elapsed time helper for request-level timing.</summary>
-    public static TimeSpan Since(long startTimestamp) => Stopwatch.GetElapsedTime(startTimestamp);
 }
 
 /// <summary>

@@ -35,14 +35,20 @@ public static class LlamaGuardServer
             builder.WebHost.UseUrls(DefaultUrl);
         }
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning); // one line per request comes from RequestPipeline
-        builder.Logging.AddSimpleConsole(o =>
+        // The console formatter stays selectable (Logging__Console__FormatterName=json); the simple one gets one line per
+        // entry with scopes (the request id) and UTC times.
+        builder.Services.Configure<Microsoft.Extensions.Logging.Console.SimpleConsoleFormatterOptions>(o =>
         {
             o.IncludeScopes = true;
             o.SingleLine = true;
             o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
             o.UseUtcTimestamp = true;
         });
-        builder.Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
+        builder.Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(o =>
+        {
+            o.LogToStandardErrorThreshold = LogLevel.Trace;
+            o.FormatterName ??= Microsoft.Extensions.Logging.Console.ConsoleFormatterNames.Simple; // unless configured
+        });
         builder.AddLlamaGuard();
         configureServices?.Invoke(builder.Services);
         var app = builder.Build();

@@ -28,7 +28,8 @@ internal sealed partial class RequestPipeline(RequestDelegate next, ServiceMetri
             ? given : Guid.NewGuid().ToString("N");
         context.TraceIdentifier = requestId;
         context.Response.Headers[RequestIdHeader] = requestId;
-        using var scope = logger.BeginScope("RequestId:{RequestId}", requestId);
+        // Named apart from ASP.NET Core's own RequestId scope (a connection-based id taken before this middleware runs).
+        using var scope = logger.BeginScope("X-Request-Id:{XRequestId}", requestId);
         int status;
         try
         {

@@ -156,8 +156,10 @@ internal sealed class CategoryProbabilitiesJsonConverter : JsonConverter<IReadOn
 /// <summary>A time span as seconds (a number).</summary>
 internal sealed class SecondsJsonConverter : JsonConverter<TimeSpan>
 {
+    // Rounded to the nearest tick: TimeSpan.FromSeconds truncates, so 0.0252815 (written from 252815 ticks) would read
+    // back as 252814 ticks and a verdict would not round-trip.
     public override TimeSpan Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
-        TimeSpan.FromSeconds(reader.GetDouble());
+        TimeSpan.FromTicks((long)Math.Round(reader.GetDouble() * TimeSpan.TicksPerSecond));
 
     public override void Write(Utf8JsonWriter writer, TimeSpan value, JsonSerializerOptions options) =>
         writer.WriteNumberValue(value.TotalSeconds);
