@@ -11,7 +11,7 @@ public static class Program
     public static RootCommand BuildRootCommand()
     {
         var root = new RootCommand("LlamaGuardSharp: Llama Guard 3 Vision content-safety classification on the CPU.");
-        // One line per command, kept in this order: classify, generate, prompt, tokenize, preprocess, synth, bench, eval, version, download, doctor.
+        // One line per command, kept in this order: classify, generate, prompt, tokenize, preprocess, synth, bench, eval, serve, version, download, doctor.
         root.Subcommands.Add(ClassifyCommand.Create());
         root.Subcommands.Add(GenerateCommand.Create());
         root.Subcommands.Add(PromptCommand.Create());
@@ -20,6 +20,7 @@ public static class Program
         root.Subcommands.Add(SynthCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
         root.Subcommands.Add(EvalCommand.Create());
+        root.Subcommands.Add(ServeCommand.Create());
         root.Subcommands.Add(VersionCommand.Create());
         root.Subcommands.Add(DownloadCommand.Create());
         root.Subcommands.Add(DoctorCommand.Create());

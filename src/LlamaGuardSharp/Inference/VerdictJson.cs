@@ -153,12 +153,13 @@ internal sealed class CategoryProbabilitiesJsonConverter : JsonConverter<IReadOn
     }
 }
 
-/// <summary>A time span as seconds (a number). Reading rounds to the nearest tick: seconds × 10⁷ in double precision can
-/// land a hair below a whole tick, and truncating it would make a round trip lose one tick.</summary>
+/// <summary>A time span as seconds (a number).</summary>
 internal sealed class SecondsJsonConverter : JsonConverter<TimeSpan>
 {
+    /// <remarks>Rounded to the nearest tick: ticks / 1e7 written as a double and multiplied back can land just below the
+    /// integer (867587 ticks → 0.0867587 s → 867586.99…), which truncation would turn into one tick less.</remarks>
     public override TimeSpan Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
-        TimeSpan.FromTicks((long)Math.Round(reader.GetDouble() * TimeSpan.TicksPerSecond));
+        TimeSpan.FromTicks(checked((long)Math.Round(reader.GetDouble() * TimeSpan.TicksPerSecond)));
 
     public override void Write(Utf8JsonWriter writer, TimeSpan value, JsonSerializerOptions options) =>
         writer.WriteNumberValue(value.TotalSeconds);
