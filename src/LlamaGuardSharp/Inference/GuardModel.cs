@@ -177,10 +177,6 @@ public sealed class GuardModel : IContentGuard, IDisposable
         }
         finally
         {
-            if (Options.CollectGarbageAfterClassification)
-            {
-                GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: false);
-            }
             _gate.Release();
         }
     }
