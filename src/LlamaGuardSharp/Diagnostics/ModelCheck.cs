@@ -22,7 +22,7 @@ internal sealed record ModelCheck(string Name, ModelCheckStatus Status, string D
 /// <param name="Safe">Token ids of <c>safe</c> (one id expected: 19193 in Llama 3).</param>
 /// <param name="Unsafe">Token ids of <c>unsafe</c> (39257).</param>
 /// <param name="DoubleNewline">Token ids of <c>\n\n</c> (271), which the HF chat template makes the model write first.</param>
-/// <param name="Stop">Stop token ids (generation_config.json, else config.json, else 128001/128008/128009) with their text.</param>
+/// <param name="Stop">Stop token ids (generation_config.json, else config.json, else the tokenizer's end tokens) with their text.</param>
 internal sealed record VerdictTokenIds(IReadOnlyList<int> Safe, IReadOnlyList<int> Unsafe, IReadOnlyList<int> DoubleNewline, IReadOnlyDictionary<int, string?> Stop);
 
 /// <summary>Everything <see cref="ModelDoctor.Examine"/> found about a model folder and this machine.</summary>
