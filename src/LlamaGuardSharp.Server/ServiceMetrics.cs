@@ -35,8 +35,8 @@ internal sealed class ServiceMetrics
             description: "Classifications run, by verdict (safe|unsafe|unparseable).");
         Meter.CreateObservableGauge("queue_depth", () => queue.Depth, unit: "{request}",
             description: "Classification requests waiting or running on this replica.");
-        Meter.CreateObservableGauge("queue_limit", () => queue.MaxQueue, unit: "{request}",
-            description: "Requests allowed to wait behind the running one (--max-queue); beyond it requests get 429.");
+        Meter.CreateObservableGauge("queue_limit", () => queue.Limit, unit: "{request}",
+            description: "Requests allowed to wait behind the running one now: --max-queue, lowered while recent service times say a longer queue would pass the request deadline; beyond it requests get 429.");
         Meter.CreateObservableGauge("model_load_seconds", () => Volatile.Read(ref _loadSeconds) is var s && double.IsNaN(s) ? [] : new[] { new Measurement<double>(s) },
             unit: "s", description: "How long loading the model took (absent until loaded).");
     }
