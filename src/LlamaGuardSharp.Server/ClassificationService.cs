@@ -8,8 +8,8 @@ namespace LlamaGuardSharp.Server;
 
 /// <summary>
 /// Runs the classifications of one request through the queue: readiness check, deadline, cancellation when the client
-/// disconnects or the drain timeout passes, the <c>X-Queue-Depth</c> / <c>X-Queue-Limit</c> / <c>X-Retry-Safe</c> headers, stage metrics, and
-/// the translation of the engine's input errors into 400s.
+/// disconnects or the drain timeout passes, the <c>X-Queue-Depth</c> / <c>X-Queue-Limit</c> / <c>X-Retry-Safe</c>
+/// headers, stage metrics, and the translation of the engine's input errors into 400s.
 /// </summary>
 internal sealed class ClassificationService(GuardState state, ClassificationQueue queue, ServiceMetrics metrics,
     LlamaGuardServiceOptions options, DrainCoordinator drain)

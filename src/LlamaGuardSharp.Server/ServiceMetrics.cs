@@ -28,7 +28,7 @@ internal sealed class ServiceMetrics
         _requestDuration = Meter.CreateHistogram<double>("request_duration_seconds", unit: "s",
             description: "Time from receiving a request to its answer, by route and status.");
         _stageDuration = Meter.CreateHistogram<double>("stage_duration_seconds", unit: "s",
-            description: "Time per stage of a classification request: queue (waiting), image_fetch, preprocess, vision, prefill, decode, classify (the model's total).");
+            description: "Time per stage of a classification request: queue (waiting), image_fetch (http(s) images), preprocess, vision, prefill, decode, classify (the model's total).");
         _cacheLookups = Meter.CreateCounter<long>("cache_lookups_total", unit: "{lookup}",
             description: "Image-encoding and prompt-prefix cache lookups, by cache (image|prompt) and result (hit|miss).");
         _classifications = Meter.CreateCounter<long>("classifications_total", unit: "{classification}",
