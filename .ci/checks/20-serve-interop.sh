@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # 20-serve-interop: `llamaguard serve` on a tiny synthetic model, driven by the official npm clients `openai` (moderations:
 # text, text array, text + image, typed 400/401 errors) and `llama-stack-client` (shields list, run-shield), then a short
-# mixed load run with bench/LlamaGuardSharp.LoadTest, then SIGTERM: the server must drain and exit 0.
+# mixed load run and an overload run (429s, no 5xx) with bench/LlamaGuardSharp.LoadTest, then SIGTERM: the server must
+# drain and exit 0.
 # Loopback only, a free port, bounded in time; the trap stops the server and removes the temporary folder.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -51,6 +52,10 @@ LLAMAGUARD_URL="$url" LLAMAGUARD_API_KEY="$key" IMAGE="$root/tests/data/imaging/
   timeout 180 node tests/interop/interop.mjs
 
 timeout 300 "$load" --url "$url" --api-key "$key" --concurrency 3 --requests 12 --kind mixed
+# Overload: 12 clients against a queue of 4 must get answers or justified 429s, never a 5xx.
+overload=$(timeout 120 "$load" --url "$url" --api-key "$key" --concurrency 12 --duration 5 --kind text --json)
+echo "$overload"
+echo "$overload" | grep -q '"429":' || { echo "FAIL: no 429 under overload"; exit 1; }
 
 kill -TERM "$server_pid"
 set +e

@@ -139,11 +139,13 @@ public sealed class LoadRunner(LoadOptions options, TextWriter progress)
         else if (status == 429)
         {
             // A 429 is legitimate only from a full queue: waiting + running above the replica's limit.
+            // The replica's limit at the refusal (X-Queue-Limit: --max-queue, lowered while a longer queue would pass the
+            // request deadline), else the one read from /metrics or given.
             string? problem = AnswerCheck.Error(text, "rate_limit_error");
-            if (problem is null && !(response.Headers.TryGetValues("X-Queue-Depth", out var values) && int.TryParse(values.FirstOrDefault(), out int depth)
-                && (_queueLimit < 0 || depth > _queueLimit)))
+            int limit = Header(response, "X-Queue-Limit") ?? _queueLimit;
+            if (problem is null && !(Header(response, "X-Queue-Depth") is { } depth && (limit < 0 || depth > limit)))
             {
-                problem = $"429 without a full queue (X-Queue-Depth {string.Join(",", response.Headers.TryGetValues("X-Queue-Depth", out var v) ? v : ["absent"])}, limit {_queueLimit})";
+                problem = $"429 without a full queue (X-Queue-Depth {Header(response, "X-Queue-Depth")?.ToString(CultureInfo.InvariantCulture) ?? "absent"}, limit {limit})";
             }
             if (problem is not null)
             {
@@ -156,6 +158,10 @@ public sealed class LoadRunner(LoadOptions options, TextWriter progress)
             _problems.Enqueue($"{status}: {(text.Length > 300 ? text[..300] : text)}");
         }
     }
+
+    private static int? Header(HttpResponseMessage response, string name) =>
+        response.Headers.TryGetValues(name, out var values) && int.TryParse(values.FirstOrDefault(), NumberStyles.Integer, CultureInfo.InvariantCulture, out int value)
+            ? value : null;
 
     private string BuildBody(int index, bool image)
     {

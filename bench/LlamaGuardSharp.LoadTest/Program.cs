@@ -21,7 +21,7 @@ public static class Program
         kind.AcceptOnlyFromAmong("text", "image", "mixed");
         var apiKey = new Option<string?>("--api-key") { Description = "Bearer key, when the service requires one." };
         var maxRetries = new Option<int>("--max-retries") { Description = "Retry a 429, a 503 or a transport failure up to N times (after Retry-After); retries are counted.", DefaultValueFactory = _ => 0 };
-        var queueLimit = new Option<int?>("--queue-limit") { Description = "The replicas' --max-queue, to judge 429s (default: read llamaguard_queue_limit from /metrics)." };
+        var queueLimit = new Option<int?>("--queue-limit") { Description = "The replicas' queue limit, to judge a 429 that carries no X-Queue-Limit header (default: llamaguard_queue_limit read from /metrics at the start)." };
         var timeout = new Option<double>("--timeout") { Description = "Per-request client timeout in seconds.", DefaultValueFactory = _ => 900 };
         var sameImage = new Option<bool>("--same-image") { Description = "Send one image over and over (measures the image cache) instead of a new one per request." };
         var allowErrors = new Option<bool>("--allow-errors") { Description = "Exit 0 even with 5xx, transport errors or malformed answers (they are still reported)." };

@@ -32,6 +32,9 @@ public sealed class ApiException(int status, ApiErrorType type, string message, 
     /// <summary>For a 429: the queue depth (waiting + running) that caused the refusal, for <c>X-Queue-Depth</c>.</summary>
     public int? QueueDepth { get; init; }
 
+    /// <summary>For a 429: the queue limit in force at the refusal, for <c>X-Queue-Limit</c>.</summary>
+    public int? QueueLimit { get; init; }
+
     public static ApiException BadRequest(string message, string? param, string? code = "invalid_value") =>
         new(StatusCodes.Status400BadRequest, ApiErrorType.InvalidRequest, message, param, code);
 

@@ -8,13 +8,14 @@ namespace LlamaGuardSharp.Server;
 
 /// <summary>
 /// Runs the classifications of one request through the queue: readiness check, deadline, cancellation when the client
-/// disconnects or the drain timeout passes, the <c>X-Queue-Depth</c> / <c>X-Retry-Safe</c> headers, stage metrics, and
-/// the translation of the engine's input errors into 400s.
+/// disconnects or the drain timeout passes, the <c>X-Queue-Depth</c> / <c>X-Queue-Limit</c> / <c>X-Retry-Safe</c>
+/// headers, stage metrics, and the translation of the engine's input errors into 400s.
 /// </summary>
 internal sealed class ClassificationService(GuardState state, ClassificationQueue queue, ServiceMetrics metrics,
     LlamaGuardServiceOptions options, DrainCoordinator drain)
 {
     public const string QueueDepthHeader = "X-Queue-Depth";
+    public const string QueueLimitHeader = "X-Queue-Limit";
     public const string RetrySafeHeader = "X-Retry-Safe";
 
     /// <summary>The loaded classifier.</summary>
@@ -40,7 +41,7 @@ internal sealed class ClassificationService(GuardState state, ClassificationQueu
     {
         using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(options.RequestTimeout));
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, deadline.Token, drain.DrainExpired);
-        int? refusedAtDepth = null;
+        ApiException? refusal = null;
         try
         {
             var (result, waited) = await queue.RunAsync(token => work(guard.Guard, token), linked.Token);
@@ -58,9 +59,9 @@ internal sealed class ClassificationService(GuardState state, ClassificationQueu
             throw new ApiException(StatusCodes.Status503ServiceUnavailable, ApiErrorType.Server,
                 "This replica shut down before the request's turn; retry on another one.", code: "draining") { RetryAfterSeconds = 1 };
         }
-        catch (ApiException e) when (e.QueueDepth is { } depth)
+        catch (ApiException e) when (e.QueueDepth is not null)
         {
-            refusedAtDepth = depth; // the depth that made the queue full, not whatever it is a moment later
+            refusal = e; // the depth and limit that made the queue full, not whatever they are a moment later
             throw;
         }
         catch (Exception e) when (ToBadRequest(e, inputParam, imageParam) is { } bad)
@@ -69,7 +70,8 @@ internal sealed class ClassificationService(GuardState state, ClassificationQueu
         }
         finally
         {
-            context.Response.Headers[QueueDepthHeader] = (refusedAtDepth ?? queue.Depth).ToString(CultureInfo.InvariantCulture);
+            context.Response.Headers[QueueDepthHeader] = (refusal?.QueueDepth ?? queue.Depth).ToString(CultureInfo.InvariantCulture);
+            context.Response.Headers[QueueLimitHeader] = (refusal?.QueueLimit ?? queue.Limit).ToString(CultureInfo.InvariantCulture);
         }
     }
 
@@ -86,6 +88,7 @@ internal sealed class ClassificationService(GuardState state, ClassificationQueu
     {
         context.Response.Headers[RetrySafeHeader] = "true";
         context.Response.Headers[QueueDepthHeader] = queue.Depth.ToString(CultureInfo.InvariantCulture);
+        context.Response.Headers[QueueLimitHeader] = queue.Limit.ToString(CultureInfo.InvariantCulture);
     }
 
     /// <summary>The engine's complaints about the input, as 400s (null for anything else).</summary>

@@ -17,11 +17,13 @@ internal sealed class ImageSources : IDisposable
     public const int MaxRedirects = 3;
 
     private readonly LlamaGuardServiceOptions _options;
+    private readonly ServiceMetrics _metrics;
     private readonly HttpClient _http;
 
-    public ImageSources(LlamaGuardServiceOptions options)
+    public ImageSources(LlamaGuardServiceOptions options, ServiceMetrics metrics)
     {
         _options = options;
+        _metrics = metrics;
         var handler = new SocketsHttpHandler
         {
             AllowAutoRedirect = false,
@@ -46,7 +48,15 @@ internal sealed class ImageSources : IDisposable
         {
             throw ApiException.BadRequest("An image URL must be a data: URL (data:image/png;base64,…) or an http(s) URL.", param, "invalid_image_url");
         }
-        return await FetchAsync(uri, param, cancellationToken);
+        long start = System.Diagnostics.Stopwatch.GetTimestamp();
+        try
+        {
+            return await FetchAsync(uri, param, cancellationToken);
+        }
+        finally
+        {
+            _metrics.Stage("image_fetch", System.Diagnostics.Stopwatch.GetElapsedTime(start));
+        }
     }
 
     private ConversationImage FromDataUrl(string url, string param)

@@ -28,15 +28,15 @@ internal sealed class ServiceMetrics
         _requestDuration = Meter.CreateHistogram<double>("request_duration_seconds", unit: "s",
             description: "Time from receiving a request to its answer, by route and status.");
         _stageDuration = Meter.CreateHistogram<double>("stage_duration_seconds", unit: "s",
-            description: "Time per stage of a classification request: queue (waiting), image_fetch, preprocess, vision, prefill, decode, classify (the model's total).");
+            description: "Time per stage of a classification request: queue (waiting), image_fetch (http(s) images), preprocess, vision, prefill, decode, classify (the model's total).");
         _cacheLookups = Meter.CreateCounter<long>("cache_lookups_total", unit: "{lookup}",
             description: "Image-encoding and prompt-prefix cache lookups, by cache (image|prompt) and result (hit|miss).");
         _classifications = Meter.CreateCounter<long>("classifications_total", unit: "{classification}",
             description: "Classifications run, by verdict (safe|unsafe|unparseable).");
         Meter.CreateObservableGauge("queue_depth", () => queue.Depth, unit: "{request}",
             description: "Classification requests waiting or running on this replica.");
-        Meter.CreateObservableGauge("queue_limit", () => queue.MaxQueue, unit: "{request}",
-            description: "Requests allowed to wait behind the running one (--max-queue); beyond it requests get 429.");
+        Meter.CreateObservableGauge("queue_limit", () => queue.Limit, unit: "{request}",
+            description: "Requests allowed to wait behind the running one now: --max-queue, lowered while recent service times say a longer queue would pass the request deadline; beyond it requests get 429.");
         Meter.CreateObservableGauge("model_load_seconds", () => Volatile.Read(ref _loadSeconds) is var s && double.IsNaN(s) ? [] : new[] { new Measurement<double>(s) },
             unit: "s", description: "How long loading the model took (absent until loaded).");
     }

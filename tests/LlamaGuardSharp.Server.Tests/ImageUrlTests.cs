@@ -90,6 +90,7 @@ public sealed class ImageUrlTests(TinyModel model) : IAsyncLifetime
         await GuardServer.AssertErrorAsync(await Classify(client, Base + "/missing.png"), 400, "invalid_request_error", "image", "image_fetch_failed");
         await GuardServer.AssertErrorAsync(await Classify(client, Base + "/slow.png"), 400, "invalid_request_error", "image", "image_fetch_timeout");
         Assert.Equal(2, server.Guard.Completed);
+        Assert.Contains("llamaguard_stage_duration_seconds_count{stage=\"image_fetch\"} 6", await client.GetStringAsync("/metrics"));
     }
 
     [Fact]

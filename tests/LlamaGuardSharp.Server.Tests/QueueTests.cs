@@ -37,6 +37,32 @@ public sealed class QueueTests(TinyModel model)
     }
 
     [Fact]
+    public async Task TheQueueShortensWhenItsTailWouldMissTheDeadline()
+    {
+        await using var server = new GuardServer(model, new() { ["RequestTimeout"] = "2", ["MaxQueue"] = "16" });
+        var client = await server.ReadyClientAsync();
+        server.Guard.Close();
+        var slow = Moderate(client, "slow");
+        await server.Guard.WaitForStartedAsync(1);
+        await Task.Delay(1100); // one service time of ≈ 1.1 s: (d + 1) × 1.1 s > 2 s for any queue behind a running request
+        server.Guard.Open();
+        var first = await slow;
+        Assert.Equal(200, (int)first.StatusCode);
+        Assert.Equal("0", first.Headers.GetValues("X-Queue-Limit").Single()); // the limit as of this answer
+
+        server.Guard.Close();
+        var running = Moderate(client, "running");
+        await server.Guard.WaitForStartedAsync(2);
+        var refused = await Moderate(client, "would wait past its deadline");
+        await GuardServer.AssertErrorAsync(refused, 429, "rate_limit_error", code: "queue_full");
+        Assert.Equal("0", refused.Headers.GetValues("X-Queue-Limit").Single());
+        Assert.Equal("1", refused.Headers.GetValues("X-Queue-Depth").Single());
+        Assert.True(refused.Headers.RetryAfter?.Delta >= TimeSpan.FromSeconds(1));
+        server.Guard.Open();
+        Assert.Equal(200, (int)(await running).StatusCode);
+    }
+
+    [Fact]
     public async Task DisconnectCancelsRunningAndQueuedWork()
     {
         await using var server = new GuardServer(model);
