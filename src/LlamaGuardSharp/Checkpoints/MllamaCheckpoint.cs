@@ -1,5 +1,6 @@
 using System.Text.Json;
 using LlamaGuardSharp.Compute;
+using LlamaGuardSharp.IO;
 
 namespace LlamaGuardSharp.Checkpoints;
 
@@ -157,7 +158,7 @@ public sealed class MllamaCheckpoint : IDisposable
             string refMain = Path.Combine(full, "refs", "main");
             if (File.Exists(refMain))
             {
-                string revision = File.ReadAllText(refMain).Trim();
+                string revision = BoundedFile.ReadAllText(refMain, 4096, "hub cache reference").Trim();
                 string snapshot = Path.Combine(snapshots, revision);
                 if (File.Exists(Path.Combine(snapshot, "config.json")))
                 {
@@ -238,7 +239,7 @@ public sealed class MllamaCheckpoint : IDisposable
     {
         try
         {
-            using var document = JsonDocument.Parse(File.ReadAllBytes(indexPath));
+            using var document = JsonDocument.Parse(BoundedFile.ReadAllBytes(indexPath, BoundedFile.MaxIndexBytes, "shard index"));
             if (document.RootElement.ValueKind != JsonValueKind.Object)
             {
                 throw new CheckpointFormatException(indexPath, null, "index is not a JSON object");

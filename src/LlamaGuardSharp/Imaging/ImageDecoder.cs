@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using LlamaGuardSharp.IO;
 using SkiaSharp;
 
 namespace LlamaGuardSharp.Imaging;
@@ -24,21 +25,25 @@ public sealed class ImageDecoder
 
     public ImageDecoderOptions Options { get; }
 
-    /// <summary>Reads and decodes a file; the size limit is checked before the file is read.</summary>
+    /// <summary>
+    /// Reads and decodes a regular file; the size limit is checked as the bytes arrive (<see cref="BoundedFile"/>), so a
+    /// device, FIFO or growing file cannot make it read without bound.
+    /// </summary>
+    /// <exception cref="FileNotFoundException">no file at <paramref name="path"/>.</exception>
+    /// <exception cref="InputFileException">a directory, FIFO or device, or unreadable.</exception>
+    /// <exception cref="ImageDecodeException">larger than <see cref="ImageDecoderOptions.MaxEncodedBytes"/>, or not a decodable image.</exception>
     public async Task<RgbImage> DecodeFileAsync(string path, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        var info = new FileInfo(path);
-        if (!info.Exists)
+        byte[] bytes;
+        try
         {
-            throw new FileNotFoundException($"Image file not found: {path}", path);
+            bytes = await BoundedFile.ReadAllBytesAsync(path, Options.MaxEncodedBytes, "image file", cancellationToken).ConfigureAwait(false);
         }
-        if (info.Length > Options.MaxEncodedBytes)
+        catch (InputFileException e) when (e.Problem == InputFileProblem.TooLarge)
         {
-            throw new ImageDecodeException(ImageDecodeFailure.EncodedTooLarge,
-                $"Image file {path} has {info.Length} bytes, more than the limit of {Options.MaxEncodedBytes}.");
+            throw new ImageDecodeException(ImageDecodeFailure.EncodedTooLarge, e.Message);
         }
-        byte[] bytes = await File.ReadAllBytesAsync(path, cancellationToken).ConfigureAwait(false);
         cancellationToken.ThrowIfCancellationRequested();
         return Decode(bytes);
     }
