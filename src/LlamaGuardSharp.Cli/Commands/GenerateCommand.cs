@@ -45,9 +45,10 @@ public static class GenerateCommand
             try
             {
                 int max = parse.GetValue(maxNewTokens);
+                // The small inputs first, so that a wrong one fails before the model folder is looked at.
+                string prompt = await BoundedFile.ReadAllTextAsync(parse.GetValue(promptFile)!.FullName, BoundedFile.MaxTextBytes, "prompt file", cancellationToken);
                 string modelDir = MllamaCheckpoint.ResolveModelDirectory(parse.GetValue(model)!.FullName);
                 var tok = Llama3Tokenizer.Load(parse.GetValue(tokenizer)?.FullName ?? modelDir);
-                string prompt = await BoundedFile.ReadAllTextAsync(parse.GetValue(promptFile)!.FullName, BoundedFile.MaxTextBytes, "prompt file", cancellationToken);
                 int[] ids = tok.Encode(prompt, recognizeSpecialTokens: true);
 
                 var inputs = new List<VisionInput>();
