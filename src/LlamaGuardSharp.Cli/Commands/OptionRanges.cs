@@ -14,7 +14,7 @@ internal static class OptionRanges
         AddRange(option, min, max);
         option.Validators.Add(result =>
         {
-            if (result.Tokens.Count > 0 && result.GetValueOrDefault<int>() is var value && (value < min || value > max))
+            if (result.Tokens.Count > 0 && TryGet<int>(result) is int value && (value < min || value > max))
             {
                 result.AddError(Message(option, value, min, max));
             }
@@ -27,7 +27,7 @@ internal static class OptionRanges
         AddRange(option, min, max);
         option.Validators.Add(result =>
         {
-            if (result.Tokens.Count > 0 && result.GetValueOrDefault<int?>() is int value && (value < min || value > max))
+            if (result.Tokens.Count > 0 && TryGet<int?>(result) is int value && (value < min || value > max))
             {
                 result.AddError(Message(option, value, min, max));
             }
@@ -40,12 +40,25 @@ internal static class OptionRanges
         AddRange(option, min, max);
         option.Validators.Add(result =>
         {
-            if (result.Tokens.Count > 0 && result.GetValueOrDefault<long?>() is long value && (value < min || value > max))
+            if (result.Tokens.Count > 0 && TryGet<long?>(result) is long value && (value < min || value > max))
             {
                 result.AddError(Message(option, value, min, max));
             }
         });
         return option;
+    }
+
+    /// <summary>The parsed value, or null when the text is not a number at all (the parser reports that error itself).</summary>
+    private static object? TryGet<T>(System.CommandLine.Parsing.OptionResult result)
+    {
+        try
+        {
+            return result.GetValueOrDefault<T>();
+        }
+        catch (InvalidOperationException)
+        {
+            return null;
+        }
     }
 
     private static void AddRange(Option option, long min, long max) =>

@@ -13,8 +13,8 @@ internal static partial class ParseErrors
             return message;
         }
         string type = match.Groups["type"].Value;
-        string expected = type.Contains("Int32") || type.Contains("Int64") ? "an integer"
-            : type.Contains("UInt64") ? "a non-negative integer"
+        string expected = type.Contains("UInt64") || type.Contains("UInt32") ? "a non-negative integer"
+            : type.Contains("Int32") || type.Contains("Int64") ? "an integer"
             : type.Contains("Double") || type.Contains("Single") ? "a number"
             : type.Contains("Boolean") ? "true or false"
             : "a " + type;
