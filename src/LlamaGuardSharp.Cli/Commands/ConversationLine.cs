@@ -119,16 +119,25 @@ internal sealed record ConversationLine(string? Id, Conversation Conversation)
         var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var property in element.EnumerateObject())
         {
-            if (!allowed.Contains(property.Name, StringComparer.Ordinal))
+            string name;
+            try
             {
-                string hint = property.Name == "image" && where.Length > 0
+                name = property.Name;
+            }
+            catch (InvalidOperationException)
+            {
+                throw new FormatException($"{where}a key is not valid Unicode text (it holds a lone surrogate escape such as \\udc00)");
+            }
+            if (!allowed.Contains(name, StringComparer.Ordinal))
+            {
+                string hint = name == "image" && where.Length > 0
                     ? " (the image belongs at the top level of the line, where it goes with the first user turn)"
                     : "";
-                throw new FormatException($"{where}unknown key \"{Printable(property.Name)}\"{hint} (expected {string.Join(", ", allowed.Select(k => $"\"{k}\""))})");
+                throw new FormatException($"{where}unknown key \"{Printable(name)}\"{hint} (expected {string.Join(", ", allowed.Select(k => $"\"{k}\""))})");
             }
-            if (!seen.Add(property.Name))
+            if (!seen.Add(name))
             {
-                throw new FormatException($"{where}key \"{property.Name}\" appears more than once");
+                throw new FormatException($"{where}key \"{name}\" appears more than once");
             }
         }
     }
