@@ -6,7 +6,7 @@ namespace LlamaGuardSharp.Imaging;
 /// <summary>
 /// Decodes an uncompressed BMP whose width or height exceeds <see cref="SkiaMaxSide"/>, the largest side Skia's BMP codec
 /// accepts, although the image may be well within <see cref="ImageDecoderOptions.MaxPixels"/>. Handles what Pillow reads
-/// for such files: 1/4/8-bit palettes, 16-bit 5-5-5 and bit-field layouts (5-6-5, 5-5-5), 24-bit, and 32-bit (BI_RGB
+/// for such files: 1/4/8-bit palettes, 16-bit 5-5-5 and bit-field layouts (5-6-5, 5-5-5; widened as Pillow does), 24-bit, and 32-bit (BI_RGB
 /// as B,G,R,unused — Pillow's "BGRX", opaque — or bit fields, with alpha when a mask names it), bottom-up or top-down
 /// rows. Output: RGBA8 as Skia's unpremultiplied RGBA. RLE, JPEG- or PNG-compressed BMPs of that size are refused with
 /// a message saying exactly that.
@@ -110,20 +110,12 @@ internal static class LargeBmpDecoder
         return rgba;
     }
 
-    /// <summary>An n-bit channel value widened to 8 bits by bit replication (Pillow's 5- and 6-bit unpackers do the same).</summary>
-    private static byte Scale(uint value, int bitCount)
-    {
-        if (bitCount >= 8)
-        {
-            return (byte)(value >> (bitCount - 8));
-        }
-        uint result = 0;
-        for (int filled = 0; filled < 8; filled += bitCount)
-        {
-            result = (result << bitCount) | value;
-        }
-        return (byte)(result >> (((8 + bitCount - 1) / bitCount * bitCount) - 8));
-    }
+    /// <summary>
+    /// An n-bit channel value widened to 8 bits as Pillow's 5- and 6-bit unpackers do: <c>v · 255 / (2ⁿ − 1)</c>, rounded
+    /// down (Skia rounds to nearest, so a few 16-bit values differ by one level from Skia's decoding of small BMPs).
+    /// </summary>
+    private static byte Scale(uint value, int bitCount) =>
+        bitCount >= 8 ? (byte)(value >> (bitCount - 8)) : (byte)(value * 255 / ((1u << bitCount) - 1));
 
     /// <summary>R, G, B, A masks: from the header for bit fields, else the standard layouts (16-bit 5-5-5; 32-bit B,G,R,unused).</summary>
     private static uint[] Masks(ReadOnlySpan<byte> bmp, int headerSize, int bitCount, int compression)
