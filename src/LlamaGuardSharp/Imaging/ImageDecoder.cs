@@ -86,7 +86,7 @@ public sealed class ImageDecoder
             }
         }
         else if (format == EncodedImageFormat.Bmp && LargeBmpDecoder.TryReadSize(encoded) is var (bmpWidth, bmpHeight)
-                 && (bmpWidth > LargeBmpDecoder.SkiaMaxSide || bmpHeight > LargeBmpDecoder.SkiaMaxSide))
+                 && (bmpWidth > LargeBmpDecoder.SkiaMaxSide || bmpHeight > LargeBmpDecoder.SkiaMaxSide || LargeBmpDecoder.IsUncompressed16Bit(encoded)))
         {
             CheckDimensions(format, bmpWidth, bmpHeight);
             return FromRgba(LargeBmpDecoder.DecodeRgba(encoded, bmpWidth, bmpHeight), bmpWidth, bmpHeight, format, null);

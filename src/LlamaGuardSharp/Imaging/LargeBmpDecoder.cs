@@ -9,7 +9,7 @@ namespace LlamaGuardSharp.Imaging;
 /// for such files: 1/4/8-bit palettes, 16-bit 5-5-5 and bit-field layouts (5-6-5, 5-5-5; widened as Pillow does), 24-bit, and 32-bit (BI_RGB
 /// as B,G,R,unused — Pillow's "BGRX", opaque — or bit fields, with alpha when a mask names it), bottom-up or top-down
 /// rows. Output: RGBA8 as Skia's unpremultiplied RGBA. RLE, JPEG- or PNG-compressed BMPs of that size are refused with
-/// a message saying exactly that.
+/// a message saying exactly that. 16-bit BMPs of any size are decoded here too (see <see cref="IsUncompressed16Bit"/>).
 /// </summary>
 internal static class LargeBmpDecoder
 {
@@ -31,6 +31,15 @@ internal static class LargeBmpDecoder
         int height = BinaryPrimitives.ReadInt32LittleEndian(bmp[22..]);
         return height == int.MinValue ? null : (width, Math.Abs(height));
     }
+
+    /// <summary>
+    /// A 16-bit uncompressed or bit-field BMP of any size: Skia widens its 5- and 6-bit channels rounding to nearest, where
+    /// Pillow rounds down, so these are always decoded here to match the reference.
+    /// </summary>
+    public static bool IsUncompressed16Bit(ReadOnlySpan<byte> bmp) =>
+        bmp.Length >= 34 && BinaryPrimitives.ReadUInt32LittleEndian(bmp[14..]) >= 40
+        && BinaryPrimitives.ReadUInt16LittleEndian(bmp[28..]) == 16
+        && BinaryPrimitives.ReadInt32LittleEndian(bmp[30..]) is BiRgb or BiBitfields;
 
     /// <exception cref="ImageDecodeException">a compressed or malformed file, or pixel data that ends early.</exception>
     public static byte[] DecodeRgba(ReadOnlySpan<byte> bmp, int width, int height)
@@ -112,7 +121,7 @@ internal static class LargeBmpDecoder
 
     /// <summary>
     /// An n-bit channel value widened to 8 bits as Pillow's 5- and 6-bit unpackers do: <c>v · 255 / (2ⁿ − 1)</c>, rounded
-    /// down (Skia rounds to nearest, so a few 16-bit values differ by one level from Skia's decoding of small BMPs).
+    /// down (Skia rounds to nearest, which is why every 16-bit BMP is decoded here).
     /// </summary>
     private static byte Scale(uint value, int bitCount) =>
         bitCount >= 8 ? (byte)(value >> (bitCount - 8)) : (byte)(value * 255 / ((1u << bitCount) - 1));

@@ -137,7 +137,7 @@ public sealed class LargeSideImageTests
         byte[] expected = bitCount == 16
             ? Pillow16Bit(pixels.AsSpan(0, n), compression == 0)
             : Decoder.Decode(Bmp(small, small, bitCount, compression, topDown, pixels, palette)).Pixels;
-        foreach (var (width, height) in new[] { (n + 5, 1), (1, n + 5) })
+        foreach (var (width, height) in bitCount == 16 ? new[] { (small, small), (n + 5, 1), (1, n + 5) } : [(n + 5, 1), (1, n + 5)])
         {
             RgbImage large = Decoder.Decode(Bmp(width, height, bitCount, compression, topDown, pixels, palette));
             Assert.Equal((width, height), (large.Width, large.Height));
@@ -148,7 +148,7 @@ public sealed class LargeSideImageTests
 
     /// <summary>
     /// Pillow's unpackers for 16-bit BMPs ("BGR;15", "BGR;16"): each channel <c>v · 255 / (2ⁿ − 1)</c> rounded down. Skia
-    /// rounds to nearest, so for 16 bits the reference is Pillow's formula, not Skia.
+    /// rounds to nearest, so for 16 bits the reference is Pillow's formula, not Skia — at every size, small ones included.
     /// </summary>
     private static byte[] Pillow16Bit(ReadOnlySpan<uint> pixels, bool rgb555)
     {
