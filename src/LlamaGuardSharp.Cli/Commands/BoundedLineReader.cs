@@ -36,7 +36,9 @@ internal sealed class BoundedLineReader(Stream stream, int maxLineBytes)
                     return any ? Finish(length, tooLong) : null;
                 }
                 _start = 0;
-                _end = await stream.ReadAsync(_buffer, cancellationToken).ConfigureAwait(false);
+                // A read from a pipe or terminal may block without honouring the token; waiting on it with the token
+                // lets cancellation (SIGTERM, Ctrl+C) end the command even while no writer sends anything.
+                _end = await stream.ReadAsync(_buffer, cancellationToken).AsTask().WaitAsync(cancellationToken).ConfigureAwait(false);
                 if (_end == 0)
                 {
                     _eof = true;

@@ -23,8 +23,11 @@ public static class ClassifyCommand
     /// </summary>
     internal const int MaxNewTokensLimit = 128;
 
-    /// <summary>Largest line of an <c>--input</c> file (docs/limits.md); a longer line is that line's error.</summary>
-    internal const int MaxLineBytes = 16 << 20;
+    /// <summary>
+    /// Largest line of an <c>--input</c> file (docs/limits.md); a longer line is that line's error. 1 MiB holds any
+    /// conversation within the 8192-token prompt limit many times over, even JSON-escaped.
+    /// </summary>
+    internal const int MaxLineBytes = 1 << 20;
 
     public static Command Create()
     {
@@ -159,7 +162,8 @@ public static class ClassifyCommand
             ? ImagePathResolver.Confined(new InputRoot(inputRootPath))
             : ImagePathResolver.RelativeTo(stdin ? Directory.GetCurrentDirectory() : Path.GetDirectoryName(Path.GetFullPath(inputPath))!);
         // Opened before the model loads, so a wrong path fails fast; a FIFO is allowed here (lines are streamed), a device is not.
-        await using Stream inputStream = stdin ? Console.OpenStandardInput() : OpenInputFile(inputPath);
+        // Opening a FIFO waits for its writer and cannot be interrupted, so the wait is abandoned on cancellation (SIGTERM).
+        await using Stream inputStream = stdin ? Console.OpenStandardInput() : await Task.Run(() => OpenInputFile(inputPath), cancellationToken).WaitAsync(cancellationToken);
         using var guard = await modelOptions.LoadAsync(parseResult, error, cancellationToken);
         error.WriteLine($"loaded {guard.ModelDirectory} in {guard.LoadTime.TotalSeconds:F1} s; classifying {(stdin ? "stdin" : inputPath)}…");
         var reader = new BoundedLineReader(inputStream, MaxLineBytes);

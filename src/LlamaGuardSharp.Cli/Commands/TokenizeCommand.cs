@@ -68,7 +68,8 @@ public static class TokenizeCommand
         var buffer = new MemoryStream();
         var chunk = new byte[81920];
         int read;
-        while ((read = await input.ReadAsync(chunk, ct)) > 0)
+        // WaitAsync: a blocked read from an idle pipe or terminal must not keep cancellation (SIGTERM) from ending the command.
+        while ((read = await input.ReadAsync(chunk, ct).AsTask().WaitAsync(ct)) > 0)
         {
             buffer.Write(chunk, 0, read);
             if (buffer.Length > limit)

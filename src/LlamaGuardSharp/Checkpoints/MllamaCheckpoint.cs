@@ -146,6 +146,10 @@ public sealed class MllamaCheckpoint : IDisposable
         string full = Path.GetFullPath(path);
         if (!System.IO.Directory.Exists(full))
         {
+            if (File.Exists(full))
+            {
+                throw new CheckpointFormatException(full, null, "is a file, expected a model folder (config.json, safetensors, tokenizer)");
+            }
             throw new DirectoryNotFoundException($"Model folder not found: {full}");
         }
         if (File.Exists(Path.Combine(full, "config.json")))

@@ -93,14 +93,14 @@ public sealed class BatchInputTests(TinyGuardModelFixture fixture) : IClassFixtu
             var chunk = Encoding.ASCII.GetBytes(new string('a', 1 << 20));
             for (int i = 0; i < 40; i++)
             {
-                await stream.WriteAsync(chunk); // 40 MiB on one line, over the 16 MiB limit
+                await stream.WriteAsync(chunk); // 40 MiB on one line, over the 1 MiB limit
             }
             await stream.WriteAsync(Utf8("\"}\n" + Good + "\n"));
         }
         var run = await CliProcess.RunAsync(TimeSpan.FromSeconds(120), null,
             "classify", "--model", fixture.Directory, "--input", file, "--max-new-tokens", "4", "--json");
         var results = run.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement.Clone()).ToArray();
-        AssertEachLineAnswered(run.ExitCode, results, run.Error, [(1, null), (2, "longer than the limit of 16,777,216 bytes"), (3, null)]);
+        AssertEachLineAnswered(run.ExitCode, results, run.Error, [(1, null), (2, "longer than the limit of 1,048,576 bytes"), (3, null)]);
         Assert.True(run.PeakRssBytes < 600L << 20, $"peak RSS {run.PeakRssBytes >> 20} MiB");
     }
 

@@ -62,6 +62,93 @@ public sealed class ExitCodeTests
     }
 
     [Fact]
+    public async Task A_file_given_as_the_model_folder_is_named_as_a_file()
+    {
+        var (code, output, error) = await CliRunner.RunAsync("classify", "--model", TestData.Golden("images", "p_tiny_5x4.png"), "--user", "hi");
+        Assert.Equal(1, code);
+        Assert.Equal("", output);
+        Assert.Contains("is a file, expected a model folder", Assert.Single(error.Split('\n'), l => l.StartsWith("error:", StringComparison.Ordinal)));
+    }
+
+    /// <summary>SIGTERM ends a command that waits for input that never comes (a FIFO without a writer, an idle stdin).</summary>
+    [Fact]
+    public void Sigterm_ends_a_command_waiting_on_a_pipe()
+    {
+        string dir = Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), $"lgs-term-{Guid.NewGuid():N}")).FullName;
+        try
+        {
+            string fifo = Path.Combine(dir, "input.fifo");
+            using (var mkfifo = Process.Start("mkfifo", [fifo]))
+            {
+                mkfifo.WaitForExit();
+            }
+            foreach (var args in new[]
+                     {
+                         new[] { "classify", "--model", dir, "--input", fifo },
+                         ["tokenize", "--tokenizer", TestData.Golden("tokenizer", "tokenizer.json")],
+                         ["tokenize", "--tokenizer", TestData.Golden("tokenizer", "tokenizer.json"), "--jsonl"],
+                     })
+            {
+                string shown = string.Join(' ', args);
+                using var process = Process.Start(CliProcess.StartInfo(args))!; // stdin stays open and silent
+                try
+                {
+                    // Wait until the command is waiting on its input: its cancellation handler is installed by then
+                    // (a signal during runtime start-up is the runtime's default exit, not the command's).
+                    var ready = Stopwatch.StartNew();
+                    while (!WaitsOnInput(process.Id) && ready.Elapsed < TimeSpan.FromSeconds(60) && !process.HasExited)
+                    {
+                        Thread.Sleep(50);
+                    }
+                    if (process.HasExited)
+                    {
+                        Assert.Fail($"{shown} ended early: {process.StandardError.ReadToEnd()}");
+                    }
+                    Thread.Sleep(500);
+                    using (var kill = Process.Start("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!)
+                    {
+                        Assert.True(kill.WaitForExit(10_000));
+                    }
+                    Assert.True(process.WaitForExit(15_000), $"{shown} ignored SIGTERM");
+                    Assert.Equal(130, process.ExitCode);
+                    Assert.Equal("error: cancelled", Assert.Single(process.StandardError.ReadToEnd().Split('\n', StringSplitOptions.RemoveEmptyEntries)));
+                }
+                finally
+                {
+                    if (!process.HasExited)
+                    {
+                        process.Kill(entireProcessTree: true);
+                    }
+                }
+            }
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    /// <summary>Whether some thread of the process sleeps in a read or open (wchan is a pipe or FIFO wait).</summary>
+    private static bool WaitsOnInput(int pid)
+    {
+        try
+        {
+            foreach (string task in Directory.EnumerateDirectories($"/proc/{pid}/task"))
+            {
+                string wchan = File.ReadAllText(Path.Combine(task, "wchan"));
+                if (wchan.Contains("pipe", StringComparison.Ordinal) || wchan.Contains("fifo", StringComparison.Ordinal) || wchan.Contains("partner", StringComparison.Ordinal))
+                {
+                    return true;
+                }
+            }
+        }
+        catch (IOException)
+        {
+        }
+        return false;
+    }
+
+    [Fact]
     public async Task Help_still_goes_to_stdout_with_exit_code_0()
     {
         var (code, output, error) = await CliRunner.RunAsync("classify", "--help");
