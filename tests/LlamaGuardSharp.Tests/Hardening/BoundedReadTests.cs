@@ -159,3 +159,50 @@ public sealed class HostileModelFolderTests
         }
     }
 }
+
+/// <summary>Family 2 for standard input: <c>tokenize</c> reads at most its limit from a stream that never ends.</summary>
+public sealed class BoundedStdinTests
+{
+    /// <summary>A stream of endless bytes without a newline, counting what was taken from it.</summary>
+    private sealed class EndlessStream(byte value) : Stream
+    {
+        public long Served { get; private set; }
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override int Read(byte[] buffer, int offset, int count)
+        {
+            buffer.AsSpan(offset, count).Fill(value);
+            Served += count;
+            return count;
+        }
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+
+    [Theory]
+    [InlineData(false, "stdin is larger than the limit of 16 MiB")]
+    [InlineData(true, "line 1: the line is longer than the limit of 16,777,216 bytes")]
+    public async Task An_endless_stdin_is_cut_at_the_limit(bool jsonl, string expected)
+    {
+        // Quotes without a newline: as JSON Lines it is one endless line, as text an endless input.
+        var endless = new EndlessStream((byte)'"');
+        var root = new System.CommandLine.RootCommand { LlamaGuardSharp.Cli.Commands.TokenizeCommand.Create(() => endless) };
+        var output = new StringWriter();
+        var error = new StringWriter();
+        string[] args = jsonl
+            ? ["tokenize", "--tokenizer", TestData.Golden("tokenizer", "tokenizer.json"), "--jsonl"]
+            : ["tokenize", "--tokenizer", TestData.Golden("tokenizer", "tokenizer.json")];
+        var run = root.Parse(args).InvokeAsync(new System.CommandLine.InvocationConfiguration { Output = output, Error = error });
+        Assert.Same(run, await Task.WhenAny(run, Task.Delay(TimeSpan.FromSeconds(60))));
+        Assert.Equal(1, await run);
+        Assert.Equal("", output.ToString());
+        Assert.Contains(expected, Assert.Single(error.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries)));
+        // Only the limit (and one buffer) was read: the rest of an endless input is never touched.
+        Assert.InRange(endless.Served, 16L << 20, (16L << 20) + (1 << 20));
+    }
+}
