@@ -22,13 +22,14 @@ public static class BenchCommand
     {
         var quick = new Option<bool>("--quick") { Description = "Depth-reduced synthetic model (5 local + 1 global vision layers, 5 text layers), fewer repetitions." };
         var model = new ModelSourceOptions(required: false, "Benchmark this model (a folder, or a Hub repository id in the Hugging Face cache) instead of a synthetic one.");
-        var runs = new Option<int?>("--runs") { Description = "End-to-end repetitions (median reported; default 3, 2 with --quick)." };
+        var runs = new Option<int?>("--runs") { Description = "End-to-end repetitions (median reported; default 3, 2 with --quick)." }.InRange(1, 100);
         var warmup = new Option<int>("--warmup")
         {
             Description = "Classifications run first and left out of the medians: the first one also pages the mapped weights in (its time is reported as first_run_seconds).",
             DefaultValueFactory = _ => 1,
-        };
-        var threads = new Option<int>("--threads") { Description = "Compute threads (0 = all cores).", DefaultValueFactory = _ => 0 };
+        }.InRange(0, 100);
+        var threads = new Option<int>("--threads") { Description = "Compute threads (0 = all cores).", DefaultValueFactory = _ => 0 }
+            .InRange(0, ClassifyCommand.MaxThreads);
         var workDir = new Option<string>("--work-dir")
         {
             Description = "Where synthetic checkpoints are written and reused.",
@@ -55,17 +56,7 @@ public static class BenchCommand
             var error = parseResult.InvocationConfiguration.Error;
             bool isQuick = parseResult.GetValue(quick);
             int repetitions = parseResult.GetValue(runs) ?? (isQuick ? 2 : 3);
-            if (repetitions < 1)
-            {
-                error.WriteLine("error: --runs must be at least 1.");
-                return 2;
-            }
             int warmups = parseResult.GetValue(warmup);
-            if (warmups < 0)
-            {
-                error.WriteLine("error: --warmup must be 0 or more.");
-                return 2;
-            }
             try
             {
                 string? givenModel = await model.ResolveAsync(parseResult, error, ct); // before the probes: a missing model fails at once
@@ -115,8 +106,7 @@ public static class BenchCommand
             }
             catch (Exception e) when (CliErrors.IsUserError(e))
             {
-                error.WriteLine("error: " + e.Message);
-                return 1;
+                return CliErrors.Report(error, e);
             }
         });
         return command;

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text;
 using System.Text.Json;
 using LlamaGuardSharp.Inference;
+using LlamaGuardSharp.IO;
 using LlamaGuardSharp.Safety;
 
 namespace LlamaGuardSharp.Cli.Commands;
@@ -13,6 +14,21 @@ namespace LlamaGuardSharp.Cli.Commands;
 /// </summary>
 public static class ClassifyCommand
 {
+    /// <summary>Largest <c>--threads</c> of every command (0 = one per logical processor).</summary>
+    internal const int MaxThreads = 256;
+
+    /// <summary>
+    /// Largest <c>--max-new-tokens</c>: the longest verdict of the default policy (<c>unsafe\nS1,S2,…,S13</c>) is under
+    /// 40 tokens; the limit keeps the decoder's key/value memory, which grows with every token, bounded.
+    /// </summary>
+    internal const int MaxNewTokensLimit = 128;
+
+    /// <summary>
+    /// Largest line of an <c>--input</c> file (docs/limits.md); a longer line is that line's error. 1 MiB holds any
+    /// conversation within the 8192-token prompt limit many times over, even JSON-escaped.
+    /// </summary>
+    internal const int MaxLineBytes = 1 << 20;
+
     public static Command Create()
     {
         var model = new ModelSourceOptions(required: true);
@@ -22,12 +38,12 @@ public static class ClassifyCommand
         {
             Description = "Compute threads (0 = all cores).",
             DefaultValueFactory = _ => 0,
-        };
+        }.InRange(0, MaxThreads);
         var maxNewTokens = new Option<int>("--max-new-tokens")
         {
             Description = "Greedy decoding limit.",
             DefaultValueFactory = _ => GuardModelOptions.Default.MaxNewTokens,
-        };
+        }.InRange(1, MaxNewTokensLimit);
         var noCategories = new Option<bool>("--no-category-probabilities")
         {
             Description = "Skip the per-category probabilities (they cost three extra prompt rows, or one decode pass when the model does not start with the expected token).",
@@ -45,8 +61,15 @@ public static class ClassifyCommand
             Description = "Classify many conversations with the model loaded once: a JSON Lines file (- for stdin), one conversation per line, e.g. "
                 + "{\"id\": \"a1\", \"user\": \"…\", \"agent\": \"…\", \"image\": \"photo.jpg\"} or {\"turns\": [{\"role\": \"user\", \"content\": \"…\"}]}. "
                 + "Prints one verdict per line; a bad line gets an error line and the rest go on (exit code 1 if any failed). "
+                + "A relative image path is resolved against the input file's folder (the current folder for stdin), an absolute one as given; see --input-root. "
                 + "Consecutive prompts reuse the template's keys/values (the prompt cache).",
             HelpName = "FILE",
+        };
+        var inputRoot = new Option<string?>("--input-root")
+        {
+            Description = "With --input: confine image paths to this folder. They must then be relative, are resolved against it, and may not leave it "
+                + "(.. or symbolic links); an error says nothing about files outside it.",
+            HelpName = "DIR",
         };
         var command = new Command("classify", "Classify a conversation with Llama Guard 3 Vision (safe, or unsafe with categories and probabilities).");
         model.AddTo(command);
@@ -58,6 +81,7 @@ public static class ClassifyCommand
         command.Options.Add(both);
         command.Options.Add(json);
         command.Options.Add(input);
+        command.Options.Add(inputRoot);
 
         var modelOptions = new ModelOptionSet(model, layout, threads, maxNewTokens, noCategories);
         modelOptions.AddResultOptionsTo(command);
@@ -70,7 +94,12 @@ public static class ClassifyCommand
                 string? inputPath = parseResult.GetValue(input);
                 if (inputPath is not null)
                 {
-                    return await ClassifyLinesAsync(parseResult, inputPath, modelOptions, conversationOptions, both, json, cancellationToken);
+                    return await ClassifyLinesAsync(parseResult, inputPath, parseResult.GetValue(inputRoot), modelOptions, conversationOptions, both, json,
+                        cancellationToken);
+                }
+                if (parseResult.GetResult(inputRoot) is not null)
+                {
+                    throw new ArgumentException("--input-root confines the image paths of an --input file; give --input too.");
                 }
                 var (conversation, policy) = await conversationOptions.BindAsync(parseResult, cancellationToken);
                 bool exchange = parseResult.GetValue(both);
@@ -96,8 +125,7 @@ public static class ClassifyCommand
             }
             catch (Exception e) when (CliErrors.IsUserError(e))
             {
-                error.WriteLine("error: " + e.Message);
-                return 1;
+                return CliErrors.Report(error, e);
             }
         });
         return command;
@@ -106,10 +134,12 @@ public static class ClassifyCommand
     /// <summary>
     /// <c>--input</c>: one conversation per JSON line, classified in order with one loaded model (so the prompt cache
     /// serves the template's header from the second line on). Each line's result — or its error — is written as soon as
-    /// it is known; progress goes to stderr.
+    /// it is known; progress goes to stderr. Whatever goes wrong with one line (bad JSON, a lone surrogate, a missing
+    /// image, a failure inside the model) is that line's error and the next line is read; only a closed standard output
+    /// or cancellation stops the run.
     /// </summary>
-    private static async Task<int> ClassifyLinesAsync(ParseResult parseResult, string inputPath, ModelOptionSet modelOptions, ConversationOptions conversationOptions,
-        Option<bool> both, Option<bool> json, CancellationToken cancellationToken)
+    private static async Task<int> ClassifyLinesAsync(ParseResult parseResult, string inputPath, string? inputRootPath, ModelOptionSet modelOptions,
+        ConversationOptions conversationOptions, Option<bool> both, Option<bool> json, CancellationToken cancellationToken)
     {
         var output = parseResult.InvocationConfiguration.Output;
         var error = parseResult.InvocationConfiguration.Error;
@@ -124,47 +154,76 @@ public static class ClassifyCommand
         }
         var policy = await conversationOptions.BindPolicyAsync(parseResult, cancellationToken);
         bool stdin = inputPath == "-";
-        if (!stdin && !File.Exists(inputPath))
-        {
-            throw new FileNotFoundException($"The input file {inputPath} does not exist.", inputPath);
-        }
-        string baseDirectory = stdin ? Directory.GetCurrentDirectory() : Path.GetDirectoryName(Path.GetFullPath(inputPath))!;
+        var images = inputRootPath is not null
+            ? ImagePathResolver.Confined(new InputRoot(inputRootPath))
+            : ImagePathResolver.RelativeTo(stdin ? Directory.GetCurrentDirectory() : Path.GetDirectoryName(Path.GetFullPath(inputPath))!);
+        // Opened before the model loads, so a wrong path fails fast; a FIFO is allowed here (lines are streamed), a device is not.
+        // Opening a FIFO waits for its writer and cannot be interrupted, so the wait is abandoned on cancellation (SIGTERM).
+        await using Stream inputStream = stdin ? Console.OpenStandardInput() : await Task.Run(() => OpenInputFile(inputPath), cancellationToken).WaitAsync(cancellationToken);
         using var guard = await modelOptions.LoadAsync(parseResult, error, cancellationToken);
         error.WriteLine($"loaded {guard.ModelDirectory} in {guard.LoadTime.TotalSeconds:F1} s; classifying {(stdin ? "stdin" : inputPath)}…");
-        using var reader = stdin ? new StreamReader(Console.OpenStandardInput()) : new StreamReader(inputPath);
+        var reader = new BoundedLineReader(inputStream, MaxLineBytes);
         bool asJson = parseResult.GetValue(json);
-        int lineNumber = 0, classified = 0, failed = 0;
+        int classified = 0, failed = 0;
         while (await reader.ReadLineAsync(cancellationToken) is { } line)
         {
-            lineNumber++;
-            if (string.IsNullOrWhiteSpace(line))
+            if (line.Error is null && string.IsNullOrWhiteSpace(line.Text))
             {
                 continue;
             }
             string? id = null;
+            string message;
             try
             {
-                var parsed = await ConversationLine.ParseAsync(line, baseDirectory, cancellationToken);
+                if (line.Error is not null)
+                {
+                    throw new FormatException(line.Error);
+                }
+                var parsed = await ConversationLine.ParseAsync(line.Text!, images, cancellationToken);
                 id = parsed.Id;
                 var verdict = await guard.ClassifyAsync(parsed.Conversation, policy, cancellationToken);
                 classified++;
                 output.WriteLine(asJson
-                    ? $"{{\"line\":{lineNumber},{IdJson(id)}\"verdict\":{VerdictJson.Serialize(verdict)}}}"
-                    : $"{lineNumber}{(id is null ? "" : " " + id)}: {HumanLine(verdict)}");
-                error.WriteLine($"line {lineNumber}: {verdict.Kind.ToString().ToLowerInvariant()} in {verdict.Timings.Total.TotalSeconds:F1} s"
+                    ? $"{{\"line\":{line.Number},{IdJson(id)}\"verdict\":{VerdictJson.Serialize(verdict)}}}"
+                    : $"{line.Number}{(id is null ? "" : " " + id)}: {HumanLine(verdict)}");
+                error.WriteLine($"line {line.Number}: {verdict.Kind.ToString().ToLowerInvariant()} in {verdict.Timings.Total.TotalSeconds:F1} s"
                     + (verdict.ReusedPromptTokenCount > 0 ? $" ({verdict.ReusedPromptTokenCount} of {verdict.PromptTokenCount} prompt tokens from the prompt cache)" : ""));
+                continue;
             }
-            catch (Exception e) when (e is FormatException || CliErrors.IsUserError(e))
+            catch (Exception e) when (e is not StandardOutputClosedException && !(e is OperationCanceledException && cancellationToken.IsCancellationRequested))
             {
-                failed++;
-                output.WriteLine(asJson
-                    ? $"{{\"line\":{lineNumber},{IdJson(id)}\"error\":{JsonSerializer.Serialize(e.Message)}}}"
-                    : $"{lineNumber}{(id is null ? "" : " " + id)}: error: {e.Message}");
-                error.WriteLine($"line {lineNumber}: error: {e.Message}");
+                message = CliErrors.Describe(e);
             }
+            failed++;
+            output.WriteLine(asJson
+                ? $"{{\"line\":{line.Number},{IdJson(id)}\"error\":{JsonSerializer.Serialize(message)}}}"
+                : $"{line.Number}{(id is null ? "" : " " + id)}: error: {message}");
+            error.WriteLine($"line {line.Number}: failed: {message}");
         }
         error.WriteLine($"{classified} classified, {failed} failed");
-        return failed == 0 ? 0 : 1;
+        // The lines' errors are in the results; stderr ends with the one error line of a run that did not fully succeed.
+        return failed == 0 ? 0 : CliErrors.Report(error, $"{failed} of {classified + failed} lines failed (see their error results)");
+    }
+
+    /// <summary>The <c>--input</c> file: a regular file or a named pipe (streamed line by line), never a directory or a device.</summary>
+    private static FileStream OpenInputFile(string path)
+    {
+        try
+        {
+            BoundedFile.EnsureRegularFile(path, "input file");
+        }
+        catch (InputFileException e) when (e.Problem == InputFileProblem.NotRegularFile && FileKinds.Of(path) == FileKind.Fifo)
+        {
+            // A FIFO is a stream of lines like stdin: opening it waits for its writer, as `cat fifo` would.
+        }
+        try
+        {
+            return new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 0);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new IOException($"input file {path}: cannot be read ({e.Message})", e);
+        }
     }
 
     /// <summary>The options that say which model to load and how it classifies; loads it with progress on stderr.</summary>

@@ -6,18 +6,20 @@ namespace LlamaGuardSharp.Cli.Commands;
 /// <summary>
 /// One conversation of a <c>classify --input</c> file (JSON Lines), e.g.
 /// <c>{"id": "a1", "user": "How do I bake bread?"}</c>, <c>{"user": "Describe it.", "agent": "A tower.", "image": "tower.png"}</c>
-/// or <c>{"turns": [{"role": "user", "content": "…"}, {"role": "agent", "content": "…"}]}</c>. The image (a path, relative
-/// to the input file's folder) goes with the first user turn. Unknown keys are errors, so that a typo is not silently
+/// or <c>{"turns": [{"role": "user", "content": "…"}, {"role": "agent", "content": "…"}]}</c>. The image (a path, see
+/// <see cref="ImagePathResolver"/>) goes with the first user turn. Nothing is ignored: an unknown, repeated or misplaced
+/// key is an error that names it, and a value of the wrong type names the type expected, so that a typo is not silently
 /// classified as something else.
 /// </summary>
 internal sealed record ConversationLine(string? Id, Conversation Conversation)
 {
-    private static readonly HashSet<string> Keys = ["id", "user", "agent", "turns", "image"];
+    private static readonly string[] Keys = ["id", "user", "agent", "turns", "image"];
+    private static readonly string[] TurnKeys = ["role", "content"];
 
     /// <param name="extraKeys">Keys the caller reads itself (e.g. <c>eval</c>'s "label"), accepted besides the conversation's.</param>
     /// <exception cref="FormatException">The line is not a conversation object; the message says why.</exception>
-    public static async Task<ConversationLine> ParseAsync(string line, string baseDirectory, CancellationToken cancellationToken,
-        IReadOnlySet<string>? extraKeys = null)
+    public static async Task<ConversationLine> ParseAsync(string line, ImagePathResolver images, CancellationToken cancellationToken,
+        IReadOnlyCollection<string>? extraKeys = null)
     {
         JsonDocument document;
         try
@@ -33,20 +35,14 @@ internal sealed record ConversationLine(string? Id, Conversation Conversation)
             var root = document.RootElement;
             if (root.ValueKind != JsonValueKind.Object)
             {
-                throw new FormatException("expected a JSON object");
+                throw new FormatException($"expected a JSON object, got {Describe(root.ValueKind)}");
             }
-            foreach (var property in root.EnumerateObject())
-            {
-                if (!Keys.Contains(property.Name) && extraKeys?.Contains(property.Name) != true)
-                {
-                    throw new FormatException($"unknown key \"{property.Name}\" (expected {string.Join(", ", Keys.Concat(extraKeys ?? Enumerable.Empty<string>()).Select(k => $"\"{k}\""))})");
-                }
-            }
+            CheckKeys(root, extraKeys is null ? Keys : [.. Keys, .. extraKeys], "");
             string? id = root.TryGetProperty("id", out var idElement) ? idElement.ValueKind switch
             {
-                JsonValueKind.String => idElement.GetString(),
+                JsonValueKind.String => Text(idElement, "\"id\""),
                 JsonValueKind.Number => idElement.GetRawText(),
-                _ => throw new FormatException("\"id\" must be a string or a number"),
+                _ => throw new FormatException($"\"id\" must be a string or a number, not {Describe(idElement.ValueKind)}"),
             } : null;
 
             var turns = new List<(Role Role, string Text)>();
@@ -59,7 +55,7 @@ internal sealed record ConversationLine(string? Id, Conversation Conversation)
             {
                 if (turnsElement.ValueKind != JsonValueKind.Array)
                 {
-                    throw new FormatException("\"turns\" must be an array of {\"role\": \"user\"|\"agent\", \"content\": \"…\"}");
+                    throw new FormatException($"\"turns\" must be an array of {{\"role\": \"user\"|\"agent\", \"content\": \"…\"}}, not {Describe(turnsElement.ValueKind)}");
                 }
                 int index = 0;
                 foreach (var turn in turnsElement.EnumerateArray())
@@ -69,21 +65,26 @@ internal sealed record ConversationLine(string? Id, Conversation Conversation)
             }
             else
             {
-                turns.Add((Role.User, RequiredString(root, "user", "a \"user\" message (or \"turns\")")));
+                turns.Add((Role.User, RequiredString(root, "user", "\"user\"", "a \"user\" message (or \"turns\")")));
                 if (root.TryGetProperty("agent", out _))
                 {
-                    turns.Add((Role.Agent, RequiredString(root, "agent", "the \"agent\" message")));
+                    turns.Add((Role.Agent, RequiredString(root, "agent", "\"agent\"", "the \"agent\" message")));
                 }
             }
 
             ConversationImage? image = null;
             if (root.TryGetProperty("image", out var imageElement))
             {
-                if (imageElement.ValueKind != JsonValueKind.String || string.IsNullOrEmpty(imageElement.GetString()))
+                if (imageElement.ValueKind != JsonValueKind.String)
                 {
-                    throw new FormatException("\"image\" must be a file path");
+                    throw new FormatException($"\"image\" must be a string (a file path), not {Describe(imageElement.ValueKind)}");
                 }
-                image = await ConversationImage.FromFileAsync(Path.Combine(baseDirectory, imageElement.GetString()!), cancellationToken);
+                string imagePath = Text(imageElement, "\"image\"");
+                if (imagePath.Length == 0)
+                {
+                    throw new FormatException("\"image\" must be a file path, not an empty string");
+                }
+                image = await ConversationImage.FromFileAsync(images.Resolve(imagePath), cancellationToken);
             }
 
             var builder = Conversation.Create();
@@ -101,10 +102,11 @@ internal sealed record ConversationLine(string? Id, Conversation Conversation)
     {
         if (turn.ValueKind != JsonValueKind.Object)
         {
-            throw new FormatException($"turn {index} must be an object {{\"role\": …, \"content\": …}}");
+            throw new FormatException($"turn {index} must be an object {{\"role\": …, \"content\": …}}, not {Describe(turn.ValueKind)}");
         }
-        string role = RequiredString(turn, "role", $"turn {index}'s \"role\"");
-        string text = RequiredString(turn, "content", $"turn {index}'s \"content\"");
+        CheckKeys(turn, TurnKeys, $"turn {index}: ");
+        string role = RequiredString(turn, "role", $"turn {index}'s \"role\"", $"turn {index}'s \"role\"");
+        string text = RequiredString(turn, "content", $"turn {index}'s \"content\"", $"turn {index}'s \"content\"");
         return role switch
         {
             "user" => (Role.User, text),
@@ -113,8 +115,70 @@ internal sealed record ConversationLine(string? Id, Conversation Conversation)
         };
     }
 
-    private static string RequiredString(JsonElement element, string name, string what) =>
-        element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String
-            ? value.GetString()!
-            : throw new FormatException($"missing {what} (a string)");
+    /// <summary>Every key must be one of <paramref name="allowed"/>, once; the message names the first that is not.</summary>
+    private static void CheckKeys(JsonElement element, string[] allowed, string where)
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var property in element.EnumerateObject())
+        {
+            string name;
+            try
+            {
+                name = property.Name;
+            }
+            catch (InvalidOperationException)
+            {
+                throw new FormatException($"{where}a key is not valid Unicode text (it holds a lone surrogate escape such as \\udc00)");
+            }
+            if (!allowed.Contains(name, StringComparer.Ordinal))
+            {
+                string hint = name == "image" && where.Length > 0
+                    ? " (the image belongs at the top level of the line, where it goes with the first user turn)"
+                    : "";
+                throw new FormatException($"{where}unknown key \"{Printable(name)}\"{hint} (expected {string.Join(", ", allowed.Select(k => $"\"{k}\""))})");
+            }
+            if (!seen.Add(name))
+            {
+                throw new FormatException($"{where}key \"{name}\" appears more than once");
+            }
+        }
+    }
+
+    private static string RequiredString(JsonElement element, string name, string label, string what)
+    {
+        if (!element.TryGetProperty(name, out var value))
+        {
+            throw new FormatException($"missing {what} (a string)");
+        }
+        return value.ValueKind == JsonValueKind.String
+            ? Text(value, label)
+            : throw new FormatException($"{label} must be a string, not {Describe(value.ValueKind)}");
+    }
+
+    /// <summary>A JSON string as .NET text; a lone surrogate escape (<c>\udc00</c>) cannot be one and is named as such.</summary>
+    private static string Text(JsonElement value, string label)
+    {
+        try
+        {
+            return value.GetString()!;
+        }
+        catch (InvalidOperationException)
+        {
+            throw new FormatException($"{label} is not valid Unicode text (it holds a lone surrogate escape such as \\udc00)");
+        }
+    }
+
+    /// <summary>A key as it may be shown in one line of text (control characters escaped).</summary>
+    private static string Printable(string key) => JsonSerializer.Serialize(key)[1..^1];
+
+    private static string Describe(JsonValueKind kind) => kind switch
+    {
+        JsonValueKind.Object => "an object",
+        JsonValueKind.Array => "an array",
+        JsonValueKind.String => "a string",
+        JsonValueKind.Number => "a number",
+        JsonValueKind.True or JsonValueKind.False => "a boolean",
+        JsonValueKind.Null => "null",
+        _ => "nothing",
+    };
 }

@@ -14,7 +14,7 @@ namespace LlamaGuardSharp.Cli.Commands;
 /// place in the input order, so that <c>--limit</c> and <c>--shuffle</c> report exactly the bad lines they select.</param>
 internal sealed record EvalInputLine(int LineNumber, string Id, string Text, string? Problem = null)
 {
-    private static readonly HashSet<string> EvalKeys = ["label", "categories"];
+    private static readonly string[] EvalKeys = ["label", "categories"];
 
     /// <summary>
     /// The non-blank lines of <paramref name="path"/> with their ids (the JSON is only read for the id here; the
@@ -91,7 +91,7 @@ internal sealed record EvalInputLine(int LineNumber, string Id, string Text, str
                 : throw new FormatException("missing \"label\" (\"safe\" or \"unsafe\")");
             categories = ResultsFile.OptionalCodes(root, "categories");
         }
-        var conversation = (await ConversationLine.ParseAsync(Text, baseDirectory, cancellationToken, EvalKeys)).Conversation;
+        var conversation = (await ConversationLine.ParseAsync(Text, ImagePathResolver.RelativeTo(baseDirectory), cancellationToken, EvalKeys)).Conversation;
         return (ForTask(conversation, task), isUnsafe, categories);
     }
 

@@ -3,6 +3,7 @@ using System.Text.Json;
 using LlamaGuardSharp.Checkpoints;
 using LlamaGuardSharp.Imaging;
 using LlamaGuardSharp.Inference;
+using LlamaGuardSharp.IO;
 using LlamaGuardSharp.Model;
 using LlamaGuardSharp.Tokenization;
 
@@ -16,15 +17,22 @@ public static class GenerateCommand
 {
     private const int TopLogits = 16;
 
+    /// <summary>Largest <c>--max-new-tokens</c> of <c>generate</c> (docs/limits.md).</summary>
+    internal const int MaxNewTokensLimit = 1024;
+
     public static Command Create()
     {
         var model = new ModelSourceOptions(required: true);
         var promptFile = new Option<FileInfo>("--prompt-file") { Description = "Raw prompt text; special-token strings such as <|image|> are recognised; no BOS is added.", Required = true };
         var images = new Option<FileInfo[]>("--image") { Description = "An image for each <|image|> token, in order (repeatable).", AllowMultipleArgumentsPerToken = false };
         var tokenizer = new Option<FileInfo?>("--tokenizer") { Description = "tokenizer.json or tokenizer.model (default: found in the model folder)." };
-        var maxNewTokens = new Option<int>("--max-new-tokens") { Description = "Maximum tokens to generate.", DefaultValueFactory = _ => GuardModelOptions.Default.MaxNewTokens };
+        // Generation is for debugging and parity checks, so it may run longer than a verdict; the keys and values of
+        // every generated token stay in memory, so it is bounded all the same.
+        var maxNewTokens = new Option<int>("--max-new-tokens") { Description = "Maximum tokens to generate.", DefaultValueFactory = _ => GuardModelOptions.Default.MaxNewTokens }
+            .InRange(1, MaxNewTokensLimit);
         var json = new Option<bool>("--json") { Description = "Print a JSON object (input_ids, output_ids, last_logits_top) instead of text." };
-        var threads = new Option<int>("--threads") { Description = "Compute threads (0 = all cores).", DefaultValueFactory = _ => 0 };
+        var threads = new Option<int>("--threads") { Description = "Compute threads (0 = all cores).", DefaultValueFactory = _ => 0 }
+            .InRange(0, ClassifyCommand.MaxThreads);
         var crossAttention = ConversationOptions.CreateCrossAttentionOption();
 
         var command = new Command("generate", "Greedy generation from a raw prompt with optional images (debugging and parity checks).")
@@ -38,13 +46,10 @@ public static class GenerateCommand
             try
             {
                 int max = parse.GetValue(maxNewTokens);
-                if (max < 1)
-                {
-                    throw new ArgumentException("--max-new-tokens must be at least 1.");
-                }
+                // The small inputs first, so that a wrong one fails before the model folder is looked at.
+                string prompt = await BoundedFile.ReadAllTextAsync(parse.GetValue(promptFile)!.FullName, BoundedFile.MaxTextBytes, "prompt file", cancellationToken);
                 string modelDir = MllamaCheckpoint.ResolveModelDirectory((await model.ResolveAsync(parse, stderr, cancellationToken))!);
                 var tok = Llama3Tokenizer.Load(parse.GetValue(tokenizer)?.FullName ?? modelDir);
-                string prompt = await File.ReadAllTextAsync(parse.GetValue(promptFile)!.FullName, cancellationToken);
                 int[] ids = tok.Encode(prompt, recognizeSpecialTokens: true);
 
                 var inputs = new List<VisionInput>();
@@ -86,15 +91,9 @@ public static class GenerateCommand
                 }
                 return 0;
             }
-            catch (OperationCanceledException)
-            {
-                stderr.WriteLine("Cancelled.");
-                return 130;
-            }
             catch (Exception e) when (CliErrors.IsUserError(e))
             {
-                stderr.WriteLine($"error: {e.Message}");
-                return 1;
+                return CliErrors.Report(stderr, e);
             }
         });
         return command;

@@ -29,11 +29,11 @@ public static class PreprocessCommand
         var tileSizeOption = new Option<int?>("--tile-size")
         {
             Description = "Tile side in pixels (default 560; not with --model).",
-        };
+        }.InRange(1, ImagePreprocessorOptions.LargestTileSize);
         var maxTilesOption = new Option<int?>("--max-tiles")
         {
             Description = "Maximum number of tiles (default 4; not with --model).",
-        };
+        }.InRange(1, ImagePreprocessorOptions.LargestMaxTiles);
         var outOption = new Option<string?>("--out")
         {
             Description = "Write pixel_values [1,1,T,3,S,S] f32, aspect_ratio_ids [1,1] i64 and aspect_ratio_mask [1,1,T] i64 to this safetensors file.",
@@ -65,13 +65,7 @@ public static class PreprocessCommand
             int? maxTiles = parseResult.GetValue(maxTilesOption);
             if (model is not null && (tileSize is not null || maxTiles is not null))
             {
-                error.WriteLine("error: use either --model or --tile-size/--max-tiles, not both.");
-                return 2;
-            }
-            if (tileSize is <= 0 || maxTiles is <= 0)
-            {
-                error.WriteLine("error: --tile-size and --max-tiles must be positive.");
-                return 2;
+                return CliErrors.Report(error, "use either --model or --tile-size/--max-tiles, not both.");
             }
             try
             {
@@ -100,8 +94,7 @@ public static class PreprocessCommand
             }
             catch (Exception e) when (CliErrors.IsUserError(e))
             {
-                error.WriteLine($"error: {e.Message}");
-                return 1;
+                return CliErrors.Report(error, e);
             }
         });
         return command;

@@ -54,8 +54,7 @@ public static class PromptCommand
                     string? tokenizerPath = parseResult.GetValue(tokenizer);
                     if (tokenizerPath is null)
                     {
-                        error.WriteLine("error: --ids needs --tokenizer PATH.");
-                        return 2;
+                        return CliErrors.Report(error, "--ids needs --tokenizer PATH.");
                     }
                     var llamaTokenizer = await Llama3Tokenizer.LoadAsync(tokenizerPath, cancellationToken);
                     tokenIds = PromptEncoder.Encode(rendered, llamaTokenizer);
@@ -78,11 +77,9 @@ public static class PromptCommand
                 }
                 return 0;
             }
-            catch (Exception e) when (e is ConversationException or SafetyPolicyException or TokenizerFormatException or ArgumentException
-                                           or IOException or UnauthorizedAccessException)
+            catch (Exception e) when (CliErrors.IsUserError(e) && e is not StandardOutputClosedException)
             {
-                error.WriteLine("error: " + e.Message);
-                return 1;
+                return CliErrors.Report(error, e);
             }
         });
         return command;

@@ -25,10 +25,13 @@ public static class SynthCommand
         presetOption.AcceptOnlyFromAmong(Presets);
         var outOption = new Option<string>("--out") { Description = "Output model folder (created; model files in it are replaced).", Required = true };
         var seedOption = new Option<ulong>("--seed") { Description = "Weight seed (same seed, same bytes).", DefaultValueFactory = _ => 0 };
-        var visionLayersOption = new Option<int?>("--vision-layers") { Description = "Local vision layers (≥ 5; intermediate taps are rescaled)." };
-        var globalLayersOption = new Option<int?>("--global-layers") { Description = "Global (gated) vision layers." };
-        var textLayersOption = new Option<int?>("--text-layers") { Description = "Text layers (cross-attention at 3, 8, 13, … below the depth)." };
-        var maxShardOption = new Option<long?>("--max-shard-bytes") { Description = "Shard size limit in bytes (default 5e9, as transformers)." };
+        // Depths up to the real model's (32 local + 8 global vision, 40 text layers): a deeper synthetic model is no
+        // model anyone runs, and its size on disk grows with every layer.
+        var visionLayersOption = new Option<int?>("--vision-layers") { Description = "Local vision layers (intermediate taps are rescaled)." }.InRange(5, 32);
+        var globalLayersOption = new Option<int?>("--global-layers") { Description = "Global (gated) vision layers." }.InRange(0, 8);
+        var textLayersOption = new Option<int?>("--text-layers") { Description = "Text layers (cross-attention at 3, 8, 13, … below the depth)." }.InRange(1, 40);
+        var maxShardOption = new Option<long?>("--max-shard-bytes") { Description = "Shard size limit in bytes (default 5e9, as transformers)." }
+            .InRange(1L << 20, 1_000_000_000_000);
         var jsonOption = new Option<bool>("--json") { Description = "Print a JSON summary (files, bytes, seconds) on stdout." };
         var command = new Command("synth", "Write a random-weight Mllama checkpoint in the Hugging Face layout.")
         {
@@ -49,8 +52,7 @@ public static class SynthCommand
             }
             catch (ArgumentOutOfRangeException e)
             {
-                error.WriteLine($"error: {e.Message}");
-                return 2;
+                return CliErrors.Report(error, e.Message);
             }
             var options = new SyntheticCheckpointOptions(
                 Seed: parseResult.GetValue(seedOption),
@@ -64,10 +66,9 @@ public static class SynthCommand
             {
                 (result, files) = await WriteModelFolderAsync(config, outDir, options, error, ct);
             }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException && e is not StandardOutputClosedException)
             {
-                error.WriteLine($"error: cannot write {outDir}: {e.Message}");
-                return 1;
+                return CliErrors.Report(error, $"cannot write {outDir}: {e.Message}");
             }
             double seconds = stopwatch.Elapsed.TotalSeconds;
             long bytes = files.Sum(f => f.Bytes);

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text;
 using System.Text.Json;
+using LlamaGuardSharp.IO;
 using LlamaGuardSharp.Tokenization;
 
 namespace LlamaGuardSharp.Cli.Commands;
@@ -35,90 +36,86 @@ public static class TokenizeCommand
             specialOption,
             jsonlOption,
         };
-        command.SetAction((parseResult, ct) =>
+        command.SetAction(async (parseResult, ct) =>
         {
             TextWriter output = parseResult.InvocationConfiguration.Output;
             TextWriter error = parseResult.InvocationConfiguration.Error;
             bool special = parseResult.GetValue(specialOption);
             try
             {
-                Llama3Tokenizer tokenizer = Llama3Tokenizer.Load(parseResult.GetValue(tokenizerOption)!);
-                // Strict UTF-8 and no BOM stripping: a leading U+FEFF is text and gets tokenized like any other character.
-                using var input = new StreamReader(openInput(), new UTF8Encoding(false, true), detectEncodingFromByteOrderMarks: false);
-                return Task.FromResult(parseResult.GetValue(jsonlOption)
-                    ? TokenizeJsonLines(tokenizer, input, special, output, error, ct)
-                    : TokenizeWholeInput(tokenizer, input, special, output, error));
+                Llama3Tokenizer tokenizer = await Llama3Tokenizer.LoadAsync(parseResult.GetValue(tokenizerOption)!, ct);
+                await using Stream input = openInput();
+                return parseResult.GetValue(jsonlOption)
+                    ? await TokenizeJsonLinesAsync(tokenizer, input, special, output, error, ct)
+                    : await TokenizeWholeInputAsync(tokenizer, input, special, output, error, ct);
             }
-            catch (TokenizerFormatException e)
+            catch (Exception e) when (CliErrors.IsUserError(e))
             {
-                error.WriteLine($"error: {e.Message}");
-                return Task.FromResult(1);
+                return CliErrors.Report(error, e);
             }
         });
         return command;
     }
 
-    private static int TokenizeWholeInput(Llama3Tokenizer tokenizer, TextReader input, bool special, TextWriter output, TextWriter error)
+    /// <summary>Largest input line of <c>--jsonl</c> (docs/limits.md).</summary>
+    internal const int MaxLineBytes = 16 << 20;
+
+    private static async Task<int> TokenizeWholeInputAsync(Llama3Tokenizer tokenizer, Stream input, bool special, TextWriter output, TextWriter error,
+        CancellationToken ct)
     {
+        // Read at most the limit plus one byte: one more than the limit proves the input too long without holding it.
+        long limit = BoundedFile.MaxTextBytes;
+        var buffer = new MemoryStream();
+        var chunk = new byte[81920];
+        int read;
+        // WaitAsync: a blocked read from an idle pipe or terminal must not keep cancellation (SIGTERM) from ending the command.
+        while ((read = await input.ReadAsync(chunk, ct).AsTask().WaitAsync(ct)) > 0)
+        {
+            buffer.Write(chunk, 0, read);
+            if (buffer.Length > limit)
+            {
+                return CliErrors.Report(error, $"stdin is larger than the limit of {BoundedFile.FormatBytes(limit)}");
+            }
+        }
         string text;
         try
         {
-            text = input.ReadToEnd();
+            // Strict UTF-8 and no BOM stripping: a leading U+FEFF is text and gets tokenized like any other character.
+            text = new UTF8Encoding(false, true).GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
         }
         catch (DecoderFallbackException e)
         {
-            error.WriteLine($"error: stdin is not valid UTF-8 ({e.Message})");
-            return 1;
+            return CliErrors.Report(error, $"stdin is not valid UTF-8 ({e.Message})");
         }
-        try
-        {
-            output.WriteLine(FormatIds(tokenizer.Encode(text, special)));
-            return 0;
-        }
-        catch (ArgumentException e)
-        {
-            error.WriteLine($"error: {e.Message}");
-            return 1;
-        }
+        output.WriteLine(FormatIds(tokenizer.Encode(text, special)));
+        return 0;
     }
 
-    private static int TokenizeJsonLines(Llama3Tokenizer tokenizer, TextReader input, bool special, TextWriter output, TextWriter error,
+    private static async Task<int> TokenizeJsonLinesAsync(Llama3Tokenizer tokenizer, Stream input, bool special, TextWriter output, TextWriter error,
         CancellationToken ct)
     {
-        int lineNumber = 0;
-        while (true)
+        var reader = new BoundedLineReader(input, MaxLineBytes);
+        while (await reader.ReadLineAsync(ct) is { } line)
         {
-            ct.ThrowIfCancellationRequested();
-            string? line;
-            try
+            if (line.Error is not null)
             {
-                line = input.ReadLine();
+                return CliErrors.Report(error, $"line {line.Number}: {line.Error}");
             }
-            catch (DecoderFallbackException e)
-            {
-                error.WriteLine($"error: line {lineNumber + 1}: not valid UTF-8 ({e.Message})");
-                return 1;
-            }
-            if (line is null)
-            {
-                return 0;
-            }
-            lineNumber++;
-            if (string.IsNullOrWhiteSpace(line))
+            if (string.IsNullOrWhiteSpace(line.Text))
             {
                 continue;
             }
             try
             {
-                string text = ReadTextField(line);
+                string text = ReadTextField(line.Text);
                 output.WriteLine("{\"ids\":" + FormatIds(tokenizer.Encode(text, special)) + "}");
             }
             catch (Exception e) when (e is JsonException or InvalidOperationException or ArgumentException or FormatException)
             {
-                error.WriteLine($"error: line {lineNumber}: {e.Message}");
-                return 1;
+                return CliErrors.Report(error, $"line {line.Number}: {e.Message}");
             }
         }
+        return 0;
     }
 
     private static string ReadTextField(string line)

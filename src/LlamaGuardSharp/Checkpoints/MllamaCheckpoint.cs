@@ -1,5 +1,6 @@
 using System.Text.Json;
 using LlamaGuardSharp.Compute;
+using LlamaGuardSharp.IO;
 
 namespace LlamaGuardSharp.Checkpoints;
 
@@ -145,6 +146,10 @@ internal sealed class MllamaCheckpoint : IDisposable
         string full = Path.GetFullPath(path);
         if (!System.IO.Directory.Exists(full))
         {
+            if (File.Exists(full))
+            {
+                throw new CheckpointFormatException(full, null, "is a file, expected a model folder (config.json, safetensors, tokenizer)");
+            }
             throw new DirectoryNotFoundException($"Model folder not found: {full}");
         }
         if (File.Exists(Path.Combine(full, "config.json")))
@@ -157,7 +162,7 @@ internal sealed class MllamaCheckpoint : IDisposable
             string refMain = Path.Combine(full, "refs", "main");
             if (File.Exists(refMain))
             {
-                string revision = File.ReadAllText(refMain).Trim();
+                string revision = BoundedFile.ReadAllText(refMain, 4096, "hub cache reference").Trim();
                 string snapshot = Path.Combine(snapshots, revision);
                 if (File.Exists(Path.Combine(snapshot, "config.json")))
                 {
@@ -238,7 +243,7 @@ internal sealed class MllamaCheckpoint : IDisposable
     {
         try
         {
-            using var document = JsonDocument.Parse(File.ReadAllBytes(indexPath));
+            using var document = JsonDocument.Parse(BoundedFile.ReadAllBytes(indexPath, BoundedFile.MaxIndexBytes, "shard index"));
             if (document.RootElement.ValueKind != JsonValueKind.Object)
             {
                 throw new CheckpointFormatException(indexPath, null, "index is not a JSON object");

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using LlamaGuardSharp.IO;
 
 namespace LlamaGuardSharp.Checkpoints;
 
@@ -77,7 +78,7 @@ public sealed record MllamaConfig(MllamaVisionConfig Vision, MllamaTextConfig Te
         string text;
         try
         {
-            text = File.ReadAllText(path);
+            text = BoundedFile.ReadAllText(path, BoundedFile.MaxConfigBytes, "config");
         }
         catch (IOException e)
         {
@@ -176,6 +177,7 @@ public sealed record MllamaConfig(MllamaVisionConfig Vision, MllamaTextConfig Te
         {
             throw r.Error("supported_aspect_ratios has a pair with more tiles than max_num_tiles");
         }
+        r.Positive("vision_config.norm_eps", config.NormEps);
         return config;
     }
 
@@ -218,7 +220,7 @@ public sealed record MllamaConfig(MllamaVisionConfig Vision, MllamaTextConfig Te
         {
             throw r.Error("cross_attention_layers has a duplicate or an index outside num_hidden_layers");
         }
-        return new MllamaTextConfig(
+        var config = new MllamaTextConfig(
             r.Int(t, "vocab_size"), hidden, r.Int(t, "intermediate_size"), layers, cross, heads, kvHeads,
             r.OptionalDouble(t, "rms_norm_eps") ?? 1e-5,
             r.OptionalDouble(t, "rope_theta") ?? 500000,
@@ -228,6 +230,50 @@ public sealed record MllamaConfig(MllamaVisionConfig Vision, MllamaTextConfig Te
             eos,
             r.OptionalInt(t, "pad_token_id"),
             t.TryGetProperty("tie_word_embeddings", out var tie) && tie.ValueKind == JsonValueKind.True);
+        ValidateTextRanges(r, config);
+        return config;
+    }
+
+    /// <summary>
+    /// The numbers that feed divisions, logarithms and powers must be positive (and are finite: <see cref="ConfigReader.OptionalDouble"/>
+    /// refuses NaN and infinities): a zero or negative rope_theta, scaling factor or epsilon gives NaN activations, and
+    /// every token id must index the vocabulary.
+    /// </summary>
+    private static void ValidateTextRanges(ConfigReader r, MllamaTextConfig c)
+    {
+        r.Positive("text_config.rms_norm_eps", c.RmsNormEps);
+        r.Positive("text_config.rope_theta", c.RopeTheta);
+        if (c.RopeTheta <= 1)
+        {
+            // inv_freq = theta^(-2i/d): theta 1 gives every dimension the same frequency, below 1 rising ones.
+            throw r.Error($"'text_config.rope_theta' must be greater than 1, not {c.RopeTheta}");
+        }
+        if (c.MaxPositionEmbeddings <= 0)
+        {
+            throw r.Error($"'text_config.max_position_embeddings' must be positive, not {c.MaxPositionEmbeddings}");
+        }
+        if (c.RopeScaling is { } s)
+        {
+            r.Positive("text_config.rope_scaling.factor", s.Factor);
+            r.Positive("text_config.rope_scaling.low_freq_factor", s.LowFreqFactor);
+            r.Positive("text_config.rope_scaling.high_freq_factor", s.HighFreqFactor);
+            if (s.HighFreqFactor < s.LowFreqFactor)
+            {
+                throw r.Error($"'text_config.rope_scaling.high_freq_factor' ({s.HighFreqFactor}) is below 'low_freq_factor' ({s.LowFreqFactor})");
+            }
+            if (s.OriginalMaxPositionEmbeddings <= 0)
+            {
+                throw r.Error($"'text_config.rope_scaling.original_max_position_embeddings' must be positive, not {s.OriginalMaxPositionEmbeddings}");
+            }
+        }
+        foreach (var (name, id) in c.EosTokenIds.Select(id => ("eos_token_id", (int?)id))
+                     .Append(("bos_token_id", c.BosTokenId)).Append(("pad_token_id", c.PadTokenId)))
+        {
+            if (id is { } value && (value < 0 || value >= c.VocabSize))
+            {
+                throw r.Error($"'text_config.{name}' {value} is outside the vocabulary 0..{c.VocabSize - 1}");
+            }
+        }
     }
 
     private static int TokenId(ConfigReader r, JsonElement e) =>
@@ -237,6 +283,15 @@ public sealed record MllamaConfig(MllamaVisionConfig Vision, MllamaTextConfig Te
     private sealed class ConfigReader(string source)
     {
         public CheckpointFormatException Error(string problem) => new(source, null, problem);
+
+        /// <summary>Refuses a value that is not a positive finite number, naming the key.</summary>
+        public void Positive(string key, double value)
+        {
+            if (!(value > 0) || !double.IsFinite(value))
+            {
+                throw Error($"'{key}' must be a positive finite number, not {value.ToString(System.Globalization.CultureInfo.InvariantCulture)}");
+            }
+        }
 
         public JsonElement Object(JsonElement parent, string key) =>
             parent.TryGetProperty(key, out var v) && v.ValueKind == JsonValueKind.Object ? v : throw Error($"missing object '{key}'");

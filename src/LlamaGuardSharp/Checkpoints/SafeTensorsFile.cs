@@ -2,6 +2,7 @@ using System.IO.MemoryMappedFiles;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using LlamaGuardSharp.Compute;
+using LlamaGuardSharp.IO;
 
 namespace LlamaGuardSharp.Checkpoints;
 
@@ -58,10 +59,12 @@ internal sealed unsafe class SafeTensorsFile : IDisposable
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         string full = Path.GetFullPath(path);
-        if (!File.Exists(full))
+        if (!File.Exists(full) && !System.IO.Directory.Exists(full))
         {
             throw new FileNotFoundException($"Safetensors file not found: {full}", full);
         }
+        // Memory-mapped, so only a regular file will do: a FIFO would block in open, a device has no length.
+        BoundedFile.EnsureRegularFile(full, "safetensors file");
         var stream = new FileStream(full, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.RandomAccess);
         long length = stream.Length;
         if (length < 8)

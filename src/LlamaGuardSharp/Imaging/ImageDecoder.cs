@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using LlamaGuardSharp.IO;
 using SkiaSharp;
 
 namespace LlamaGuardSharp.Imaging;
@@ -24,21 +25,25 @@ public sealed class ImageDecoder
 
     public ImageDecoderOptions Options { get; }
 
-    /// <summary>Reads and decodes a file; the size limit is checked before the file is read.</summary>
+    /// <summary>
+    /// Reads and decodes a regular file; the size limit is checked as the bytes arrive (<see cref="BoundedFile"/>), so a
+    /// device, FIFO or growing file cannot make it read without bound.
+    /// </summary>
+    /// <exception cref="FileNotFoundException">no file at <paramref name="path"/>.</exception>
+    /// <exception cref="InputFileException">a directory, FIFO or device, or unreadable.</exception>
+    /// <exception cref="ImageDecodeException">larger than <see cref="ImageDecoderOptions.MaxEncodedBytes"/>, or not a decodable image.</exception>
     public async Task<RgbImage> DecodeFileAsync(string path, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        var info = new FileInfo(path);
-        if (!info.Exists)
+        byte[] bytes;
+        try
         {
-            throw new FileNotFoundException($"Image file not found: {path}", path);
+            bytes = await BoundedFile.ReadAllBytesAsync(path, Options.MaxEncodedBytes, "image file", cancellationToken).ConfigureAwait(false);
         }
-        if (info.Length > Options.MaxEncodedBytes)
+        catch (InputFileException e) when (e.Problem == InputFileProblem.TooLarge)
         {
-            throw new ImageDecodeException(ImageDecodeFailure.EncodedTooLarge,
-                $"Image file {path} has {info.Length} bytes, more than the limit of {Options.MaxEncodedBytes}.");
+            throw new ImageDecodeException(ImageDecodeFailure.EncodedTooLarge, e.Message);
         }
-        byte[] bytes = await File.ReadAllBytesAsync(path, cancellationToken).ConfigureAwait(false);
         cancellationToken.ThrowIfCancellationRequested();
         return Decode(bytes);
     }
@@ -62,7 +67,7 @@ public sealed class ImageDecoder
         }
 
         PngHeader? png = null;
-        byte[]? relabelled = null;
+        byte[]? rewritten = null;
         if (format == EncodedImageFormat.Png)
         {
             png = PngHeader.TryRead(encoded)
@@ -70,13 +75,24 @@ public sealed class ImageDecoder
                     encoded.Length < 33 || EncodedImageCompleteness.LooksTruncated(format, encoded) ? ImageDecodeFailure.Truncated : ImageDecodeFailure.Corrupt,
                     "The PNG header (IHDR chunk) is missing or malformed.");
             CheckDimensions(format, png.Width, png.Height);
+            if (png.Width > LargePngDecoder.LibPngMaxSide || png.Height > LargePngDecoder.LibPngMaxSide)
+            {
+                return FromRgba(LargePngDecoder.DecodeRgba(encoded, png), png.Width, png.Height, format, png);
+            }
+            rewritten = PngAncillaryChunks.Strip(encoded, keepExif: Options.ApplyExifOrientation);
             if (png.IsGray16)
             {
-                relabelled = PngHeader.RelabelGray16AsGrayAlpha8(encoded);
+                rewritten = PngHeader.RelabelGray16AsGrayAlpha8(rewritten ?? encoded);
             }
         }
+        else if (format == EncodedImageFormat.Bmp && LargeBmpDecoder.TryReadSize(encoded) is var (bmpWidth, bmpHeight)
+                 && (bmpWidth > LargeBmpDecoder.SkiaMaxSide || bmpHeight > LargeBmpDecoder.SkiaMaxSide || LargeBmpDecoder.IsUncompressed16Bit(encoded)))
+        {
+            CheckDimensions(format, bmpWidth, bmpHeight);
+            return FromRgba(LargeBmpDecoder.DecodeRgba(encoded, bmpWidth, bmpHeight), bmpWidth, bmpHeight, format, null);
+        }
 
-        using SKData data = relabelled is null ? SKData.CreateCopy(encoded) : SKData.CreateCopy(relabelled);
+        using SKData data = rewritten is null ? SKData.CreateCopy(encoded) : SKData.CreateCopy(rewritten);
         using SKCodec? codec = SKCodec.Create(data);
         if (codec is null)
         {
@@ -107,7 +123,25 @@ public sealed class ImageDecoder
                     $"The {format} pixel data of the {info.Width}×{info.Height} image is corrupt ({result}).");
         }
 
-        var rgb = new byte[(long)info.Width * info.Height * 3];
+        byte[] rgb = ToPillowRgb(rgba, info.Width, info.Height, format, png);
+
+        if (format == EncodedImageFormat.Gif && codec.FrameCount > 0)
+        {
+            FillOutsideFirstFrame(rgb, info.Width, info.Height, codec.FrameInfo[0].FrameRect, encoded);
+        }
+
+        var image = new RgbImage(info.Width, info.Height, rgb);
+        return Options.ApplyExifOrientation ? ExifOrientation.Apply(image, codec.EncodedOrigin) : image;
+    }
+
+    /// <summary>An image decoded without Skia (a side beyond its codec's limit): the same conversion, no EXIF, no GIF frame.</summary>
+    private static RgbImage FromRgba(byte[] rgba, int width, int height, EncodedImageFormat format, PngHeader? png) =>
+        new(width, height, ToPillowRgb(rgba, width, height, format, png));
+
+    /// <summary>Unpremultiplied RGBA8 to the RGB the reference sees (see the class summary).</summary>
+    private static byte[] ToPillowRgb(byte[] rgba, int width, int height, EncodedImageFormat format, PngHeader? png)
+    {
+        var rgb = new byte[(long)width * height * 3];
         if (png is { IsGray16: true })
         {
             PillowRgbConversion.Gray16AsPillow(rgba, rgb, png.GrayTransparentValue);
@@ -120,14 +154,7 @@ public sealed class ImageDecoder
         {
             PillowRgbConversion.CompositeRgbaOverWhite(rgba, rgb);
         }
-
-        if (format == EncodedImageFormat.Gif && codec.FrameCount > 0)
-        {
-            FillOutsideFirstFrame(rgb, info.Width, info.Height, codec.FrameInfo[0].FrameRect, encoded);
-        }
-
-        var image = new RgbImage(info.Width, info.Height, rgb);
-        return Options.ApplyExifOrientation ? ExifOrientation.Apply(image, codec.EncodedOrigin) : image;
+        return rgb;
     }
 
     /// <summary>

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using LlamaGuardSharp.IO;
 
 namespace LlamaGuardSharp.Imaging;
 
@@ -14,22 +15,44 @@ public sealed record ImagePreprocessorOptions
     private static readonly double[] ClipMean = [0.48145466, 0.4578275, 0.40821073];
     private static readonly double[] ClipStd = [0.26862954, 0.26130258, 0.27577711];
 
+    /// <summary>
+    /// Largest accepted <see cref="TileSize"/> (twice the real model's 560): the output tensor holds
+    /// <see cref="MaxTiles"/> × 3 × <see cref="TileSize"/>² float32 values, so the two limits together bound it to 240 MB.
+    /// </summary>
+    public const int LargestTileSize = 1120;
+
+    /// <summary>Largest accepted <see cref="MaxTiles"/> (the real model uses 4).</summary>
+    public const int LargestMaxTiles = 16;
+
     /// <summary>Options with explicit tile geometry; everything else at the reference defaults.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">a value outside 1..<see cref="LargestTileSize"/> or 1..<see cref="LargestMaxTiles"/>.</exception>
     public ImagePreprocessorOptions(int tileSize = 560, int maxTiles = 4)
     {
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(tileSize);
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxTiles);
         TileSize = tileSize;
         MaxTiles = maxTiles;
     }
 
     private readonly IReadOnlyList<TileGrid>? _supportedAspectRatios;
+    private readonly int _tileSize;
+    private readonly int _maxTiles;
 
-    /// <summary>Side of a square tile in pixels (the vision encoder's image_size).</summary>
-    public int TileSize { get; init; }
+    /// <summary>Side of a square tile in pixels (the vision encoder's image_size), 1..<see cref="LargestTileSize"/>.</summary>
+    public int TileSize
+    {
+        get => _tileSize;
+        init => _tileSize = InRange(value, LargestTileSize, "tile size");
+    }
 
-    /// <summary>Number of tiles in the output tensor (unused ones are all zero).</summary>
-    public int MaxTiles { get; init; }
+    /// <summary>Number of tiles in the output tensor (unused ones are all zero), 1..<see cref="LargestMaxTiles"/>.</summary>
+    public int MaxTiles
+    {
+        get => _maxTiles;
+        init => _maxTiles = InRange(value, LargestMaxTiles, "maximum tile count");
+    }
+
+    private static int InRange(int value, int largest, string what) => value is >= 1 && value <= largest
+        ? value
+        : throw new ArgumentOutOfRangeException(what, value, $"The {what} must be 1..{largest}, not {value}.");
 
     /// <summary>Per-channel (R, G, B) mean; used as <c>float32(mean)</c>, as the reference does.</summary>
     public IReadOnlyList<double> ImageMean { get; init; } = ClipMean;
@@ -126,9 +149,10 @@ public sealed record ImagePreprocessorOptions
 
     private static ImagePreprocessorOptions Create(int tileSize, int maxTiles, string path)
     {
-        if (tileSize <= 0 || maxTiles <= 0)
+        if (tileSize <= 0 || maxTiles <= 0 || tileSize > LargestTileSize || maxTiles > LargestMaxTiles)
         {
-            throw new InvalidDataException($"{path}: tile size ({tileSize}) and maximum tile count ({maxTiles}) must be positive.");
+            throw new InvalidDataException(
+                $"{path}: tile size ({tileSize}) must be 1..{LargestTileSize} and the maximum tile count ({maxTiles}) 1..{LargestMaxTiles}.");
         }
         return new ImagePreprocessorOptions(tileSize, maxTiles);
     }
@@ -137,7 +161,7 @@ public sealed record ImagePreprocessorOptions
     {
         try
         {
-            return JsonDocument.Parse(File.ReadAllBytes(path));
+            return JsonDocument.Parse(BoundedFile.ReadAllBytes(path, BoundedFile.MaxConfigBytes, "config"));
         }
         catch (JsonException e)
         {

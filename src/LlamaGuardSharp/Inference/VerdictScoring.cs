@@ -1,6 +1,10 @@
 namespace LlamaGuardSharp.Inference;
 
-/// <summary>Probabilities from logits, in double precision (the softmax of 128k logits loses little in float32, but costs nothing more here).</summary>
+/// <summary>
+/// Probabilities from logits, in double precision (the softmax of 128k logits loses little in float32, but costs nothing
+/// more here). A NaN or infinite logit — broken weights or a config whose numbers are out of range — is a
+/// <see cref="ModelOutputException"/>, never a probability: a verdict must not rest on <c>p = NaN</c>.
+/// </summary>
 internal static class VerdictScoring
 {
     /// <summary>softmax(<paramref name="logits"/>)[<paramref name="token"/>] over the whole vocabulary.</summary>
@@ -11,6 +15,10 @@ internal static class VerdictScoring
         double max = double.NegativeInfinity;
         foreach (float z in logits)
         {
+            if (!float.IsFinite(z))
+            {
+                throw ModelOutputException.NonFiniteLogit(z);
+            }
             max = Math.Max(max, z);
         }
         double sum = 0;
@@ -32,6 +40,10 @@ internal static class VerdictScoring
         double max = double.NegativeInfinity;
         foreach (int t in tokens)
         {
+            if (!float.IsFinite(logits[t]))
+            {
+                throw ModelOutputException.NonFiniteLogit(logits[t]);
+            }
             max = Math.Max(max, logits[t]);
         }
         var result = new double[tokens.Count];

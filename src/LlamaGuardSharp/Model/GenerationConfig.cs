@@ -1,5 +1,6 @@
 using System.Text.Json;
 using LlamaGuardSharp.Checkpoints;
+using LlamaGuardSharp.IO;
 
 namespace LlamaGuardSharp.Model;
 
@@ -22,7 +23,7 @@ internal static class GenerationConfig
         }
         try
         {
-            using var document = JsonDocument.Parse(File.ReadAllText(path));
+            using var document = JsonDocument.Parse(BoundedFile.ReadAllBytes(path, BoundedFile.MaxConfigBytes, "generation config"));
             if (document.RootElement.ValueKind != JsonValueKind.Object || !document.RootElement.TryGetProperty("eos_token_id", out var eos))
             {
                 return null;

@@ -1,3 +1,6 @@
+using LlamaGuardSharp.Imaging;
+using LlamaGuardSharp.IO;
+
 namespace LlamaGuardSharp.Safety;
 
 /// <summary>
@@ -36,14 +39,26 @@ public sealed class ConversationImage
         return new ConversationImage(encodedBytes.ToArray(), sourceName);
     }
 
-    /// <summary>Reads an encoded image file; <see cref="SourceName"/> is the path.</summary>
+    /// <summary>
+    /// Reads an encoded image file of at most <see cref="ImageDecoderOptions.MaxEncodedBytes"/>'s default (20 MiB);
+    /// <see cref="SourceName"/> is the path.
+    /// </summary>
     /// <exception cref="ConversationException">the file is empty.</exception>
-    public static async Task<ConversationImage> FromFileAsync(string path, CancellationToken cancellationToken = default)
+    /// <exception cref="FileNotFoundException">the file does not exist.</exception>
+    /// <exception cref="InputFileException">not a regular file (directory, FIFO, device), larger than the limit, or unreadable.</exception>
+    public static Task<ConversationImage> FromFileAsync(string path, CancellationToken cancellationToken = default) =>
+        FromFileAsync(path, DefaultMaxFileBytes, cancellationToken);
+
+    /// <summary>Reads an encoded image file of at most <paramref name="maxBytes"/> bytes (see <see cref="FromFileAsync(string, CancellationToken)"/>).</summary>
+    public static async Task<ConversationImage> FromFileAsync(string path, long maxBytes, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(path);
-        byte[] bytes = await File.ReadAllBytesAsync(path, cancellationToken).ConfigureAwait(false);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxBytes);
+        byte[] bytes = await BoundedFile.ReadAllBytesAsync(path, maxBytes, "image file", cancellationToken).ConfigureAwait(false);
         return FromBytes(bytes, path);
     }
+
+    private static readonly long DefaultMaxFileBytes = new ImageDecoderOptions().MaxEncodedBytes;
 
     /// <summary>A marker without pixels, for rendering prompts only (see <see cref="IsPlaceholder"/>).</summary>
     public static ConversationImage Placeholder(string? sourceName = null) => new(ReadOnlyMemory<byte>.Empty, sourceName);

@@ -1,5 +1,6 @@
 using System.Collections.Frozen;
 using System.Diagnostics.CodeAnalysis;
+using LlamaGuardSharp.IO;
 
 namespace LlamaGuardSharp.Safety;
 
@@ -74,11 +75,12 @@ public sealed class SafetyPolicy
     /// <exception cref="SafetyPolicyException">malformed JSON, invalid or duplicate categories, no category.</exception>
     public static SafetyPolicy FromJson(string json) => FromCategories(SafetyPolicyJson.ParseCategories(json));
 
-    /// <summary>Reads and parses a custom category table file (see <see cref="FromJson"/>).</summary>
+    /// <summary>Reads and parses a custom category table file (see <see cref="FromJson"/>) of at most <see cref="BoundedFile.MaxPolicyBytes"/>.</summary>
+    /// <exception cref="InputFileException">not a regular file, too large, unreadable or not UTF-8.</exception>
     public static async Task<SafetyPolicy> LoadAsync(string path, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(path);
-        string json = await File.ReadAllTextAsync(path, cancellationToken).ConfigureAwait(false);
+        string json = await BoundedFile.ReadAllTextAsync(path, BoundedFile.MaxPolicyBytes, "categories file", cancellationToken).ConfigureAwait(false);
         try
         {
             return FromJson(json);

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Text;
+using LlamaGuardSharp.IO;
 
 namespace LlamaGuardSharp.Tokenization;
 
@@ -63,7 +64,7 @@ public sealed class Llama3Tokenizer
         byte[] content;
         try
         {
-            content = File.ReadAllBytes(file);
+            content = BoundedFile.ReadAllBytes(file, BoundedFile.MaxTokenizerBytes, "tokenizer");
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -79,7 +80,7 @@ public sealed class Llama3Tokenizer
         byte[] content;
         try
         {
-            content = await File.ReadAllBytesAsync(file, ct).ConfigureAwait(false);
+            content = await BoundedFile.ReadAllBytesAsync(file, BoundedFile.MaxTokenizerBytes, "tokenizer", ct).ConfigureAwait(false);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

@@ -113,7 +113,8 @@ public sealed class PreprocessCommandTests
 
             (exit, _, error) = Run("--image", TestData.Golden("images", "p_tiny_5x4.png"), "--max-tiles", "0");
             Assert.NotEqual(0, exit);
-            Assert.Contains("positive", error, StringComparison.Ordinal);
+            Assert.Equal(1, exit);
+            Assert.Contains("--max-tiles must be in 1..16, not 0", error, StringComparison.Ordinal);
         }
         finally
         {

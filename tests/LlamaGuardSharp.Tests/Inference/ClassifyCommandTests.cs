@@ -144,7 +144,7 @@ public sealed class ClassifyCommandTests(TinyGuardModelFixture fixture) : IClass
             Assert.Equal(0, lines[0].GetProperty("verdict").GetProperty("reused_prompt_tokens").GetInt32());
             Assert.Equal("response_classification", lines[2].GetProperty("verdict").GetProperty("task").GetString());
             Assert.True(lines[2].GetProperty("verdict").GetProperty("timings_s").GetProperty("vision").GetDouble() > 0);
-            Assert.Contains("missing a \"user\" message", lines[3].GetProperty("error").GetString());
+            Assert.Contains("\"user\" must be a string, not a number", lines[3].GetProperty("error").GetString());
             Assert.Contains("unknown key \"colour\"", lines[4].GetProperty("error").GetString());
             Assert.Contains("not valid JSON", lines[5].GetProperty("error").GetString());
 
@@ -159,7 +159,7 @@ public sealed class ClassifyCommandTests(TinyGuardModelFixture fixture) : IClass
             Assert.Contains("leave out --user", mixedError);
             var (missingCode, _, missingError) = await CliRunner.RunAsync("classify", "--model", fixture.Directory, "--input", Path.Combine(dir, "none.jsonl"));
             Assert.Equal(1, missingCode);
-            Assert.Contains("does not exist", missingError);
+            Assert.Contains("not found", missingError);
         }
         finally
         {

@@ -167,7 +167,7 @@ public class PromptCommandTests
     public async Task IdsNeedATokenizer()
     {
         var (code, output, error) = await RunAsync("--user", "hi", "--ids");
-        Assert.Equal(2, code);
+        Assert.Equal(1, code);
         Assert.Equal("", output);
         Assert.Contains("--tokenizer", error);
 
