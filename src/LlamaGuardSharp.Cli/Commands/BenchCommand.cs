@@ -29,7 +29,7 @@ public static class BenchCommand
             DefaultValueFactory = _ => 1,
         }.InRange(0, 100);
         var threads = new Option<int>("--threads") { Description = "Compute threads (0 = all cores).", DefaultValueFactory = _ => 0 }
-            .InRange(0, ClassifyCommand.MaxThreads);
+            .InRange(0, GuardModelOptions.MaxThreads);
         var workDir = new Option<string>("--work-dir")
         {
             Description = "Where synthetic checkpoints are written and reused.",

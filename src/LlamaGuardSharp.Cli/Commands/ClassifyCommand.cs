@@ -14,15 +14,6 @@ namespace LlamaGuardSharp.Cli.Commands;
 /// </summary>
 public static class ClassifyCommand
 {
-    /// <summary>Largest <c>--threads</c> of every command (0 = one per logical processor).</summary>
-    internal const int MaxThreads = 256;
-
-    /// <summary>
-    /// Largest <c>--max-new-tokens</c>: the longest verdict of the default policy (<c>unsafe\nS1,S2,…,S13</c>) is under
-    /// 40 tokens; the limit keeps the decoder's key/value memory, which grows with every token, bounded.
-    /// </summary>
-    internal const int MaxNewTokensLimit = 128;
-
     /// <summary>
     /// Largest line of an <c>--input</c> file (docs/limits.md); a longer line is that line's error. 1 MiB holds any
     /// conversation within the 8192-token prompt limit many times over, even JSON-escaped.
@@ -33,21 +24,6 @@ public static class ClassifyCommand
     {
         var model = new ModelSourceOptions(required: true);
         var conversationOptions = new ConversationOptions(imageIsOptionalFile: false);
-        var layout = ConversationOptions.CreateLayoutOption();
-        var threads = new Option<int>("--threads")
-        {
-            Description = "Compute threads (0 = all cores).",
-            DefaultValueFactory = _ => 0,
-        }.InRange(0, MaxThreads);
-        var maxNewTokens = new Option<int>("--max-new-tokens")
-        {
-            Description = "Greedy decoding limit.",
-            DefaultValueFactory = _ => GuardModelOptions.Default.MaxNewTokens,
-        }.InRange(1, MaxNewTokensLimit);
-        var noCategories = new Option<bool>("--no-category-probabilities")
-        {
-            Description = "Skip the per-category probabilities (they cost three extra prompt rows, or one decode pass when the model does not start with the expected token).",
-        };
         var both = new Option<bool>("--both")
         {
             Description = "For a conversation that ends with an agent turn: classify the prompt (the conversation without that turn) and then the response; the image is encoded once.",
@@ -72,19 +48,14 @@ public static class ClassifyCommand
             HelpName = "DIR",
         };
         var command = new Command("classify", "Classify a conversation with Llama Guard 3 Vision (safe, or unsafe with categories and probabilities).");
-        model.AddTo(command);
+        var modelOptions = new ModelLoadOptions(model);
+        modelOptions.AddTo(command);
         conversationOptions.AddTo(command);
-        command.Options.Add(layout);
-        command.Options.Add(threads);
-        command.Options.Add(maxNewTokens);
-        command.Options.Add(noCategories);
         command.Options.Add(both);
         command.Options.Add(json);
         command.Options.Add(input);
         command.Options.Add(inputRoot);
 
-        var modelOptions = new ModelOptionSet(model, layout, threads, maxNewTokens, noCategories);
-        modelOptions.AddResultOptionsTo(command);
         command.SetAction(async (parseResult, cancellationToken) =>
         {
             var output = parseResult.InvocationConfiguration.Output;
@@ -138,7 +109,7 @@ public static class ClassifyCommand
     /// image, a failure inside the model) is that line's error and the next line is read; only a closed standard output
     /// or cancellation stops the run.
     /// </summary>
-    private static async Task<int> ClassifyLinesAsync(ParseResult parseResult, string inputPath, string? inputRootPath, ModelOptionSet modelOptions,
+    private static async Task<int> ClassifyLinesAsync(ParseResult parseResult, string inputPath, string? inputRootPath, ModelLoadOptions modelOptions,
         ConversationOptions conversationOptions, Option<bool> both, Option<bool> json, CancellationToken cancellationToken)
     {
         var output = parseResult.InvocationConfiguration.Output;
@@ -223,51 +194,6 @@ public static class ClassifyCommand
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new IOException($"input file {path}: cannot be read ({e.Message})", e);
-        }
-    }
-
-    /// <summary>The options that say which model to load and how it classifies; loads it with progress on stderr.</summary>
-    internal sealed record ModelOptionSet(ModelSourceOptions Model, Option<string> Layout, Option<int> Threads, Option<int> MaxNewTokens, Option<bool> NoCategories)
-    {
-        /// <summary><c>--cross-attention hf|meta</c>: <see cref="GuardModelOptions.CrossAttentionMasking"/>.</summary>
-        public Option<string> CrossAttention { get; } = ConversationOptions.CreateCrossAttentionOption();
-
-        /// <summary><c>--max-prompt-tokens N</c>: <see cref="GuardModelOptions.MaxPromptTokens"/>.</summary>
-        public Option<int> MaxPromptTokens { get; } = new("--max-prompt-tokens")
-        {
-            Description = "Longest prompt accepted, in tokens (template included); longer conversations are rejected.",
-            DefaultValueFactory = _ => GuardModelOptions.Default.MaxPromptTokens,
-        };
-
-        /// <summary><c>--apply-exif-orientation</c>: <see cref="ImageDecoderOptions.ApplyExifOrientation"/>.</summary>
-        public Option<bool> ApplyExifOrientation { get; } = new("--apply-exif-orientation")
-        {
-            Description = "Rotate the image by its EXIF Orientation tag before preprocessing (the reference does not).",
-        };
-
-        /// <summary>Adds the options above, which change results, to a command that loads the model with this set.</summary>
-        public void AddResultOptionsTo(Command command)
-        {
-            command.Options.Add(CrossAttention);
-            command.Options.Add(MaxPromptTokens);
-            command.Options.Add(ApplyExifOrientation);
-        }
-
-        public async Task<GuardModel> LoadAsync(ParseResult parseResult, TextWriter error, CancellationToken cancellationToken)
-        {
-            string folder = (await Model.ResolveAsync(parseResult, error, cancellationToken))!;
-            var options = new GuardModelOptions
-            {
-                Layout = ConversationOptions.ParseLayout(parseResult.GetValue(Layout)),
-                CrossAttentionMasking = ConversationOptions.ParseCrossAttention(parseResult.GetValue(CrossAttention)),
-                Threads = parseResult.GetValue(Threads),
-                MaxNewTokens = parseResult.GetValue(MaxNewTokens),
-                MaxPromptTokens = parseResult.GetValue(MaxPromptTokens),
-                ImageDecoder = GuardModelOptions.Default.ImageDecoder with { ApplyExifOrientation = parseResult.GetValue(ApplyExifOrientation) },
-                ComputeCategoryProbabilities = !parseResult.GetValue(NoCategories),
-            };
-            return await GuardModel.LoadAsync(folder, options,
-                new LineProgress<GuardLoadProgress>(p => error.WriteLine($"loading: {p.Stage} ({p.Fraction:P0})")), cancellationToken);
         }
     }
 

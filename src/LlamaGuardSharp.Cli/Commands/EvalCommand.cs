@@ -42,14 +42,11 @@ public static class EvalCommand
         var shuffle = new Option<bool>("--shuffle") { Description = "Take the items in a random order fixed by --seed (with --limit: a random sample)." };
         var metricOptions = new MetricOptionSet();
         var conversationOptions = new ConversationOptions(imageIsOptionalFile: false);
-        var layout = ConversationOptions.CreateLayoutOption();
-        var threads = new Option<int>("--threads") { Description = "Compute threads (0 = all cores).", DefaultValueFactory = _ => 0 };
-        var maxNewTokens = new Option<int>("--max-new-tokens") { Description = "Greedy decoding limit.", DefaultValueFactory = _ => GuardModelOptions.Default.MaxNewTokens };
-        var noCategories = new Option<bool>("--no-category-probabilities") { Description = "Skip the per-category probabilities." };
         var json = new Option<bool>("--json") { Description = "Print metrics.json on stdout instead of the table." };
 
         var command = new Command("eval", "Measure and calibrate the guard on labelled data: metrics, threshold sweep, per-category results, plots and an HTML report.");
-        modelSource.AddTo(command);
+        var modelOptions = new ModelLoadOptions(modelSource);
+        modelOptions.AddTo(command);
         command.Options.Add(input);
         command.Options.Add(results);
         command.Options.Add(output);
@@ -59,14 +56,8 @@ public static class EvalCommand
         metricOptions.AddTo(command);
         command.Options.Add(conversationOptions.Categories);
         command.Options.Add(conversationOptions.Exclude);
-        command.Options.Add(layout);
-        command.Options.Add(threads);
-        command.Options.Add(maxNewTokens);
-        command.Options.Add(noCategories);
         command.Options.Add(json);
         command.Subcommands.Add(CreateCompare());
-        var modelOptions = new ClassifyCommand.ModelOptionSet(modelSource, layout, threads, maxNewTokens, noCategories);
-        modelOptions.AddResultOptionsTo(command);
 
         command.SetAction(async (parseResult, cancellationToken) =>
         {
@@ -78,7 +69,7 @@ public static class EvalCommand
                 string? resultsPath = parseResult.GetValue(results);
                 if (resultsPath is not null)
                 {
-                    Option[] modelRunOnly = [model, modelSource.Revision, modelSource.DownloadIfMissing, input, task, limit, shuffle, conversationOptions.Categories, conversationOptions.Exclude, layout, threads, maxNewTokens, noCategories];
+                    Option[] modelRunOnly = [.. modelOptions.All, input, task, limit, shuffle, conversationOptions.Categories, conversationOptions.Exclude];
                     if (modelRunOnly.FirstOrDefault(o => parseResult.GetResult(o) is { Implicit: false }) is { } given)
                     {
                         throw new ArgumentException($"--results computes the metrics of an existing results file; {given.Name} applies only to a model run (--model, --input).");

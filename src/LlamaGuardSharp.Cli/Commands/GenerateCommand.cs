@@ -32,7 +32,7 @@ public static class GenerateCommand
             .InRange(1, MaxNewTokensLimit);
         var json = new Option<bool>("--json") { Description = "Print a JSON object (input_ids, output_ids, last_logits_top) instead of text." };
         var threads = new Option<int>("--threads") { Description = "Compute threads (0 = all cores).", DefaultValueFactory = _ => 0 }
-            .InRange(0, ClassifyCommand.MaxThreads);
+            .InRange(0, GuardModelOptions.MaxThreads);
         var crossAttention = ConversationOptions.CreateCrossAttentionOption();
 
         var command = new Command("generate", "Greedy generation from a raw prompt with optional images (debugging and parity checks).")

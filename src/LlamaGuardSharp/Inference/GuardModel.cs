@@ -149,12 +149,21 @@ public sealed class GuardModel : IContentGuard, IDisposable
 
     private static void ValidateOptions(GuardModelOptions options)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(options.Threads, "Threads");
-        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxNewTokens, 1, "MaxNewTokens");
-        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxPromptTokens, 1, "MaxPromptTokens");
-        ArgumentOutOfRangeException.ThrowIfNegative(options.ImageCacheSize, "ImageCacheSize");
-        ArgumentOutOfRangeException.ThrowIfNegative(options.PromptCacheTokens, "PromptCacheTokens");
+        // Every bound is checked here, not only in the CLI: the service builds options from configuration.
+        CheckRange(options.Threads, 0, GuardModelOptions.MaxThreads, nameof(options.Threads));
+        CheckRange(options.MaxNewTokens, 1, GuardModelOptions.MaxNewTokensLimit, nameof(options.MaxNewTokens));
+        CheckRange(options.MaxPromptTokens, 1, GuardModelOptions.MaxPromptTokensLimit, nameof(options.MaxPromptTokens));
+        CheckRange(options.ImageCacheSize, 0, GuardModelOptions.MaxImageCacheSize, nameof(options.ImageCacheSize));
+        CheckRange(options.PromptCacheTokens, 0, GuardModelOptions.MaxPromptCacheTokens, nameof(options.PromptCacheTokens));
         ArgumentNullException.ThrowIfNull(options.ImageDecoder, "ImageDecoder");
+    }
+
+    private static void CheckRange(int value, int min, int max, string name)
+    {
+        if (value < min || value > max)
+        {
+            throw new ArgumentOutOfRangeException(name, value, $"GuardModelOptions.{name} must be {min}..{max}, not {value}.");
+        }
     }
 
     public void Dispose()

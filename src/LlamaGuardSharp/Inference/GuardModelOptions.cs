@@ -17,20 +17,40 @@ public sealed record GuardModelOptions
     /// compute) or Meta's reference (<c>--cross-attention meta|hf</c> in the CLI).</summary>
     public CrossAttentionMasking CrossAttentionMasking { get; init; } = CrossAttentionMasking.HuggingFace;
 
-    /// <summary>Compute threads; 0 = all cores.</summary>
+    /// <summary>Compute threads; 0 = all cores. At most <see cref="MaxThreads"/>.</summary>
     public int Threads { get; init; }
+
+    /// <summary>Largest <see cref="Threads"/> accepted (docs/limits.md).</summary>
+    public const int MaxThreads = 256;
 
     /// <summary>When set, every kernel call of this model adds its wall time to it (profiling; <c>llamaguard bench --profile</c>).</summary>
     internal KernelProfile? KernelProfile { get; init; }
 
-    /// <summary>Greedy decoding limit. 20 covers every verdict of the default policy except the longest category lists; 32 covers all.</summary>
+    /// <summary>Greedy decoding limit. 20 covers every verdict of the default policy except the longest category lists; 32 covers all.
+    /// 1 to <see cref="MaxNewTokensLimit"/>.</summary>
     public int MaxNewTokens { get; init; } = DefaultMaxNewTokens;
+
+    /// <summary>
+    /// Largest <see cref="MaxNewTokens"/> accepted: the longest verdict of the default policy (<c>unsafe\nS1,S2,…,S13</c>)
+    /// is under 40 tokens; the bound keeps the decoder's key/value memory, which grows with every token, bounded.
+    /// </summary>
+    public const int MaxNewTokensLimit = 128;
 
     /// <summary>The default of <see cref="MaxNewTokens"/>, the one place it is written.</summary>
     internal const int DefaultMaxNewTokens = 20;
 
-    /// <summary>Longest prompt accepted, in tokens (prompt template included). Longer conversations are rejected with a clear error.</summary>
+    /// <summary>Longest prompt accepted, in tokens (prompt template included). Longer conversations are rejected with a clear error.
+    /// 1 to <see cref="MaxPromptTokensLimit"/>.</summary>
     public int MaxPromptTokens { get; init; } = 8192;
+
+    /// <summary>Largest <see cref="MaxPromptTokens"/> accepted: the text model's context (<c>max_position_embeddings</c>).</summary>
+    public const int MaxPromptTokensLimit = 131072;
+
+    /// <summary>Largest <see cref="ImageCacheSize"/> accepted (≈ 420 MB per entry for the real model).</summary>
+    public const int MaxImageCacheSize = 16;
+
+    /// <summary>Largest <see cref="PromptCacheTokens"/> accepted (≈ 256 KB per token and entry for the real model).</summary>
+    public const int MaxPromptCacheTokens = 8192;
 
     /// <summary>
     /// Whether to compute per-category probabilities. They come from draft tokens run with the prompt (no decode step)
