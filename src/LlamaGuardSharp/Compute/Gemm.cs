@@ -32,6 +32,16 @@ internal static unsafe class Gemm
         {
             return;
         }
+        if (w.Type == WeightType.I8Vnni)
+        {
+            long started = context.Profile is null ? 0 : Stopwatch.GetTimestamp();
+            fixed (float* pa = a, pb = bias, pc = c)
+            {
+                GemmInt8.Run(pa, m, w, bias.IsEmpty ? null : pb, pc, context);
+            }
+            context.Profile?.Record("gemm-int8", $"M={m} N={n} K={k}", 2.0 * m * n * k, started);
+            return;
+        }
         if (!Avx512F.IsSupported || !Vector512.IsHardwareAccelerated)
         {
             // Portable fallback (no AVX-512): correct but slow; the model targets AVX-512 hosts.
@@ -68,7 +78,7 @@ internal static unsafe class Gemm
         {
             return;
         }
-        if (m < PackedMinRows || k % 16 != 0 || !Avx512F.IsSupported || !Vector512.IsHardwareAccelerated)
+        if (m < PackedMinRows || k % 16 != 0 || w.Type == WeightType.I8Vnni || !Avx512F.IsSupported || !Vector512.IsHardwareAccelerated)
         {
             float[] activated = new float[(long)m * k];
             Gelu.Apply(a[..activated.Length], activated, context);
@@ -126,9 +136,11 @@ internal static unsafe class Gemm
         {
             return;
         }
-        if (m < PackedMinRows && !batchInvariant || !Avx512F.IsSupported || !Vector512.IsHardwareAccelerated)
+        if (m < PackedMinRows && !batchInvariant || !Avx512F.IsSupported || !Vector512.IsHardwareAccelerated
+            || w0.Type == WeightType.I8Vnni || w1.Type == WeightType.I8Vnni || w2?.Type == WeightType.I8Vnni)
         {
-            // Streaming dot products read every weight row once anyway: fusing gains nothing there.
+            // Streaming dot products read every weight row once anyway: fusing gains nothing there (nor for int8 weights,
+            // whose activations are quantized per call).
             MatMulTransposed(a, m, w0, default, c0, context, batchInvariant);
             MatMulTransposed(a, m, w1, default, c1, context, batchInvariant);
             if (w2 is not null)
