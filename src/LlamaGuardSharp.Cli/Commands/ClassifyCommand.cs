@@ -207,6 +207,7 @@ public static class ClassifyCommand
                 ImageDecoder = GuardModelOptions.Default.ImageDecoder with { ApplyExifOrientation = parseResult.GetValue(ApplyExifOrientation) },
                 ComputeCategoryProbabilities = !parseResult.GetValue(NoCategories),
             };
+            options = Model.ApplyPrecision(parseResult, options);
             return await GuardModel.LoadAsync(folder, options,
                 new LineProgress<GuardLoadProgress>(p => error.WriteLine($"loading: {p.Stage} ({p.Fraction:P0})")), cancellationToken);
         }

@@ -12,5 +12,6 @@ internal static class CliErrors
     public static bool IsUserError(Exception e) => e is CheckpointFormatException or TokenizerFormatException or ImageDecodeException
         or ConversationException or SafetyPolicyException or ModelInputException or ArgumentException
         or IOException or UnauthorizedAccessException
-        or InvalidDataException; // a malformed preprocessor_config.json
+        or InvalidDataException // a malformed preprocessor_config.json
+        or PlatformNotSupportedException; // --precision int8 on a CPU without AVX-VNNI
 }

@@ -78,7 +78,7 @@ public static class EvalCommand
                 string? resultsPath = parseResult.GetValue(results);
                 if (resultsPath is not null)
                 {
-                    Option[] modelRunOnly = [model, modelSource.Revision, modelSource.DownloadIfMissing, input, task, limit, shuffle, conversationOptions.Categories, conversationOptions.Exclude, layout, threads, maxNewTokens, noCategories];
+                    Option[] modelRunOnly = [model, modelSource.Revision, modelSource.DownloadIfMissing, modelSource.Precision, modelSource.Int8Sidecar, input, task, limit, shuffle, conversationOptions.Categories, conversationOptions.Exclude, layout, threads, maxNewTokens, noCategories];
                     if (modelRunOnly.FirstOrDefault(o => parseResult.GetResult(o) is { Implicit: false }) is { } given)
                     {
                         throw new ArgumentException($"--results computes the metrics of an existing results file; {given.Name} applies only to a model run (--model, --input).");

@@ -32,11 +32,13 @@ internal static unsafe class GemmInt8
     {
         Check(w);
         int kp = Int8Weights.PaddedCols(w.Cols);
-        byte[] u8 = GC.AllocateUninitializedArray<byte>(checked(m * kp), pinned: true);
-        float[] rowScales = GC.AllocateUninitializedArray<float>(m, pinned: true);
-        fixed (byte* pu = u8)
-        fixed (float* ps = rowScales)
+        // One scratch buffer (reused across calls): M rows of quantized bytes, then the M row scales.
+        long bytes = (long)m * kp;
+        ScratchBuffer scratch = context.Scratch.Rent((bytes + 3) / 4 + m);
+        try
         {
+            byte* pu = (byte*)scratch.Pointer;
+            float* ps = scratch.Pointer + (bytes + 3) / 4;
             Int8Activations.Quantize(a, m, w.Cols, pu, ps, context);
             var epilogue = new Dequantize(c, ps, w.Scales, bias, w.Rows);
             if (IsAccelerated)
@@ -47,6 +49,10 @@ internal static unsafe class GemmInt8
             {
                 Reference(pu, m, w, ref epilogue);
             }
+        }
+        finally
+        {
+            context.Scratch.Return(scratch);
         }
     }
 

@@ -64,7 +64,7 @@ internal static unsafe class Int8Weights
     /// Quantizes a whole matrix (any float type) into the packed layout: <paramref name="packed"/> gets
     /// <see cref="PackedBytes"/> bytes, <paramref name="scales"/> and <paramref name="rowSums"/> N values each.
     /// </summary>
-    public static void Quantize(WeightMatrix w, Span<sbyte> packed, Span<float> scales, Span<int> rowSums)
+    public static void Quantize(WeightMatrix w, Span<sbyte> packed, Span<float> scales, Span<int> rowSums, int threads = 1)
     {
         ArgumentNullException.ThrowIfNull(w);
         int n = w.Rows, k = w.Cols, kp = PaddedCols(k);
@@ -73,19 +73,30 @@ internal static unsafe class Int8Weights
             throw new ArgumentException("Destination spans are too short for the packed matrix.");
         }
         packed[..(int)PackedBytes(n, k)].Clear();
-        float[] row = new float[k];
-        sbyte[] q = new sbyte[k];
-        for (int j = 0; j < n; j++)
+        fixed (sbyte* pp = packed)
+        fixed (float* ps = scales)
+        fixed (int* pr = rowSums)
         {
-            w.ReadRow(j, row);
-            scales[j] = QuantizeRow(row, q);
-            int sum = 0;
-            for (int p = 0; p < k; p++)
-            {
-                packed[(int)Offset(j, p, kp)] = q[p];
-                sum += q[p];
-            }
-            rowSums[j] = sum;
+            nint packedPtr = (nint)pp, scalesPtr = (nint)ps, sumsPtr = (nint)pr;
+            // Rows are independent: each writes only its own lanes, scale and sum.
+            Parallel.For(0, (n + 63) / 64, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, threads) }, () => (new float[k], new sbyte[k]),
+                (block, _, buffers) =>
+                {
+                    var (row, q) = buffers;
+                    for (int j = block * 64; j < Math.Min(n, block * 64 + 64); j++)
+                    {
+                        w.ReadRow(j, row);
+                        ((float*)scalesPtr)[j] = QuantizeRow(row, q);
+                        int sum = 0;
+                        for (int p = 0; p < k; p++)
+                        {
+                            ((sbyte*)packedPtr)[Offset(j, p, kp)] = q[p];
+                            sum += q[p];
+                        }
+                        ((int*)sumsPtr)[j] = sum;
+                    }
+                    return buffers;
+                }, _ => { });
         }
     }
 

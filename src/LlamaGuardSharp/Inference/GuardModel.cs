@@ -150,6 +150,10 @@ public sealed class GuardModel : IContentGuard, IDisposable
     private static void ValidateOptions(GuardModelOptions options)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(options.Threads, "Threads");
+        if (!Enum.IsDefined(options.Precision))
+        {
+            throw new ArgumentOutOfRangeException("Precision", options.Precision, "Precision is Fp32 or Int8.");
+        }
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxNewTokens, 1, "MaxNewTokens");
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxPromptTokens, 1, "MaxPromptTokens");
         ArgumentOutOfRangeException.ThrowIfNegative(options.ImageCacheSize, "ImageCacheSize");
