@@ -56,6 +56,9 @@ public sealed class GuardModel : IContentGuard, IDisposable
     /// <summary>The loaded model's configuration (config.json).</summary>
     public MllamaConfig Config => _model.Config;
 
+    /// <summary>The loaded network (diagnostics: the int8 drift measurement runs it directly).</summary>
+    internal MllamaModel Model => _model;
+
     /// <summary>The model's tokenizer (tokenizer.json or tokenizer.model of the folder).</summary>
     public Llama3Tokenizer Tokenizer { get; }
 
