@@ -10,7 +10,8 @@ namespace LlamaGuardSharp.Benchmarks;
 /// <c>bandwidth-probe</c>, <c>kernel-probe</c>, <c>attention-probe</c>, <c>gelu-probe</c>, <c>pack-probe</c>; and, in a build made by
 /// <c>bench/ab.sh</c>, the interleaved A/B modes <c>gemm-ab</c> and <c>attention-ab</c>; in a build made by
 /// <c>bench/gemm_calls.sh</c>, <c>gemm-calls</c> (per-call micro-kernel timing); <c>gemm-int8 [threads] [reps] [filter]</c>
-/// (<c>gemm-int8-cold</c>: cold weights) times bf16 and int8 at every model shape in one run (see <see cref="Int8Mode"/>).
+/// (<c>gemm-int8-cold</c>: cold weights) times bf16 and int8 at every model shape in one run (see <see cref="Int8Mode"/>);
+/// <c>int8-drift MODEL_DIR</c> prints the fp32-vs-int8 drift table (see <see cref="Int8DriftProbe"/>).
 /// </summary>
 public static class QuickMode
 {
@@ -76,6 +77,12 @@ public static class QuickMode
         if (mode == "kernel-probe")
         {
             KernelProbe.Run(int.Parse(args[1], CultureInfo.InvariantCulture), int.Parse(args[2], CultureInfo.InvariantCulture));
+            return true;
+        }
+        if (mode == "int8-drift")
+        {
+            Int8DriftProbe.Run(args[1], args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 2,
+                args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 8, args.Length > 4 ? args[4] : "bench/int8/labelled.jsonl");
             return true;
         }
         if (mode is "gemm-int8" or "gemm-int8-cold")
