@@ -136,6 +136,18 @@ internal static unsafe class Gemm
         {
             return;
         }
+        if (w0.Type == WeightType.I8Vnni && w1.Type == WeightType.I8Vnni && (w2 is null || w2.Type == WeightType.I8Vnni))
+        {
+            // Int8: the activations are quantized once for all the weights.
+            long started = context.Profile is null ? 0 : Stopwatch.GetTimestamp();
+            fixed (float* pa = a, p0 = c0, p1 = c1, p2 = c2)
+            {
+                GemmInt8.Run(pa, m, w2 is null ? [new(w0, p0, null), new(w1, p1, null)] : [new(w0, p0, null), new(w1, p1, null), new(w2, p2, null)], context);
+            }
+            int nAll = w0.Rows + w1.Rows + (w2?.Rows ?? 0);
+            context.Profile?.Record("gemm-int8", $"M={m} N={nAll} K={k} (fused {(w2 is null ? 2 : 3)})", 2.0 * m * nAll * k, started);
+            return;
+        }
         if (m < PackedMinRows && !batchInvariant || !Avx512F.IsSupported || !Vector512.IsHardwareAccelerated
             || w0.Type == WeightType.I8Vnni || w1.Type == WeightType.I8Vnni || w2?.Type == WeightType.I8Vnni)
         {

@@ -28,9 +28,24 @@ internal static unsafe class GemmInt8
     private const int RowBlockBytes = 384 * 1024;
 
     /// <summary>C = A·Wᵀ (+ bias): quantizes A, then <see cref="RunQuantized"/>.</summary>
-    public static void Run(float* a, int m, WeightMatrix w, float* bias, float* c, ComputeContext context)
+    public static void Run(float* a, int m, WeightMatrix w, float* bias, float* c, ComputeContext context) =>
+        Run(a, m, [new GemmTarget(w, c, bias)], context);
+
+    /// <summary>
+    /// Several weights of the same K against one A (q/k/v, gate/up): A is quantized once. Each target's C is what the
+    /// single-weight call gives, bit for bit (the quantization of a row does not depend on the weights).
+    /// </summary>
+    public static void Run(float* a, int m, ReadOnlySpan<GemmTarget> targets, ComputeContext context)
     {
-        Check(w);
+        foreach (var t in targets)
+        {
+            Check(t.Weight);
+            if (t.Weight.Cols != targets[0].Weight.Cols)
+            {
+                throw new ArgumentException("Int8 targets of one A must share K.", nameof(targets));
+            }
+        }
+        WeightMatrix w = targets[0].Weight;
         int kp = Int8Weights.PaddedCols(w.Cols);
         // One scratch buffer (reused across calls): M rows of quantized bytes, then the M row scales.
         long bytes = (long)m * kp;
@@ -40,14 +55,17 @@ internal static unsafe class GemmInt8
             byte* pu = (byte*)scratch.Pointer;
             float* ps = scratch.Pointer + (bytes + 3) / 4;
             Int8Activations.Quantize(a, m, w.Cols, pu, ps, context);
-            var epilogue = new Dequantize(c, ps, w.Scales, bias, w.Rows);
-            if (IsAccelerated)
+            foreach (var t in targets)
             {
-                RunQuantized(pu, m, w, ref epilogue, context);
-            }
-            else
-            {
-                Reference(pu, m, w, ref epilogue);
+                var epilogue = new Dequantize(t.C, ps, t.Weight.Scales, t.Bias, t.Weight.Rows);
+                if (IsAccelerated)
+                {
+                    RunQuantized(pu, m, t.Weight, ref epilogue, context);
+                }
+                else
+                {
+                    Reference(pu, m, t.Weight, ref epilogue);
+                }
             }
         }
         finally

@@ -126,6 +126,30 @@ public unsafe class GemmInt8Tests
         }
     }
 
+    [VnniTheory("int8 GEMM/GEMV kernels")]
+    [InlineData(1)]
+    [InlineData(23)]
+    public void FusedProjections_EqualTheirSingleWeightCalls(int m)
+    {
+        VnniKernels.Require();
+        const int k = 132;
+        var rng = new Random(m);
+        float[] a = GemmTests.RandomValues(rng, m * k);
+        using var s0 = TestWeights.Create(rng, 40, k, WeightType.BF16);
+        using var s1 = TestWeights.Create(rng, 16, k, WeightType.BF16);
+        using var s2 = TestWeights.Create(rng, 27, k, WeightType.BF16);
+        WeightMatrix[] w = [Int8Weights.QuantizeToMatrix(s0.Matrix), Int8Weights.QuantizeToMatrix(s1.Matrix), Int8Weights.QuantizeToMatrix(s2.Matrix)];
+        var context = new ComputeContext(2);
+        float[][] fused = w.Select(x => new float[m * x.Rows]).ToArray();
+        Gemm.MatMulTransposed(a, m, w[0], fused[0], w[1], fused[1], w[2], fused[2], context);
+        for (int i = 0; i < w.Length; i++)
+        {
+            float[] single = new float[m * w[i].Rows];
+            Gemm.MatMulTransposed(a, m, w[i], [], single, context);
+            Assert.Equal(single, fused[i]);
+        }
+    }
+
     [Avx512Theory("int8 activation quantizer")]
     [InlineData(1, 5)]
     [InlineData(3, 16)]
