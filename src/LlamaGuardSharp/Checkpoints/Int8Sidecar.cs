@@ -43,8 +43,9 @@ internal sealed class Int8Sidecar : IDisposable
 
     /// <summary>
     /// The weights that are quantized, with their (rows, cols): every linear layer of the vision transformer layers
-    /// (q, k, v, o, fc1, fc2), the projector, and every decoder layer's attention (self or cross) and MLP projections. The
-    /// patch embedding (the first layer, K = 588), the token embedding and lm_head stay in the checkpoint's type.
+    /// (q, k, v, o, fc1, fc2), the projector, every decoder layer's attention (self or cross) and MLP projections, and
+    /// lm_head. The patch embedding (the first layer, K = 588) and the token embedding (rows are gathered, not
+    /// multiplied) stay in the checkpoint's type.
     /// </summary>
     public static IReadOnlyList<(string Name, int Rows, int Cols)> QuantizedWeights(MllamaConfig config)
     {
@@ -69,6 +70,8 @@ internal sealed class Int8Sidecar : IDisposable
                 ($"{p}{attn}.v_proj.weight", kvDim, td), ($"{p}{attn}.o_proj.weight", td, qDim),
                 (p + "mlp.gate_proj.weight", tf, td), (p + "mlp.up_proj.weight", tf, td), (p + "mlp.down_proj.weight", td, tf)]);
         }
+        // lm_head: the largest single weight every decode step streams (1.05 GB of bf16); int8 halves it.
+        list.Add(("language_model.lm_head.weight", t.VocabSize, td));
         return list;
     }
 
@@ -125,7 +128,14 @@ internal sealed class Int8Sidecar : IDisposable
                         packed = new sbyte[Int8Weights.PackedBytes(rows, cols)];
                         scales = new float[rows];
                         rowSums = new int[rows];
-                        Int8Weights.Quantize(source, packed, scales, rowSums, threads);
+                        try
+                        {
+                            Int8Weights.Quantize(source, packed, scales, rowSums, threads);
+                        }
+                        catch (ArgumentException e)
+                        {
+                            throw new CheckpointFormatException(checkpoint.Directory, name, e.Message, e);
+                        }
                         stream.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(packed.AsSpan()));
                         break;
                     case 1:

@@ -78,7 +78,23 @@ internal static unsafe class Gemm
         {
             return;
         }
-        if (m < PackedMinRows || k % 16 != 0 || w.Type == WeightType.I8Vnni || !Avx512F.IsSupported || !Vector512.IsHardwareAccelerated)
+        if (w.Type == WeightType.I8Vnni)
+        {
+            // The int8 path quantizes A anyway: GELU into a pooled scratch copy, then quantize that.
+            ScratchBuffer scratch = context.Scratch.Rent((long)m * k);
+            try
+            {
+                var activated = new Span<float>(scratch.Pointer, m * k);
+                Gelu.Apply(a[..(m * k)], activated, context);
+                MatMulTransposed(activated, m, w, bias, c, context);
+            }
+            finally
+            {
+                context.Scratch.Return(scratch);
+            }
+            return;
+        }
+        if (m < PackedMinRows || k % 16 != 0 || !Avx512F.IsSupported || !Vector512.IsHardwareAccelerated)
         {
             float[] activated = new float[(long)m * k];
             Gelu.Apply(a[..activated.Length], activated, context);

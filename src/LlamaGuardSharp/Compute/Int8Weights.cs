@@ -79,6 +79,18 @@ internal static unsafe class Int8Weights
         {
             nint packedPtr = (nint)pp, scalesPtr = (nint)ps, sumsPtr = (nint)pr;
             // Rows are independent: each writes only its own lanes, scale and sum.
+            try
+            {
+                QuantizeRows(w, n, k, kp, packedPtr, scalesPtr, sumsPtr, threads);
+            }
+            catch (AggregateException e) when (e.InnerExceptions.Count > 0)
+            {
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(e.InnerExceptions[0]); // the row's own error
+            }
+        }
+    }
+
+    private static void QuantizeRows(WeightMatrix w, int n, int k, int kp, nint packedPtr, nint scalesPtr, nint sumsPtr, int threads) =>
             Parallel.For(0, (n + 63) / 64, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, threads) }, () => (new float[k], new sbyte[k]),
                 (block, _, buffers) =>
                 {
@@ -97,8 +109,6 @@ internal static unsafe class Int8Weights
                     }
                     return buffers;
                 }, _ => { });
-        }
-    }
 
     /// <summary>A quantized copy of <paramref name="w"/> in pinned managed memory (tests, benchmarks, small tensors).</summary>
     public static WeightMatrix QuantizeToMatrix(WeightMatrix w)

@@ -172,9 +172,10 @@ internal sealed record MllamaWeights(VisionWeights Vision, WeightMatrix Projecto
 
         public WeightMatrix Matrix(string name, int? rows, int cols)
         {
-            if (int8 is not null && int8.Contains(name) && rows is int r)
+            if (int8 is not null && int8.Contains(name))
             {
-                return int8.GetMatrix(name, r, cols); // shapes validated against the config when the sidecar was opened
+                // Shapes were validated against the config when the sidecar was opened (lm_head: vocab_size rows).
+                return int8.GetMatrix(name, rows ?? checkpoint.Config.Text.VocabSize, cols);
             }
             var m = checkpoint.GetMatrix(name);
             if ((rows is int n && m.Rows != n) || m.Cols != cols)
