@@ -27,6 +27,13 @@ internal static unsafe class GemmInt8
     /// <summary>Bytes of A rows per row block, so that a block stays in L2 while the column tiles stream past it.</summary>
     private const int RowBlockBytes = 384 * 1024;
 
+    /// <summary>
+    /// Fewest rows per block even when they exceed <see cref="RowBlockBytes"/> (K = 14336: text down): every row block
+    /// reads each 3-panel weight tile again, so short blocks multiply the weight traffic, while rows of A beyond L2 still
+    /// stream from L3 fast enough (16 bytes per 12 <c>vpdpbusd</c>).
+    /// </summary>
+    private const int MinRowsPerBlock = 64;
+
     /// <summary>C = A·Wᵀ (+ bias): quantizes A, then <see cref="RunQuantized"/>.</summary>
     public static void Run(float* a, int m, WeightMatrix w, float* bias, float* c, ComputeContext context) =>
         Run(a, m, [new GemmTarget(w, c, bias)], context);
@@ -145,7 +152,7 @@ internal static unsafe class GemmInt8
         // Few rows (decode): every row of A in each pass over the weights, columns split finely for the threads.
         // Many rows: blocks of rows that stay in L2 × 3-panel tiles; items go row-block-major so that consecutive
         // items share the A block.
-        int rowsPerBlock = m <= 4 ? m : Math.Clamp(RowBlockBytes / kp / 4 * 4, 4, 256);
+        int rowsPerBlock = m <= 4 ? m : Math.Clamp(RowBlockBytes / kp / 4 * 4, MinRowsPerBlock, 256);
         int rowBlocks = (m + rowsPerBlock - 1) / rowsPerBlock;
         int tilesPerItem = m <= 4 ? Math.Max(1, Math.Min(8, tiles / (4 * Math.Max(1, context.Threads)))) : 1;
         int tileItems = (tiles + tilesPerItem - 1) / tilesPerItem;

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -17,39 +16,11 @@ internal static class VnniPeakProbe
     public static PeakMeasurement Measure(ComputeContext context, int runs = 5, int millisecondsPerRun = 100)
     {
         ArgumentNullException.ThrowIfNull(context);
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(runs);
         if (!AvxVnni.IsSupported)
         {
             throw new PlatformNotSupportedException("AVX-VNNI is not available on this host.");
         }
-        long iterations = 1 << 16;
-        Spin(iterations);
-        var sw = Stopwatch.StartNew();
-        Spin(iterations);
-        double secondsPerIteration = Math.Max(sw.Elapsed.TotalSeconds, 1e-6) / iterations;
-        iterations = Math.Max(1 << 16, (long)(millisecondsPerRun / 1000.0 / secondsPerIteration));
-        double[] wall = new double[runs], cpu = new double[runs];
-        int sink = 0;
-        using var process = Process.GetCurrentProcess();
-        for (int r = 0; r < runs; r++)
-        {
-            int[] sinks = new int[context.Threads];
-            process.Refresh();
-            TimeSpan cpu0 = process.TotalProcessorTime;
-            sw.Restart();
-            context.For(context.Threads, t => sinks[t] = Spin(iterations));
-            double seconds = sw.Elapsed.TotalSeconds;
-            process.Refresh();
-            double cpuSeconds = (process.TotalProcessorTime - cpu0).TotalSeconds;
-            sink += sinks.Sum();
-            double gop = context.Threads * iterations * OpsPerIteration / 1e9;
-            wall[r] = gop / seconds;
-            cpu[r] = gop / Math.Max(cpuSeconds, 1e-3);
-        }
-        GC.KeepAlive(sink);
-        Array.Sort(wall);
-        Array.Sort(cpu);
-        return new PeakMeasurement(wall[runs / 2], cpu[runs / 2]);
+        return PeakProbe.MeasureLoop(context, iterations => Spin(iterations), OpsPerIteration, runs, millisecondsPerRun);
     }
 
     private const int OpsPerIteration = 12 * 8 * 4 * 2;
