@@ -222,7 +222,8 @@ public unsafe class GemmInt8Tests
 /// <summary>
 /// The tests of the AVX-VNNI kernels: skipped, with the reason in the report, where the runtime has no AVX-VNNI (the
 /// int8 path then runs the scalar reference, which the tests would only compare with itself). With
-/// <c>LLAMAGUARD_REQUIRE_AVX512=1</c> nothing is skipped and <see cref="Require"/> fails instead.
+/// <c>LLAMAGUARD_REQUIRE_AVX512=1</c> (.ci/checks/42-int8-vnni.sh sets it on AVX-VNNI hosts) nothing is skipped and
+/// <see cref="Require"/> fails instead.
 /// </summary>
 public static class VnniKernels
 {
