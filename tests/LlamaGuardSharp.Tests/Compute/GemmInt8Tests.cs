@@ -150,6 +150,23 @@ public unsafe class GemmInt8Tests
         }
     }
 
+    [VnniFact("int8 GEMM/GEMV kernels")]
+    public void A_NonFiniteActivationRow_GivesNaNInThatRowOnly()
+    {
+        VnniKernels.Require();
+        // As in fp32, a NaN or infinity in a row of A poisons that row's outputs (NaN), never another row's.
+        const int m = 3, k = 40, n = 16;
+        var rng = new Random(3);
+        float[] a = GemmTests.RandomValues(rng, m * k);
+        a[k + 7] = float.PositiveInfinity;
+        using var source = TestWeights.Create(rng, n, k, WeightType.BF16);
+        var w = Int8Weights.QuantizeToMatrix(source.Matrix);
+        float[] c = new float[m * n];
+        Gemm.MatMulTransposed(a, m, w, [], c, new ComputeContext(2));
+        Assert.All(c.AsSpan(n, n).ToArray(), v => Assert.True(float.IsNaN(v)));
+        Assert.All(c.AsSpan(0, n).ToArray().Concat(c.AsSpan(2 * n, n).ToArray()), v => Assert.True(float.IsFinite(v)));
+    }
+
     [Avx512Theory("int8 activation quantizer")]
     [InlineData(1, 5)]
     [InlineData(3, 16)]
