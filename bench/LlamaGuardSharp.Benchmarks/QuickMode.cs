@@ -9,7 +9,9 @@ namespace LlamaGuardSharp.Benchmarks;
 /// (each prints the peak probe measured in the same run and a table of medians); the probes <c>threshold-probe</c>,
 /// <c>bandwidth-probe</c>, <c>kernel-probe</c>, <c>attention-probe</c>, <c>gelu-probe</c>, <c>pack-probe</c>; and, in a build made by
 /// <c>bench/ab.sh</c>, the interleaved A/B modes <c>gemm-ab</c> and <c>attention-ab</c>; in a build made by
-/// <c>bench/gemm_calls.sh</c>, <c>gemm-calls</c> (per-call micro-kernel timing).
+/// <c>bench/gemm_calls.sh</c>, <c>gemm-calls</c> (per-call micro-kernel timing); <c>gemm-int8 [threads] [reps] [filter]</c>
+/// (<c>gemm-int8-cold</c>: cold weights) times bf16 and int8 at every model shape in one run (see <see cref="Int8Mode"/>);
+/// <c>int8-drift MODEL_DIR</c> prints the fp32-vs-int8 drift table (see <see cref="Int8DriftProbe"/>).
 /// </summary>
 public static class QuickMode
 {
@@ -75,6 +77,18 @@ public static class QuickMode
         if (mode == "kernel-probe")
         {
             KernelProbe.Run(int.Parse(args[1], CultureInfo.InvariantCulture), int.Parse(args[2], CultureInfo.InvariantCulture));
+            return true;
+        }
+        if (mode == "int8-drift")
+        {
+            Int8DriftProbe.Run(args[1], args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 2,
+                args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 8, args.Length > 4 ? args[4] : "bench/int8/labelled.jsonl");
+            return true;
+        }
+        if (mode is "gemm-int8" or "gemm-int8-cold")
+        {
+            Int8Mode.Run(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 2,
+                args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 5, args.Length > 3 ? args[3] : "", cold: mode == "gemm-int8-cold");
             return true;
         }
         if (mode is not ("gemm-quick" or "gemm-cold" or "attention-quick" or "peak"))

@@ -36,7 +36,10 @@ internal sealed class GuardModelHost(IOptions<LlamaGuardOptions> options, ILogge
             return;
         }
         string path = options.Value.ModelPath!;
-        var modelOptions = new GuardModelOptions { Threads = options.Value.Threads };
+        var modelOptions = new GuardModelOptions
+        {
+            Threads = options.Value.Threads, Precision = options.Value.Precision, Int8SidecarPath = options.Value.Int8SidecarPath,
+        };
         _loading = Task.Run(async () =>
         {
             try

@@ -13,6 +13,12 @@ public sealed class LlamaGuardOptions
     /// <summary>In-process: compute threads (0 = all cores).</summary>
     public int Threads { get; set; }
 
+    /// <summary>In-process: the arithmetic of the linear layers (<see cref="Inference.GuardModelOptions.Precision"/>; default Fp32).</summary>
+    public Inference.ComputePrecision Precision { get; set; } = Inference.ComputePrecision.Fp32;
+
+    /// <summary>In-process with Int8: the int8 sidecar file or its folder (default: the model folder; docs/int8.md).</summary>
+    public string? Int8SidecarPath { get; set; }
+
     /// <summary>The root of a remote <c>llamaguard serve</c>, e.g. <c>http://guard:8000/</c>.</summary>
     public Uri? Endpoint { get; set; }
 

@@ -20,6 +20,14 @@ internal sealed class LlamaGuardOptionsValidator : IValidateOptions<LlamaGuardOp
         {
             failures.Add($"LlamaGuard:ModelPath '{options.ModelPath}' is not a folder.");
         }
+        if (!Enum.IsDefined(options.Precision))
+        {
+            failures.Add($"LlamaGuard:Precision must be Fp32 or Int8, not {options.Precision}.");
+        }
+        if (options.Int8SidecarPath is not null && options.Precision != Inference.ComputePrecision.Int8)
+        {
+            failures.Add("LlamaGuard:Int8SidecarPath applies to Precision Int8.");
+        }
         if (options.Threads < 0)
         {
             failures.Add($"LlamaGuard:Threads must be 0 (all cores) or positive, not {options.Threads}.");

@@ -1,3 +1,4 @@
+using LlamaGuardSharp.Inference;
 namespace LlamaGuardSharp.Server;
 
 /// <summary>
@@ -17,6 +18,12 @@ public sealed record LlamaGuardServiceOptions
 
     /// <summary>Compute threads of the model (0 = every core).</summary>
     public int Threads { get; init; }
+
+    /// <summary>Arithmetic of the linear layers (<see cref="GuardModelOptions.Precision"/>; <c>--precision fp32|int8</c>).</summary>
+    public ComputePrecision Precision { get; init; } = ComputePrecision.Fp32;
+
+    /// <summary>With int8: the sidecar file or its folder (<see cref="GuardModelOptions.Int8SidecarPath"/>; default the model folder).</summary>
+    public string? Int8Sidecar { get; init; }
 
     /// <summary>Requests allowed to wait behind the running classification; beyond it: 429.</summary>
     public int MaxQueue { get; init; } = 16;
@@ -76,6 +83,8 @@ public sealed record LlamaGuardServiceOptions
         Require(MaxRequestBytes > 0, "MaxRequestBytes must be positive.");
         Require(MaxInputs > 0, "MaxInputs must be positive.");
         Require(Threads >= 0, "Threads must be 0 (every core) or more.");
+        Require(Enum.IsDefined(Precision), "Precision must be Fp32 or Int8.");
+        Require(Int8Sidecar is null || Precision == ComputePrecision.Int8, "Int8Sidecar (--int8-sidecar) applies to Precision Int8 (--precision int8).");
         Require(ApiKeys.All(k => !string.IsNullOrWhiteSpace(k)), "ApiKeys (--api-key) must not contain an empty key.");
     }
 

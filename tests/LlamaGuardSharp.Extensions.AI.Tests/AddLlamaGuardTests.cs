@@ -131,6 +131,16 @@ public sealed class AddLlamaGuardTests(TinyGuard tiny)
     }
 
     [Fact]
+    public async Task An_int8_sidecar_without_int8_precision_fails_the_start()
+    {
+        using var host = BuildHost(new() { ["LlamaGuard:ModelPath"] = tiny.Directory, ["LlamaGuard:Int8SidecarPath"] = "/tmp" });
+
+        var e = await StartFailureAsync(host);
+
+        Assert.Contains("Int8SidecarPath applies to Precision Int8", e.Message);
+    }
+
+    [Fact]
     public async Task Out_of_range_remote_settings_fail_the_start()
     {
         using var host = BuildHost(new() { ["LlamaGuard:Endpoint"] = "http://127.0.0.1:1/", ["LlamaGuard:MaxRetries"] = "-1", ["LlamaGuard:Timeout"] = "00:00:00" });

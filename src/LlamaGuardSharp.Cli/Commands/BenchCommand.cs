@@ -42,6 +42,13 @@ public static class BenchCommand
             Description = "Do not read the weights into the page cache in the background after loading (shows what the first run costs without it).",
         };
         var json = new Option<bool>("--json") { Description = "Print one JSON object on stdout." };
+        var precision = new Option<string>("--precision")
+        {
+            Description = "fp32 (default), int8 (the int8 sidecar; a synthetic model is quantized on first use) or both: fp32 and int8 end to end in "
+                + "one run, with the int8 GEMM table against the measured AVX-VNNI peak and the speedups (docs/int8.md).",
+            DefaultValueFactory = _ => "fp32",
+        };
+        precision.AcceptOnlyFromAmong("fp32", "int8", "both");
         var profile = new Option<bool>("--profile")
         {
             Description = "Time every kernel call of the end-to-end runs and report them per kernel and shape (seconds per classification, GFLOP/s, % of peak).",
@@ -49,6 +56,7 @@ public static class BenchCommand
         var command = new Command("bench", "Benchmark the kernels and end-to-end classification against the machine's measured peak.")
         {
             quick, model.Model, model.Revision, model.DownloadIfMissing, runs, warmup, threads, workDir, skipGemm, noPrefetch, json, profile,
+            precision,
         };
         command.SetAction(async (parseResult, ct) =>
         {
@@ -67,8 +75,33 @@ public static class BenchCommand
                 var peak = PeakProbe.Measure(context);
                 error.WriteLine($"bench: peak {peak.WallGflops:F0} GFLOP/s ({peak.CpuGflops:F0} GFLOP per CPU-second)");
 
-                IReadOnlyList<GemmTiming> gemm = [];
-                if (!parseResult.GetValue(skipGemm))
+                ComputePrecision[] precisions = parseResult.GetValue(precision) switch
+                {
+                    "both" => [ComputePrecision.Fp32, ComputePrecision.Int8],
+                    "int8" => [ComputePrecision.Int8],
+                    _ => [ComputePrecision.Fp32],
+                };
+                bool withInt8 = precisions.Contains(ComputePrecision.Int8);
+                PeakMeasurement? vnni = null;
+                if (withInt8)
+                {
+                    error.WriteLine($"bench: measuring the AVX-VNNI (vpdpbusd) peak on {context.Threads} threads…");
+                    vnni = VnniPeakProbe.Measure(context);
+                    error.WriteLine($"bench: int8 peak {vnni.WallGflops:F0} GOP/s ({vnni.CpuGflops:F0} GOP per CPU-second)");
+                }
+
+                IReadOnlyList<GemmTiming> gemm = [], gemmInt8 = [];
+                if (!parseResult.GetValue(skipGemm) && withInt8)
+                {
+                    error.WriteLine("bench: int8 GEMM at the model shapes…");
+                    gemmInt8 = GemmBenchmark.Run(GemmShape.ModelShapes, new ComputeContext(context.Threads), vnni!, isQuick ? 3 : 5, ct, int8: true);
+                    GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
+                    foreach (var g in gemmInt8)
+                    {
+                        error.WriteLine($"bench:   {g.Shape.Name,-22} M={g.Shape.M,-5} N={g.Shape.N,-6} K={g.Shape.K,-5} {g.Gflops,7:F1} GOP/s {g.FractionOfPeak,6:P0} of the VNNI peak");
+                    }
+                }
+                if (!parseResult.GetValue(skipGemm) && precisions.Contains(ComputePrecision.Fp32))
                 {
                     error.WriteLine("bench: GEMM at the model shapes…");
                     // Its own context: the GEMM table's pack buffers (and its A/C arrays) must not count towards the
@@ -83,7 +116,16 @@ public static class BenchCommand
 
                 string modelDir = givenModel ?? await EnsureSyntheticModelAsync(isQuick, parseResult.GetValue(workDir)!, error, ct);
                 var kernels = parseResult.GetValue(profile) ? new KernelProfile() : null;
-                var endToEnd = await RunEndToEndAsync(modelDir, context, peak, warmups, repetitions, kernels, !parseResult.GetValue(noPrefetch), error, ct);
+                if (withInt8)
+                {
+                    await EnsureInt8SidecarAsync(modelDir, synthetic: givenModel is null, context.Threads, error, ct);
+                }
+                var runsByPrecision = new List<EndToEnd>();
+                foreach (var p in precisions)
+                {
+                    runsByPrecision.Add(await RunEndToEndAsync(modelDir, p, context, peak, warmups, repetitions, kernels, !parseResult.GetValue(noPrefetch), error, ct));
+                }
+                var endToEnd = runsByPrecision[0];
                 // The host may be shared: measure the peak again after the runs and compare against the higher of the
                 // two readings (the less disturbed one), so a probe that happened to run during a neighbour's burst
                 // cannot inflate the end-to-end percentage.
@@ -93,15 +135,31 @@ public static class BenchCommand
                 var peakBefore = peak;
                 peak = peakAfter.WallGflops > peak.WallGflops ? peakAfter : peak;
                 endToEnd = endToEnd with { FractionOfPeak = endToEnd.Gflops / peak.WallGflops, PeakBefore = peakBefore.WallGflops, PeakAfter = peakAfter.WallGflops };
+                EndToEnd? int8Run = runsByPrecision.Count > 1 ? runsByPrecision[1] with { FractionOfPeak = runsByPrecision[1].Gflops / peak.WallGflops } : null;
                 // The GEMM table against the same reference (its progress lines used the first probe).
                 gemm = gemm.Select(g => g with { FractionOfPeak = g.Gflops / peak.WallGflops, CpuFractionOfPeak = g.CpuGflops / peak.CpuGflops }).ToList();
                 if (kernels is not null)
                 {
                     WriteProfile(kernels, endToEnd, peak, error);
                 }
-                output.WriteLine(parseResult.GetValue(json)
-                    ? ToJson(context, cpu, peak, gemm, endToEnd, kernels)
-                    : $"end-to-end: {endToEnd.Seconds:F1} s median, {endToEnd.Flops.Total / 1e12:F2} TFLOP, {endToEnd.Gflops:F0} GFLOP/s = {endToEnd.FractionOfPeak:P0} of the {peak.WallGflops:F0} GFLOP/s peak, peak anonymous memory {endToEnd.PeakAnonymousBytes / 1e6:F0} MB");
+                if (parseResult.GetValue(json))
+                {
+                    output.WriteLine(ToJson(context, cpu, peak, gemm, endToEnd, kernels, int8Run, gemmInt8, vnni));
+                }
+                else
+                {
+                    foreach (var e in int8Run is null ? [endToEnd] : new[] { endToEnd, int8Run })
+                    {
+                        output.WriteLine($"end-to-end ({PrecisionName(e.Precision)}): {e.Seconds:F1} s median (vision {e.Vision:F2}, prefill {e.Prefill:F2}, decode {e.Decode:F2}), "
+                            + $"{e.Flops.Total / 1e12:F2} TFLOP, {e.Gflops:F0} GFLOP/s = {e.FractionOfPeak:P0} of the {peak.WallGflops:F0} GFLOP/s FMA peak, "
+                            + $"peak anonymous memory {e.PeakAnonymousBytes / 1e6:F0} MB, peak resident {e.PeakResidentBytes / 1e6:F0} MB");
+                    }
+                    if (int8Run is not null)
+                    {
+                        output.WriteLine($"int8 speedup (same run, medians): end-to-end {endToEnd.Seconds / int8Run.Seconds:F2}×, vision {endToEnd.Vision / int8Run.Vision:F2}×, "
+                            + $"prefill {endToEnd.Prefill / int8Run.Prefill:F2}×, decode {endToEnd.Decode / int8Run.Decode:F2}×");
+                    }
+                }
                 return 0;
             }
             catch (Exception e) when (CliErrors.IsUserError(e))
@@ -112,7 +170,7 @@ public static class BenchCommand
         return command;
     }
 
-    private sealed record EndToEnd(string ModelDirectory, MllamaConfig Config, double LoadSeconds, int PromptTokens, int DecodeSteps, int Warmups,
+    private sealed record EndToEnd(ComputePrecision Precision, string ModelDirectory, MllamaConfig Config, double LoadSeconds, int PromptTokens, int DecodeSteps, int Warmups,
         double FirstRunSeconds, int Runs,
         double Seconds, double Preprocess, double Vision, double Prefill, double Decode, StageFlops Flops, double Gflops, double FractionOfPeak,
         long PeakAnonymousBytes, long PeakResidentBytes)
@@ -143,15 +201,40 @@ public static class BenchCommand
         return dir;
     }
 
-    private static async Task<EndToEnd> RunEndToEndAsync(string modelDir, ComputeContext context, PeakMeasurement peak, int warmups,
+    private static string PrecisionName(ComputePrecision precision) => precision == ComputePrecision.Int8 ? "int8" : "fp32";
+
+    /// <summary>
+    /// The int8 sidecar of the benchmarked model: a synthetic checkpoint (bench's own) is quantized on first use; a given
+    /// model must have been quantized by the user (a clear error names the command).
+    /// </summary>
+    private static async Task EnsureInt8SidecarAsync(string modelDir, bool synthetic, int threads, TextWriter error, CancellationToken ct)
+    {
+        string path = Path.Combine(MllamaCheckpoint.ResolveModelDirectory(modelDir), Int8Sidecar.FileName);
+        if (File.Exists(path))
+        {
+            return;
+        }
+        if (!synthetic)
+        {
+            throw new FileNotFoundException($"--precision int8/both needs the int8 sidecar {path}: run `llamaguard quantize --model {modelDir}` first.", path);
+        }
+        error.WriteLine($"bench: quantizing the synthetic checkpoint to {path} (once; reused by later runs)…");
+        using var checkpoint = MllamaCheckpoint.Open(modelDir);
+        await Task.Run(() => Int8Sidecar.Write(checkpoint, path, threads, null, ct), ct);
+    }
+
+    private static async Task<EndToEnd> RunEndToEndAsync(string modelDir, ComputePrecision precision, ComputeContext context, PeakMeasurement peak, int warmups,
         int repetitions, KernelProfile? kernels, bool prefetch, TextWriter error, CancellationToken ct)
     {
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true); // the previous precision's model
+        AnonymousMemorySampler.TryResetPeakResident();
         using var memory = new AnonymousMemorySampler();
+        error.WriteLine($"bench: end-to-end with --precision {PrecisionName(precision)}");
         // Five new tokens ≈ a verdict with one category line; category probabilities off so the FLOP count is exact.
         // No image cache and no prompt cache: every run must encode the image and run the whole prompt (the bench times
         // the vision and prefill stages; the same conversation again would otherwise reuse all but one prompt token).
         var options = new GuardModelOptions { Threads = context.Threads, MaxNewTokens = 5, ComputeCategoryProbabilities = false, ImageCacheSize = 0,
-            PromptCacheTokens = 0, KernelProfile = kernels, PrefetchWeights = prefetch,
+            PromptCacheTokens = 0, KernelProfile = kernels, PrefetchWeights = prefetch, Precision = precision,
         };
         using var guard = await GuardModel.LoadAsync(modelDir, options,
             new LineProgress<GuardLoadProgress>(p => error.WriteLine($"bench: loading {p.Stage} ({p.Fraction:P0})")), ct);
@@ -193,7 +276,7 @@ public static class BenchCommand
         var flops = ClassificationFlops.Estimate(guard.Config, first.PromptTokenCount, first.GeneratedTokenCount - 1, images: 1);
         double seconds = Median(verdicts.Select(v => v.Timings.Total.TotalSeconds));
         double gflops = flops.Total / seconds / 1e9;
-        return new EndToEnd(guard.ModelDirectory, guard.Config, guard.LoadTime.TotalSeconds, first.PromptTokenCount, first.GeneratedTokenCount - 1,
+        return new EndToEnd(precision, guard.ModelDirectory, guard.Config, guard.LoadTime.TotalSeconds, first.PromptTokenCount, first.GeneratedTokenCount - 1,
             warmups, firstRun, repetitions, seconds,
             Median(verdicts.Select(v => v.Timings.Preprocess.TotalSeconds)),
             Median(verdicts.Select(v => v.Timings.Vision.TotalSeconds)),
@@ -235,7 +318,7 @@ public static class BenchCommand
     }
 
     private static string ToJson(ComputeContext context, HostCpu cpu, PeakMeasurement peak, IReadOnlyList<GemmTiming> gemm, EndToEnd e,
-        KernelProfile? kernels)
+        KernelProfile? kernels, EndToEnd? int8Run, IReadOnlyList<GemmTiming> gemmInt8, PeakMeasurement? vnni)
     {
         var report = new
         {
@@ -257,8 +340,31 @@ public static class BenchCommand
                 seconds = g.MedianSeconds, gflops = g.Gflops, pct_of_peak = 100 * g.FractionOfPeak,
                 cpu_pct_of_peak = 100 * g.CpuFractionOfPeak, weight_gb_per_s = g.WeightGBps,
             }),
-            end_to_end = new
+            end_to_end = EndToEndJson(e, kernels, peak),
+            // With --precision both: the int8 runs of the same invocation, and the speedups of their medians.
+            end_to_end_int8 = int8Run is null ? null : EndToEndJson(int8Run, null, peak),
+            int8 = vnni is null ? null : new
             {
+                vnni_peak_gops = vnni.WallGflops,
+                vnni_peak_gops_per_cpu_second = vnni.CpuGflops,
+                speedup_end_to_end = int8Run is null ? (double?)null : e.Seconds / int8Run.Seconds,
+                speedup_vision = int8Run is null ? (double?)null : e.Vision / int8Run.Vision,
+                speedup_prefill = int8Run is null ? (double?)null : e.Prefill / int8Run.Prefill,
+                speedup_decode = int8Run is null ? (double?)null : e.Decode / int8Run.Decode,
+                gemm = gemmInt8.Select(g => new
+                {
+                    name = g.Shape.Name, m = g.Shape.M, n = g.Shape.N, k = g.Shape.K,
+                    seconds = g.MedianSeconds, gops = g.Gflops, pct_of_vnni_peak = 100 * g.FractionOfPeak,
+                    cpu_pct_of_vnni_peak = 100 * g.CpuFractionOfPeak, weight_gb_per_s = g.WeightGBps,
+                }),
+            },
+        };
+        return JsonSerializer.Serialize(report);
+    }
+
+    private static object EndToEndJson(EndToEnd e, KernelProfile? kernels, PeakMeasurement peak) => new
+            {
+                precision = PrecisionName(e.Precision),
                 model = e.ModelDirectory,
                 depth = new { vision_local = e.Config.Vision.NumHiddenLayers, vision_global = e.Config.Vision.NumGlobalLayers, text = e.Config.Text.NumHiddenLayers },
                 load_seconds = e.LoadSeconds,
@@ -293,10 +399,7 @@ public static class BenchCommand
                     gflops = k.Gflops,
                     pct_of_peak = 100 * k.Gflops / peak.WallGflops,
                 }),
-            },
-        };
-        return JsonSerializer.Serialize(report);
-    }
+            };
 
     private static object Stage(string name, double seconds, double flops, PeakMeasurement peak) => new
     {

@@ -19,7 +19,8 @@ internal static class CliErrors
     public static bool IsUserError(Exception e) => e is CheckpointFormatException or TokenizerFormatException or ImageDecodeException
         or ConversationException or SafetyPolicyException or ModelInputException or ModelOutputException or ArgumentException
         or IOException or UnauthorizedAccessException or FormatException
-        or InvalidDataException; // a malformed preprocessor_config.json
+        or InvalidDataException // a malformed preprocessor_config.json
+        or PlatformNotSupportedException; // --precision int8 on a CPU without AVX-VNNI
 
     /// <summary>The message of <paramref name="e"/> as one line (messages of nested or foreign exceptions may hold newlines).</summary>
     public static string Describe(Exception e) => IsUserError(e) ? OneLine(e.Message) : $"internal error ({e.GetType().Name}): {OneLine(e.Message)}";

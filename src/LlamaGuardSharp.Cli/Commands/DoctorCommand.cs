@@ -46,7 +46,8 @@ public static class DoctorCommand
                         error.WriteLine("doctor: loading the model for --classify…");
                         try
                         {
-                            using var guard = await GuardModel.LoadAsync(diagnosis.Folder, new GuardModelOptions { Threads = parseResult.GetValue(threads) }, null, cancellationToken);
+                            using var guard = await GuardModel.LoadAsync(diagnosis.Folder,
+                                model.ApplyPrecision(parseResult, new GuardModelOptions { Threads = parseResult.GetValue(threads) }), null, cancellationToken);
                             load = guard.LoadTime;
                             verdict = await guard.ClassifyAsync(Conversation.ForPrompt(ProbePrompt), null, cancellationToken);
                         }

@@ -92,6 +92,10 @@ public static class EvalCommand
                 var run = new EvalRun(inputPath, outDir, parseResult.GetValue(task) switch { "prompt" => EvalTask.Prompt, "response" => EvalTask.Response, _ => EvalTask.Auto },
                     max, parseResult.GetValue(shuffle), options.Seed);
                 var policy = await conversationOptions.BindPolicyAsync(parseResult, cancellationToken);
+                if (parseResult.GetValue(modelSource.Precision) == "int8")
+                {
+                    error.WriteLine(Int8AgreementRecipe(parseResult.GetValue(model)!, inputPath));
+                }
                 int skipped = await run.ClassifyAsync(() => modelOptions.LoadAsync(parseResult, error, cancellationToken), policy, error, cancellationToken);
                 var contentsAfter = await ResultsFile.ReadAsync(run.ResultsPath, repair: true, cancellationToken);
                 ReportProblems(error, run.ResultsPath, contentsAfter.Problems);
@@ -115,6 +119,13 @@ public static class EvalCommand
         });
         return command;
     }
+
+    /// <summary>How to check int8 against fp32 on one's own data before switching (printed by an int8 model run; docs/int8.md).</summary>
+    internal static string Int8AgreementRecipe(string model, string input) =>
+        "eval: --precision int8 drifts slightly from fp32 (docs/int8.md). Before switching, check agreement on your data:\n"
+        + $"eval:   llamaguard eval --model {model} --input {input} --out eval-fp32\n"
+        + $"eval:   llamaguard eval --model {model} --input {input} --precision int8 --out eval-int8\n"
+        + "eval:   llamaguard eval compare eval-fp32/results.jsonl eval-int8/results.jsonl --out eval-compare   (agreement, flips, McNemar)";
 
     private static Command CreateCompare()
     {

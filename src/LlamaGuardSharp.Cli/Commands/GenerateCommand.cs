@@ -37,7 +37,7 @@ public static class GenerateCommand
 
         var command = new Command("generate", "Greedy generation from a raw prompt with optional images (debugging and parity checks).")
         {
-            model.Model, model.Revision, model.DownloadIfMissing, promptFile, images, tokenizer, maxNewTokens, json, threads, crossAttention,
+            model.Model, model.Revision, model.DownloadIfMissing, model.Precision, model.Int8Sidecar, promptFile, images, tokenizer, maxNewTokens, json, threads, crossAttention,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -66,11 +66,11 @@ public static class GenerateCommand
                 }
 
                 using var checkpoint = MllamaCheckpoint.Open(modelDir);
-                var mllama = MllamaModel.Load(checkpoint, new GuardModelOptions
+                var mllama = MllamaModel.Load(checkpoint, model.ApplyPrecision(parse, new GuardModelOptions
                 {
                     Threads = parse.GetValue(threads),
                     CrossAttentionMasking = ConversationOptions.ParseCrossAttention(parse.GetValue(crossAttention)),
-                });
+                }));
                 var result = new Generator(mllama).Generate(ids, inputs,
                     new GenerationOptions(max, VerdictTokens.ResolveStopTokens(tok, mllama.StopTokenIds)), cancellationToken);
                 stderr.WriteLine($"vision {result.Timings.Vision.TotalSeconds:F2} s, prefill {result.Timings.Prefill.TotalSeconds:F2} s ({ids.Length} tokens), " +

@@ -13,7 +13,7 @@ internal sealed class ModelLoadOptions
 {
     public ModelLoadOptions(ModelSourceOptions source) => Source = source;
 
-    /// <summary><c>--model DIR|REPO_ID</c>, <c>--revision</c>, <c>--download-if-missing</c>.</summary>
+    /// <summary><c>--model DIR|REPO_ID</c>, <c>--revision</c>, <c>--download-if-missing</c>, <c>--precision</c>, <c>--int8-sidecar</c>.</summary>
     public ModelSourceOptions Source { get; }
 
     /// <summary><c>--layout hf|meta</c>: <see cref="GuardModelOptions.Layout"/>.</summary>
@@ -57,7 +57,7 @@ internal sealed class ModelLoadOptions
 
     /// <summary>The options that only matter when a model is loaded (the source's included).</summary>
     public IEnumerable<Option> All =>
-        [Source.Model, Source.Revision, Source.DownloadIfMissing, Layout, CrossAttention, Threads, MaxNewTokens, MaxPromptTokens, NoCategories, ApplyExifOrientation];
+        [Source.Model, Source.Revision, Source.DownloadIfMissing, Source.Precision, Source.Int8Sidecar, Layout, CrossAttention, Threads, MaxNewTokens, MaxPromptTokens, NoCategories, ApplyExifOrientation];
 
     public void AddTo(Command command)
     {
@@ -68,7 +68,7 @@ internal sealed class ModelLoadOptions
     }
 
     /// <summary>The library options the command line asks for.</summary>
-    public GuardModelOptions Bind(ParseResult parseResult) => new()
+    public GuardModelOptions Bind(ParseResult parseResult) => Source.ApplyPrecision(parseResult, new GuardModelOptions
     {
         Layout = ConversationOptions.ParseLayout(parseResult.GetValue(Layout)),
         CrossAttentionMasking = ConversationOptions.ParseCrossAttention(parseResult.GetValue(CrossAttention)),
@@ -77,7 +77,7 @@ internal sealed class ModelLoadOptions
         MaxPromptTokens = parseResult.GetValue(MaxPromptTokens),
         ImageDecoder = GuardModelOptions.Default.ImageDecoder with { ApplyExifOrientation = parseResult.GetValue(ApplyExifOrientation) },
         ComputeCategoryProbabilities = !parseResult.GetValue(NoCategories),
-    };
+    });
 
     /// <summary>Resolves the model (a folder or a cached repository id) and loads it, with progress on stderr.</summary>
     public async Task<GuardModel> LoadAsync(ParseResult parseResult, TextWriter error, CancellationToken cancellationToken)

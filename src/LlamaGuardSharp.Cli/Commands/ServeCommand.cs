@@ -68,6 +68,14 @@ public static class ServeCommand
                 Set("DrainTimeout", parseResult.GetValue(drainTimeout));
                 Set("Threshold", parseResult.GetValue(threshold));
                 Set("Threads", parseResult.GetValue(threads));
+                if (parseResult.GetResult(model.Precision) is { Implicit: false })
+                {
+                    settings[$"{LlamaGuardServiceOptions.Section}:Precision"] = parseResult.GetValue(model.Precision) == "int8" ? "Int8" : "Fp32";
+                }
+                if (parseResult.GetValue(model.Int8Sidecar) is { } sidecar)
+                {
+                    settings[$"{LlamaGuardServiceOptions.Section}:Int8Sidecar"] = sidecar;
+                }
                 if (parseResult.GetValue(unready)) Set("UnreadyWhenQueueFull", (bool?)true);
                 if (parseResult.GetValue(allowPrivate)) Set("AllowPrivateImageAddresses", (bool?)true);
                 if (parseResult.GetValue(logContent)) Set("LogContent", (bool?)true);

@@ -306,11 +306,32 @@ internal sealed class MllamaCheckpoint : IDisposable
             ? entry
             : throw new CheckpointFormatException(Directory, TensorNameMapping.ToStored(canonicalName, Naming), "tensor is missing from the checkpoint");
 
+    /// <summary>Files opened for this checkpoint's model besides its own (the int8 sidecar), released with it.</summary>
+    private readonly List<IDisposable> _companions = [];
+
+    /// <summary>Ties <paramref name="companion"/> (a file whose maps the model uses) to this checkpoint's lifetime.</summary>
+    public void AddCompanion(IDisposable companion)
+    {
+        ArgumentNullException.ThrowIfNull(companion);
+        lock (_companions)
+        {
+            _companions.Add(companion);
+        }
+    }
+
     public void Dispose()
     {
         foreach (var file in _files)
         {
             file.Dispose();
+        }
+        lock (_companions)
+        {
+            foreach (var companion in _companions)
+            {
+                companion.Dispose();
+            }
+            _companions.Clear();
         }
     }
 }

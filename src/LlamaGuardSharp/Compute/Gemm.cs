@@ -32,6 +32,16 @@ internal static unsafe class Gemm
         {
             return;
         }
+        if (w.Type == WeightType.I8Vnni)
+        {
+            long started = context.Profile is null ? 0 : Stopwatch.GetTimestamp();
+            fixed (float* pa = a, pb = bias, pc = c)
+            {
+                GemmInt8.Run(pa, m, w, bias.IsEmpty ? null : pb, pc, context);
+            }
+            context.Profile?.Record("gemm-int8", $"M={m} N={n} K={k}", 2.0 * m * n * k, started);
+            return;
+        }
         if (!Avx512F.IsSupported || !Vector512.IsHardwareAccelerated)
         {
             // Portable fallback (no AVX-512): correct but slow; the model targets AVX-512 hosts.
@@ -66,6 +76,22 @@ internal static unsafe class Gemm
         var (k, n) = CheckArguments(a.Length, m, w, bias.Length, c.Length, context);
         if (m == 0)
         {
+            return;
+        }
+        if (w.Type == WeightType.I8Vnni)
+        {
+            // The int8 path quantizes A anyway: GELU into a pooled scratch copy, then quantize that.
+            ScratchBuffer scratch = context.Scratch.Rent((long)m * k);
+            try
+            {
+                var activated = new Span<float>(scratch.Pointer, m * k);
+                Gelu.Apply(a[..(m * k)], activated, context);
+                MatMulTransposed(activated, m, w, bias, c, context);
+            }
+            finally
+            {
+                context.Scratch.Return(scratch);
+            }
             return;
         }
         if (m < PackedMinRows || k % 16 != 0 || !Avx512F.IsSupported || !Vector512.IsHardwareAccelerated)
@@ -126,9 +152,23 @@ internal static unsafe class Gemm
         {
             return;
         }
-        if (m < PackedMinRows && !batchInvariant || !Avx512F.IsSupported || !Vector512.IsHardwareAccelerated)
+        if (w0.Type == WeightType.I8Vnni && w1.Type == WeightType.I8Vnni && (w2 is null || w2.Type == WeightType.I8Vnni))
         {
-            // Streaming dot products read every weight row once anyway: fusing gains nothing there.
+            // Int8: the activations are quantized once for all the weights.
+            long started = context.Profile is null ? 0 : Stopwatch.GetTimestamp();
+            fixed (float* pa = a, p0 = c0, p1 = c1, p2 = c2)
+            {
+                GemmInt8.Run(pa, m, w2 is null ? [new(w0, p0, null), new(w1, p1, null)] : [new(w0, p0, null), new(w1, p1, null), new(w2, p2, null)], context);
+            }
+            int nAll = w0.Rows + w1.Rows + (w2?.Rows ?? 0);
+            context.Profile?.Record("gemm-int8", $"M={m} N={nAll} K={k} (fused {(w2 is null ? 2 : 3)})", 2.0 * m * nAll * k, started);
+            return;
+        }
+        if (m < PackedMinRows && !batchInvariant || !Avx512F.IsSupported || !Vector512.IsHardwareAccelerated
+            || w0.Type == WeightType.I8Vnni || w1.Type == WeightType.I8Vnni || w2?.Type == WeightType.I8Vnni)
+        {
+            // Streaming dot products read every weight row once anyway: fusing gains nothing there (nor for int8 weights,
+            // whose activations are quantized per call).
             MatMulTransposed(a, m, w0, default, c0, context, batchInvariant);
             MatMulTransposed(a, m, w1, default, c1, context, batchInvariant);
             if (w2 is not null)

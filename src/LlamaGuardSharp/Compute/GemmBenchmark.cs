@@ -41,7 +41,8 @@ internal sealed record GemmTiming(GemmShape Shape, double MedianSeconds, double 
     double CpuGflops, double CpuFractionOfPeak);
 
 /// <summary>
-/// Stopwatch-based GEMM benchmark over random bf16 weights (the measuring logic behind <c>gemm-quick</c> and
+/// Stopwatch-based GEMM benchmark over random bf16 weights (with <c>int8</c>: the same weights quantized, timed on the
+/// int8 path, activation quantization included; GOP/s then, against an AVX-VNNI peak) (the measuring logic behind <c>gemm-quick</c> and
 /// <c>llamaguard bench</c>): warm-up calls (see <c>WarmUp</c>), then the median of <c>repetitions</c> timed calls per shape.
 /// </summary>
 /// <remarks>With <c>coldWeights</c> the calls cycle through copies of the weight matrix (≥ 1 GiB in all), so no call
@@ -51,7 +52,7 @@ internal sealed record GemmTiming(GemmShape Shape, double MedianSeconds, double 
 internal static class GemmBenchmark
 {
     public static unsafe IReadOnlyList<GemmTiming> Run(IEnumerable<GemmShape> shapes, ComputeContext context, PeakMeasurement peak,
-        int repetitions = 5, CancellationToken cancellationToken = default, bool coldWeights = false)
+        int repetitions = 5, CancellationToken cancellationToken = default, bool coldWeights = false, bool int8 = false)
     {
         ArgumentNullException.ThrowIfNull(shapes);
         ArgumentNullException.ThrowIfNull(context);
@@ -80,6 +81,17 @@ internal static class GemmBenchmark
                 {
                     matrices[copy] = new WeightMatrix(weights + copy * weightCount, shape.N, shape.K, WeightType.BF16, null);
                 }
+                if (int8)
+                {
+                    // The same weights quantized; as many cold copies as bf16 (≥ 512 MiB in all, still far past the L3).
+                    WeightMatrix quantized = Int8Weights.QuantizeToMatrix(matrices[0]);
+                    matrices = new WeightMatrix[copies];
+                    matrices[0] = quantized;
+                    for (int copy = 1; copy < matrices.Length; copy++)
+                    {
+                        matrices[copy] = Int8Weights.Copy(quantized);
+                    }
+                }
                 float[] a = new float[(long)shape.M * shape.K];
                 for (int i = 0; i < a.Length; i++)
                 {
@@ -105,7 +117,7 @@ internal static class GemmBenchmark
                 Array.Sort(cpuSeconds);
                 double median = seconds[repetitions / 2], cpuMedian = cpuSeconds[repetitions / 2];
                 double gflops = shape.Flops / median / 1e9, cpuGflops = shape.Flops / cpuMedian / 1e9;
-                results.Add(new GemmTiming(shape, median, gflops, gflops / peak.WallGflops, weightCount * 2 / median / 1e9,
+                results.Add(new GemmTiming(shape, median, gflops, gflops / peak.WallGflops, weightCount * (int8 ? 1 : 2) / median / 1e9,
                     cpuGflops, cpuGflops / peak.CpuGflops));
             }
             finally

@@ -20,34 +20,45 @@ internal static class PeakProbe
     /// Median wall-clock GFLOP/s and median GFLOP per CPU-second of this process. The second is what a core delivers while
     /// it is actually scheduled, so on a machine shared with other work it is the stable denominator for efficiencies.
     /// </summary>
-    public static PeakMeasurement Measure(ComputeContext context, int runs = 5, int millisecondsPerRun = 100)
+    public static PeakMeasurement Measure(ComputeContext context, int runs = 5, int millisecondsPerRun = 100) =>
+        MeasureLoop(context, iterations => Spin(iterations), FlopsPerIteration, runs, millisecondsPerRun);
+
+    /// <summary>
+    /// The measuring harness of the peak probes: calibrates <paramref name="spin"/> (a register-only loop of
+    /// <paramref name="operationsPerIteration"/> operations per iteration, returning a value that keeps it alive) on one
+    /// thread to about <paramref name="millisecondsPerRun"/>, runs it on every thread of the context at once
+    /// <paramref name="runs"/> times, and returns the medians in G operations per second (wall) and per CPU-second.
+    /// </summary>
+    internal static PeakMeasurement MeasureLoop(ComputeContext context, Func<long, double> spin, double operationsPerIteration,
+        int runs, int millisecondsPerRun)
     {
         ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(spin);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(runs);
         // Calibrate the iteration count on one thread so that a run lasts about millisecondsPerRun.
         long iterations = 1 << 16;
-        Spin(iterations);
+        spin(iterations);
         var sw = Stopwatch.StartNew();
-        Spin(iterations);
+        spin(iterations);
         double secondsPerIteration = Math.Max(sw.Elapsed.TotalSeconds, 1e-6) / iterations;
         iterations = Math.Max(1 << 16, (long)(millisecondsPerRun / 1000.0 / secondsPerIteration));
         double[] wall = new double[runs], cpu = new double[runs];
-        float sink = 0;
+        double sink = 0;
         using var process = Process.GetCurrentProcess();
         for (int r = 0; r < runs; r++)
         {
-            float[] sinks = new float[context.Threads];
+            double[] sinks = new double[context.Threads];
             process.Refresh();
             TimeSpan cpu0 = process.TotalProcessorTime;
             sw.Restart();
-            context.For(context.Threads, t => sinks[t] = Spin(iterations));
+            context.For(context.Threads, t => sinks[t] = spin(iterations));
             double seconds = sw.Elapsed.TotalSeconds;
             process.Refresh();
             double cpuSeconds = (process.TotalProcessorTime - cpu0).TotalSeconds;
             sink += sinks.Sum();
-            double gflop = context.Threads * iterations * FlopsPerIteration / 1e9;
-            wall[r] = gflop / seconds;
-            cpu[r] = gflop / Math.Max(cpuSeconds, 1e-3);
+            double gops = context.Threads * iterations * operationsPerIteration / 1e9;
+            wall[r] = gops / seconds;
+            cpu[r] = gops / Math.Max(cpuSeconds, 1e-3);
         }
         GC.KeepAlive(sink);
         Array.Sort(wall);

@@ -25,6 +25,24 @@ internal sealed unsafe class WeightMatrix
         Owner = owner;
     }
 
+    /// <summary>An int8 matrix in the panel layout of <see cref="Int8Weights"/> with its scales and row sums (all N long).</summary>
+    public WeightMatrix(void* data, int rows, int cols, float* scales, int* rowSums, object? owner)
+        : this(data, rows, cols, WeightType.I8Vnni, owner)
+    {
+        if (scales == null || rowSums == null)
+        {
+            throw new ArgumentNullException(scales == null ? nameof(scales) : nameof(rowSums));
+        }
+        Scales = scales;
+        RowSums = rowSums;
+    }
+
+    /// <summary>Per-row (output channel) dequantization scales of an <see cref="WeightType.I8Vnni"/> matrix; null otherwise.</summary>
+    public float* Scales { get; }
+
+    /// <summary>Σ_k q[n, k] per row of an <see cref="WeightType.I8Vnni"/> matrix (the unsigned-offset compensation); null otherwise.</summary>
+    public int* RowSums { get; }
+
     /// <summary>Pointer to element [0, 0].</summary>
     public void* Data { get; }
 
@@ -39,7 +57,7 @@ internal sealed unsafe class WeightMatrix
     /// <summary>Keeps the memory behind <see cref="Data"/> alive (a memory map, a pinned array…).</summary>
     public object? Owner { get; }
 
-    public int ElementSize => Type == WeightType.F32 ? 4 : 2;
+    public int ElementSize => Type switch { WeightType.F32 => 4, WeightType.I8Vnni => 1, _ => 2 };
 
     /// <summary>Widens row <paramref name="row"/> to float32.</summary>
     public void ReadRow(int row, Span<float> destination)
@@ -49,6 +67,11 @@ internal sealed unsafe class WeightMatrix
         if (destination.Length < Cols)
         {
             throw new ArgumentException("Destination is shorter than a row.", nameof(destination));
+        }
+        if (Type == WeightType.I8Vnni)
+        {
+            Int8Weights.DequantizeRow(this, row, destination);
+            return;
         }
         byte* p = (byte*)Data + (long)row * Cols * ElementSize;
         switch (Type)

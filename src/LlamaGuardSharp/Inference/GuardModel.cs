@@ -56,6 +56,9 @@ public sealed class GuardModel : IContentGuard, IDisposable
     /// <summary>The loaded model's configuration (config.json).</summary>
     public MllamaConfig Config => _model.Config;
 
+    /// <summary>The loaded network (diagnostics: the int8 drift measurement runs it directly).</summary>
+    internal MllamaModel Model => _model;
+
     /// <summary>The model's tokenizer (tokenizer.json or tokenizer.model of the folder).</summary>
     public Llama3Tokenizer Tokenizer { get; }
 
@@ -155,6 +158,10 @@ public sealed class GuardModel : IContentGuard, IDisposable
         CheckRange(options.MaxPromptTokens, 1, GuardModelOptions.MaxPromptTokensLimit, nameof(options.MaxPromptTokens));
         CheckRange(options.ImageCacheSize, 0, GuardModelOptions.MaxImageCacheSize, nameof(options.ImageCacheSize));
         CheckRange(options.PromptCacheTokens, 0, GuardModelOptions.MaxPromptCacheTokens, nameof(options.PromptCacheTokens));
+        if (!Enum.IsDefined(options.Precision))
+        {
+            throw new ArgumentOutOfRangeException("Precision", options.Precision, "Precision is Fp32 or Int8.");
+        }
         ArgumentNullException.ThrowIfNull(options.ImageDecoder, "ImageDecoder");
     }
 

@@ -17,6 +17,20 @@ public sealed record GuardModelOptions
     /// compute) or Meta's reference (<c>--cross-attention meta|hf</c> in the CLI).</summary>
     public CrossAttentionMasking CrossAttentionMasking { get; init; } = CrossAttentionMasking.HuggingFace;
 
+    /// <summary>
+    /// Arithmetic of the linear layers: <see cref="ComputePrecision.Fp32"/> (default; float32 over the checkpoint's bf16
+    /// weights, what the goldens check) or <see cref="ComputePrecision.Int8"/> (per-channel int8 weights from the int8
+    /// sidecar, activations quantized per row, AVX-VNNI dot products; faster and half the weight memory, with a small,
+    /// measured drift: docs/int8.md). <c>--precision fp32|int8</c> in the CLI.
+    /// </summary>
+    public ComputePrecision Precision { get; init; } = ComputePrecision.Fp32;
+
+    /// <summary>
+    /// With <see cref="ComputePrecision.Int8"/>: the int8 sidecar file, or a folder holding <c>llamaguard-int8.safetensors</c>
+    /// (what <c>llamaguard quantize --out DIR</c> writes). Null (default): that file in the model folder.
+    /// </summary>
+    public string? Int8SidecarPath { get; init; }
+
     /// <summary>Compute threads; 0 = all cores. At most <see cref="MaxThreads"/>.</summary>
     public int Threads { get; init; }
 

@@ -73,7 +73,18 @@ internal sealed class MllamaModel
         ArgumentNullException.ThrowIfNull(checkpoint);
         options ??= GuardModelOptions.Default;
         var context = new ComputeContext(options.Threads, options.KernelProfile);
-        var weights = MllamaWeights.Load(checkpoint);
+        Int8Sidecar? int8 = null;
+        if (options.Precision == ComputePrecision.Int8)
+        {
+            if (!GemmInt8.IsAccelerated)
+            {
+                throw new PlatformNotSupportedException(
+                    "--precision int8 needs AVX-VNNI, which this CPU does not have (the scalar int8 reference would be far slower than fp32).");
+            }
+            int8 = Int8Sidecar.Open(Int8Sidecar.ResolvePath(options.Int8SidecarPath ?? checkpoint.Directory), checkpoint);
+            checkpoint.AddCompanion(int8);
+        }
+        var weights = MllamaWeights.Load(checkpoint, int8);
         var config = checkpoint.Config;
         IReadOnlyList<int> stops = ConfiguredStopTokenIds(checkpoint);
         // The vision side's large buffers (and the projected states) are kept between images: see ActivationPool.

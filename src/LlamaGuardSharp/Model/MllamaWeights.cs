@@ -79,10 +79,12 @@ internal sealed record MllamaWeights(VisionWeights Vision, WeightMatrix Projecto
     private const string V = "vision_model.";
     private const string T = "language_model.model.";
 
-    public static MllamaWeights Load(MllamaCheckpoint checkpoint)
+    /// <param name="checkpoint">The checkpoint.</param>
+    /// <param name="int8">When given, the weights it quantizes come from it (int8) instead of the checkpoint.</param>
+    public static MllamaWeights Load(MllamaCheckpoint checkpoint, Int8Sidecar? int8 = null)
     {
         ArgumentNullException.ThrowIfNull(checkpoint);
-        var reader = new Reader(checkpoint);
+        var reader = new Reader(checkpoint, int8);
         var config = checkpoint.Config;
         var vision = LoadVision(reader, config.Vision);
         var projector = reader.Matrix("multi_modal_projector.weight", config.Text.HiddenSize, config.Vision.VisionOutputDim);
@@ -164,12 +166,17 @@ internal sealed record MllamaWeights(VisionWeights Vision, WeightMatrix Projecto
     }
 
     /// <summary>Reads tensors by canonical name and checks their sizes.</summary>
-    private sealed class Reader(MllamaCheckpoint checkpoint)
+    private sealed class Reader(MllamaCheckpoint checkpoint, Int8Sidecar? int8)
     {
         public CheckpointFormatException Error(string name, string problem) => new(checkpoint.Directory, name, problem);
 
         public WeightMatrix Matrix(string name, int? rows, int cols)
         {
+            if (int8 is not null && int8.Contains(name))
+            {
+                // Shapes were validated against the config when the sidecar was opened (lm_head: vocab_size rows).
+                return int8.GetMatrix(name, rows ?? checkpoint.Config.Text.VocabSize, cols);
+            }
             var m = checkpoint.GetMatrix(name);
             if ((rows is int n && m.Rows != n) || m.Cols != cols)
             {

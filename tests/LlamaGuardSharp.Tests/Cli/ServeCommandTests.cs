@@ -47,12 +47,21 @@ public sealed class ServeCommandTests
     }
 
     [Fact]
+    public void Int8_sidecar_without_int8_precision_names_the_setting()
+    {
+        var (exit, _, err) = Run("serve", "--model", Path.GetTempPath(), "--urls", "http://127.0.0.1:0", "--int8-sidecar", "/tmp");
+        Assert.Equal(1, exit);
+        Assert.StartsWith("error: ", err);
+        Assert.Contains("Int8Sidecar", err);
+    }
+
+    [Fact]
     public void Help_lists_the_contract_flags()
     {
         var (exit, stdout, _) = Run("serve", "--help");
         Assert.Equal(0, exit);
         foreach (string flag in new[] { "--model", "--urls", "--max-queue", "--request-timeout", "--drain-timeout", "--api-key", "--threshold",
-                     "--unready-when-queue-full", "--allowed-image-hosts" })
+                     "--unready-when-queue-full", "--allowed-image-hosts", "--precision", "--int8-sidecar" })
         {
             Assert.Contains(flag, stdout);
         }

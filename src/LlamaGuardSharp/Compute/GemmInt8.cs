@@ -1,0 +1,331 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace LlamaGuardSharp.Compute;
+
+/// <summary>
+/// C[m, n] = A[m, k] · Wᵀ (+ bias) with W an <see cref="WeightType.I8Vnni"/> matrix: A is quantized per row on the fly
+/// (<see cref="Int8Activations"/>), the int8 × int8 → int32 dot products run on 256-bit <c>vpdpbusd</c> (AVX-VNNI) with
+/// the activations as unsigned bytes q_a + 128, and the epilogue subtracts 128 · rowSum[n] (exact in int32) and
+/// dequantizes: C = float(dot) · (s_a[m] · s_w[n]) + bias[n].
+/// <para>The int32 dot products are exact, so they do not depend on the blocking or the thread count; the epilogue is
+/// the same per element everywhere, so C is bit-identical for every thread count and every M split, and equals
+/// <see cref="Reference"/> to the bit. Overflow: |dot| ≤ 255 · 127 · K &lt; 2³¹ for K ≤ 66 000.</para>
+/// <para>Register blocking: up to 4 rows of A × 3 panels of 8 channels in 12 ymm accumulators (one 32-byte weight load
+/// per panel and one 4-byte broadcast per row per 4 k). Few rows (decode) use the same kernel over wide column items:
+/// it streams each weight byte once, half the bytes of bf16.</para>
+/// </summary>
+internal static unsafe class GemmInt8
+{
+    /// <summary>Whether the VNNI kernels run here (otherwise <see cref="Run"/> takes the scalar reference).</summary>
+    public static bool IsAccelerated => AvxVnni.IsSupported;
+
+    /// <summary>Largest K for which the int32 dot products cannot overflow.</summary>
+    public const int MaxK = int.MaxValue / (255 * 127) - 4;
+
+    /// <summary>Bytes of A rows per row block, so that a block stays in L2 while the column tiles stream past it.</summary>
+    private const int RowBlockBytes = 384 * 1024;
+
+    /// <summary>
+    /// Fewest rows per block even when they exceed <see cref="RowBlockBytes"/> (K = 14336: text down): every row block
+    /// reads each 3-panel weight tile again, so short blocks multiply the weight traffic, while rows of A beyond L2 still
+    /// stream from L3 fast enough (16 bytes per 12 <c>vpdpbusd</c>).
+    /// </summary>
+    private const int MinRowsPerBlock = 64;
+
+    /// <summary>C = A·Wᵀ (+ bias): quantizes A, then <see cref="RunQuantized"/>.</summary>
+    public static void Run(float* a, int m, WeightMatrix w, float* bias, float* c, ComputeContext context) =>
+        Run(a, m, [new GemmTarget(w, c, bias)], context);
+
+    /// <summary>
+    /// Several weights of the same K against one A (q/k/v, gate/up): A is quantized once. Each target's C is what the
+    /// single-weight call gives, bit for bit (the quantization of a row does not depend on the weights).
+    /// </summary>
+    public static void Run(float* a, int m, ReadOnlySpan<GemmTarget> targets, ComputeContext context)
+    {
+        foreach (var t in targets)
+        {
+            Check(t.Weight);
+            if (t.Weight.Cols != targets[0].Weight.Cols)
+            {
+                throw new ArgumentException("Int8 targets of one A must share K.", nameof(targets));
+            }
+        }
+        WeightMatrix w = targets[0].Weight;
+        int kp = Int8Weights.PaddedCols(w.Cols);
+        // One scratch buffer (reused across calls): M rows of quantized bytes, then the M row scales.
+        long bytes = (long)m * kp;
+        ScratchBuffer scratch = context.Scratch.Rent((bytes + 3) / 4 + m);
+        try
+        {
+            byte* pu = (byte*)scratch.Pointer;
+            float* ps = scratch.Pointer + (bytes + 3) / 4;
+            Int8Activations.Quantize(a, m, w.Cols, pu, ps, context);
+            foreach (var t in targets)
+            {
+                var epilogue = new Dequantize(t.C, ps, t.Weight.Scales, t.Bias, t.Weight.Rows);
+                if (IsAccelerated)
+                {
+                    RunQuantized(pu, m, t.Weight, ref epilogue, context);
+                }
+                else
+                {
+                    Reference(pu, m, t.Weight, ref epilogue);
+                }
+            }
+        }
+        finally
+        {
+            context.Scratch.Return(scratch);
+        }
+    }
+
+    /// <summary>The compensated int32 dot products alone (tests: exact agreement with <see cref="Reference"/>).</summary>
+    public static void RunInt32(byte* u8, int m, WeightMatrix w, int* c, ComputeContext context, bool reference = false)
+    {
+        Check(w);
+        var epilogue = new RawInt32(c, w.Rows);
+        if (reference || !IsAccelerated)
+        {
+            Reference(u8, m, w, ref epilogue);
+        }
+        else
+        {
+            RunQuantized(u8, m, w, ref epilogue, context);
+        }
+    }
+
+    /// <summary>C = dequantized (u8 · W) for already quantized activations (benchmarks time this and the quantization apart).</summary>
+    public static void RunQuantized(byte* u8, int m, float* rowScales, WeightMatrix w, float* bias, float* c, ComputeContext context)
+    {
+        Check(w);
+        var epilogue = new Dequantize(c, rowScales, w.Scales, bias, w.Rows);
+        RunQuantized(u8, m, w, ref epilogue, context);
+    }
+
+    private static void Check(WeightMatrix w)
+    {
+        ArgumentNullException.ThrowIfNull(w);
+        if (w.Type != WeightType.I8Vnni)
+        {
+            throw new ArgumentException($"The int8 GEMM needs an {WeightType.I8Vnni} matrix, not {w.Type}.", nameof(w));
+        }
+        if (w.Cols > MaxK)
+        {
+            throw new ArgumentException($"K = {w.Cols} exceeds the int8 GEMM's {MaxK} (int32 accumulators).", nameof(w));
+        }
+    }
+
+    /// <summary>
+    /// The scalar reference: Σ_k u[i, k] · q[n, k] − 128 · rowSum[n] in int32, then the same epilogue as the kernels.
+    /// </summary>
+    public static void Reference<E>(byte* u8, int m, WeightMatrix w, ref E epilogue)
+        where E : struct, IInt8Epilogue
+    {
+        int n = w.Rows, k = w.Cols, kp = Int8Weights.PaddedCols(k);
+        sbyte* q = (sbyte*)w.Data;
+        for (int i = 0; i < m; i++)
+        {
+            for (int j = 0; j < n; j++)
+            {
+                int dot = 0;
+                for (int p = 0; p < kp; p++)
+                {
+                    dot += u8[(long)i * kp + p] * q[Int8Weights.Offset(j, p, kp)];
+                }
+                epilogue.Store1(i, j, dot - 128 * w.RowSums[j]);
+            }
+        }
+    }
+
+    private static void RunQuantized<E>(byte* u8, int m, WeightMatrix w, ref E epilogue, ComputeContext context)
+        where E : struct, IInt8Epilogue
+    {
+        if (m == 0)
+        {
+            return;
+        }
+        int n = w.Rows, kp = Int8Weights.PaddedCols(w.Cols);
+        int panels = Int8Weights.PaddedRows(n) / 8;
+        int tiles = (panels + 2) / 3;
+        // Few rows (decode): every row of A in each pass over the weights, columns split finely for the threads.
+        // Many rows: blocks of rows that stay in L2 × 3-panel tiles; items go row-block-major so that consecutive
+        // items share the A block.
+        int rowsPerBlock = m <= 4 ? m : Math.Clamp(RowBlockBytes / kp / 4 * 4, MinRowsPerBlock, 256);
+        int rowBlocks = (m + rowsPerBlock - 1) / rowsPerBlock;
+        int tilesPerItem = m <= 4 ? Math.Max(1, Math.Min(8, tiles / (4 * Math.Max(1, context.Threads)))) : 1;
+        int tileItems = (tiles + tilesPerItem - 1) / tilesPerItem;
+        nint up = (nint)u8, wp = (nint)w.Data, sums = (nint)w.RowSums;
+        E e = epilogue;
+        context.For(rowBlocks * tileItems, item =>
+        {
+            int rb = item / tileItems, ti = item % tileItems;
+            int i0 = rb * rowsPerBlock, i1 = Math.Min(m, i0 + rowsPerBlock);
+            int t1 = Math.Min(tiles, (ti + 1) * tilesPerItem);
+            E local = e;
+            for (int t = ti * tilesPerItem; t < t1; t++)
+            {
+                int p0 = t * 3, count = Math.Min(3, panels - p0);
+                sbyte* b = (sbyte*)wp + (long)p0 * kp * 8;
+                for (int i = i0; i < i1; i += 4)
+                {
+                    byte* a = (byte*)up + (long)i * kp;
+                    int rows = Math.Min(4, i1 - i);
+                    switch ((rows, count))
+                    {
+                        case (4, 3): Kernel<R4, P3, E>(a, kp, b, i, p0 * 8, n, (int*)sums, ref local); break;
+                        case (4, 2): Kernel<R4, P2, E>(a, kp, b, i, p0 * 8, n, (int*)sums, ref local); break;
+                        case (4, 1): Kernel<R4, P1, E>(a, kp, b, i, p0 * 8, n, (int*)sums, ref local); break;
+                        case (3, 3): Kernel<R3, P3, E>(a, kp, b, i, p0 * 8, n, (int*)sums, ref local); break;
+                        case (3, 2): Kernel<R3, P2, E>(a, kp, b, i, p0 * 8, n, (int*)sums, ref local); break;
+                        case (3, 1): Kernel<R3, P1, E>(a, kp, b, i, p0 * 8, n, (int*)sums, ref local); break;
+                        case (2, 3): Kernel<R2, P3, E>(a, kp, b, i, p0 * 8, n, (int*)sums, ref local); break;
+                        case (2, 2): Kernel<R2, P2, E>(a, kp, b, i, p0 * 8, n, (int*)sums, ref local); break;
+                        case (2, 1): Kernel<R2, P1, E>(a, kp, b, i, p0 * 8, n, (int*)sums, ref local); break;
+                        case (1, 3): Kernel<R1, P3, E>(a, kp, b, i, p0 * 8, n, (int*)sums, ref local); break;
+                        case (1, 2): Kernel<R1, P2, E>(a, kp, b, i, p0 * 8, n, (int*)sums, ref local); break;
+                        default: Kernel<R1, P1, E>(a, kp, b, i, p0 * 8, n, (int*)sums, ref local); break;
+                    }
+                }
+            }
+        });
+    }
+
+    /// <summary>
+    /// R rows of A (1–4) × P panels (1–3) of 8 output channels over all of K: one 32-byte weight load per panel and one
+    /// broadcast of 4 activation bytes per row per group of 4 k, R · P accumulators. R and P are constants per
+    /// instantiation, so the unused rows' and panels' code and registers disappear.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Kernel<R, P, E>(byte* a, int kp, sbyte* b, int i0, int j0, int n, int* rowSums, ref E epilogue)
+        where R : struct, ICount where P : struct, ICount where E : struct, IInt8Epilogue
+    {
+        long panelStride = (long)kp * 8;
+        sbyte* b0 = b, b1 = b + panelStride, b2 = b + 2 * panelStride;
+        byte* a0 = a, a1 = a + kp, a2 = a + 2 * kp, a3 = a + 3 * kp;
+        Vector256<int> c00 = default, c01 = default, c02 = default, c10 = default, c11 = default, c12 = default;
+        Vector256<int> c20 = default, c21 = default, c22 = default, c30 = default, c31 = default, c32 = default;
+        int bytes = kp * 8;
+        for (int o = 0, ao = 0; o < bytes; o += 32, ao += 4)
+        {
+            Vector256<sbyte> w0 = Vector256.Load(b0 + o);
+            Vector256<sbyte> w1 = P.Count > 1 ? Vector256.Load(b1 + o) : default;
+            Vector256<sbyte> w2 = P.Count > 2 ? Vector256.Load(b2 + o) : default;
+            Vector256<byte> x = Vector256.Create(*(int*)(a0 + ao)).AsByte();
+            c00 = AvxVnni.MultiplyWideningAndAdd(c00, x, w0);
+            if (P.Count > 1) c01 = AvxVnni.MultiplyWideningAndAdd(c01, x, w1);
+            if (P.Count > 2) c02 = AvxVnni.MultiplyWideningAndAdd(c02, x, w2);
+            if (R.Count > 1)
+            {
+                x = Vector256.Create(*(int*)(a1 + ao)).AsByte();
+                c10 = AvxVnni.MultiplyWideningAndAdd(c10, x, w0);
+                if (P.Count > 1) c11 = AvxVnni.MultiplyWideningAndAdd(c11, x, w1);
+                if (P.Count > 2) c12 = AvxVnni.MultiplyWideningAndAdd(c12, x, w2);
+            }
+            if (R.Count > 2)
+            {
+                x = Vector256.Create(*(int*)(a2 + ao)).AsByte();
+                c20 = AvxVnni.MultiplyWideningAndAdd(c20, x, w0);
+                if (P.Count > 1) c21 = AvxVnni.MultiplyWideningAndAdd(c21, x, w1);
+                if (P.Count > 2) c22 = AvxVnni.MultiplyWideningAndAdd(c22, x, w2);
+            }
+            if (R.Count > 3)
+            {
+                x = Vector256.Create(*(int*)(a3 + ao)).AsByte();
+                c30 = AvxVnni.MultiplyWideningAndAdd(c30, x, w0);
+                if (P.Count > 1) c31 = AvxVnni.MultiplyWideningAndAdd(c31, x, w1);
+                if (P.Count > 2) c32 = AvxVnni.MultiplyWideningAndAdd(c32, x, w2);
+            }
+        }
+        Finish(ref epilogue, i0, j0, n, rowSums, c00);
+        if (P.Count > 1) Finish(ref epilogue, i0, j0 + 8, n, rowSums, c01);
+        if (P.Count > 2) Finish(ref epilogue, i0, j0 + 16, n, rowSums, c02);
+        if (R.Count > 1)
+        {
+            Finish(ref epilogue, i0 + 1, j0, n, rowSums, c10);
+            if (P.Count > 1) Finish(ref epilogue, i0 + 1, j0 + 8, n, rowSums, c11);
+            if (P.Count > 2) Finish(ref epilogue, i0 + 1, j0 + 16, n, rowSums, c12);
+        }
+        if (R.Count > 2)
+        {
+            Finish(ref epilogue, i0 + 2, j0, n, rowSums, c20);
+            if (P.Count > 1) Finish(ref epilogue, i0 + 2, j0 + 8, n, rowSums, c21);
+            if (P.Count > 2) Finish(ref epilogue, i0 + 2, j0 + 16, n, rowSums, c22);
+        }
+        if (R.Count > 3)
+        {
+            Finish(ref epilogue, i0 + 3, j0, n, rowSums, c30);
+            if (P.Count > 1) Finish(ref epilogue, i0 + 3, j0 + 8, n, rowSums, c31);
+            if (P.Count > 2) Finish(ref epilogue, i0 + 3, j0 + 16, n, rowSums, c32);
+        }
+    }
+
+    /// <summary>Subtracts the unsigned-offset compensation 128 · rowSum and hands 8 (or, at N's edge, fewer) dot products on.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Finish<E>(ref E epilogue, int i, int j0, int n, int* rowSums, Vector256<int> acc)
+        where E : struct, IInt8Epilogue
+    {
+        if (j0 + 8 <= n)
+        {
+            epilogue.Store8(i, j0, acc - (Vector256.Load(rowSums + j0) << 7));
+            return;
+        }
+        for (int j = j0; j < n; j++)
+        {
+            epilogue.Store1(i, j, acc.GetElement(j - j0) - 128 * rowSums[j]);
+        }
+    }
+
+    internal interface ICount
+    {
+        static abstract int Count { get; }
+    }
+
+    private struct R1 : ICount { public static int Count => 1; }
+    private struct R2 : ICount { public static int Count => 2; }
+    private struct R3 : ICount { public static int Count => 3; }
+    private struct R4 : ICount { public static int Count => 4; }
+    private struct P1 : ICount { public static int Count => 1; }
+    private struct P2 : ICount { public static int Count => 2; }
+    private struct P3 : ICount { public static int Count => 3; }
+}
+
+/// <summary>What the int8 kernels do with a finished, compensated int32 dot product (specialised per type by the JIT).</summary>
+internal interface IInt8Epilogue
+{
+    /// <summary>Eight consecutive outputs (i, j0..j0+7), all inside N.</summary>
+    void Store8(int i, int j0, Vector256<int> dot);
+
+    /// <summary>One output (i, j).</summary>
+    void Store1(int i, int j, int dot);
+}
+
+/// <summary>Dequantization: C[i, j] = float(dot) · (s_a[i] · s_w[j]) (+ bias[j]), the same operations in both stores.</summary>
+internal readonly unsafe struct Dequantize(float* c, float* rowScales, float* colScales, float* bias, int n) : IInt8Epilogue
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Store8(int i, int j0, Vector256<int> dot)
+    {
+        Vector256<float> r = Vector256.ConvertToSingle(dot) * (Vector256.Create(rowScales[i]) * Vector256.Load(colScales + j0));
+        if (bias != null)
+        {
+            r += Vector256.Load(bias + j0);
+        }
+        r.Store(c + (long)i * n + j0);
+    }
+
+    public void Store1(int i, int j, int dot)
+    {
+        float r = dot * (rowScales[i] * colScales[j]);
+        c[(long)i * n + j] = bias != null ? r + bias[j] : r;
+    }
+}
+
+/// <summary>The compensated int32 dot products themselves (tests).</summary>
+internal readonly unsafe struct RawInt32(int* c, int n) : IInt8Epilogue
+{
+    public void Store8(int i, int j0, Vector256<int> dot) => dot.Store(c + (long)i * n + j0);
+
+    public void Store1(int i, int j, int dot) => c[(long)i * n + j] = dot;
+}
