@@ -28,7 +28,14 @@ internal sealed class GuardModelLoader(LlamaGuardServiceOptions options, ILogger
         string path = options.Model ?? throw new InvalidOperationException("No model configured: set LlamaGuard:Model (llamaguard serve --model DIR).");
         var progress = new Progress<GuardLoadProgress>(p => logger.LogInformation("Loading model: {Stage} ({Fraction:P0})", p.Stage, p.Fraction));
         string folder = ModelLocator.Resolve(path); // a folder as is; a Hub repository id from the hub cache
-        var model = await GuardModel.LoadAsync(folder, new GuardModelOptions { Threads = options.Threads, Precision = options.Precision, Int8SidecarPath = options.Int8Sidecar }, progress, cancellationToken);
+        var model = await GuardModel.LoadAsync(folder, new GuardModelOptions
+        {
+            Threads = options.Threads,
+            Layout = options.Layout,
+            CrossAttentionMasking = options.CrossAttention,
+            Precision = options.Precision,
+            Int8SidecarPath = options.Int8Sidecar,
+        }, progress, cancellationToken);
         string id = options.ModelId ?? Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(path)));
         return new LoadedGuard(model, id, model.LoadTime, model);
     }

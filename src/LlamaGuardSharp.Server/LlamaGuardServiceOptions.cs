@@ -1,4 +1,7 @@
 using LlamaGuardSharp.Inference;
+using LlamaGuardSharp.Model;
+using LlamaGuardSharp.Prompting;
+
 namespace LlamaGuardSharp.Server;
 
 /// <summary>
@@ -16,8 +19,14 @@ public sealed record LlamaGuardServiceOptions
     /// <summary>Name reported as <c>model</c> and shield id; default: the model folder's name.</summary>
     public string? ModelId { get; init; }
 
-    /// <summary>Compute threads of the model (0 = every core).</summary>
+    /// <summary>Compute threads of the model (0 = every core; <see cref="GuardModelOptions.Threads"/>).</summary>
     public int Threads { get; init; }
+
+    /// <summary>Prompt layout (<see cref="GuardModelOptions.Layout"/>; <c>--layout hf|meta</c>).</summary>
+    public PromptLayout Layout { get; init; } = PromptLayout.HuggingFace;
+
+    /// <summary>Cross-attention semantics (<see cref="GuardModelOptions.CrossAttentionMasking"/>; <c>--cross-attention hf|meta</c>).</summary>
+    public CrossAttentionMasking CrossAttention { get; init; } = CrossAttentionMasking.HuggingFace;
 
     /// <summary>Arithmetic of the linear layers (<see cref="GuardModelOptions.Precision"/>; <c>--precision fp32|int8</c>).</summary>
     public ComputePrecision Precision { get; init; } = ComputePrecision.Fp32;
@@ -74,6 +83,9 @@ public sealed record LlamaGuardServiceOptions
     /// <exception cref="ArgumentException">a value is out of range.</exception>
     public void Validate()
     {
+        Require(Threads is >= 0 and <= GuardModelOptions.MaxThreads, $"Threads (--threads) must be 0..{GuardModelOptions.MaxThreads}.");
+        Require(Enum.IsDefined(Layout), "Layout (--layout) must be HuggingFace or MetaNative.");
+        Require(Enum.IsDefined(CrossAttention), "CrossAttention (--cross-attention) must be HuggingFace or Meta.");
         Require(MaxQueue >= 0, "MaxQueue (--max-queue) must be 0 or more.");
         Require(RequestTimeout > 0, "RequestTimeout (--request-timeout) must be more than 0 seconds.");
         Require(DrainTimeout >= 0, "DrainTimeout (--drain-timeout) must be 0 seconds or more.");

@@ -2,6 +2,7 @@ using System.CommandLine;
 using Microsoft.Extensions.DependencyInjection;
 using System.Globalization;
 using LlamaGuardSharp.Hub;
+using LlamaGuardSharp.Inference;
 using LlamaGuardSharp.Server;
 
 namespace LlamaGuardSharp.Cli.Commands;
@@ -27,13 +28,15 @@ public static class ServeCommand
         var unready = new Option<bool>("--unready-when-queue-full") { Description = "Answer 503 on /readyz while the queue is full, so a balancer routes around this replica." };
         var imageHosts = new Option<string[]>("--allowed-image-hosts") { Description = "Hosts whose http(s) image URLs may be fetched (comma-separated; *.example.com for subdomains). Default: data: URLs only.", HelpName = "H,..." };
         var allowPrivate = new Option<bool>("--allow-private-image-addresses") { Description = "Let allowed image hosts resolve to loopback/private addresses (off: SSRF guard)." };
-        var threads = new Option<int?>("--threads") { Description = "Compute threads (0 = all cores).", HelpName = "N" };
+        var threads = new Option<int?>("--threads") { Description = "Compute threads (0 = all cores).", HelpName = "N" }.InRange(0, GuardModelOptions.MaxThreads);
+        var layout = ConversationOptions.CreateLayoutOption();
+        var crossAttention = ConversationOptions.CreateCrossAttentionOption();
         var modelId = new Option<string?>("--model-id") { Description = "Name reported as the model and shield id (default: the model folder's name).", HelpName = "NAME" };
         var logContent = new Option<bool>("--log-content") { Description = "Log request text and image URLs (off by default: moderated content is sensitive)." };
 
         var command = new Command("serve", "Run the moderation service: OpenAI /v1/moderations, llama-stack /v1/safety/run-shield, native /v1/classify.")
         {
-            urls, maxQueue, requestTimeout, drainTimeout, apiKeys, threshold, unready, imageHosts, allowPrivate, threads, modelId, logContent,
+            urls, maxQueue, requestTimeout, drainTimeout, apiKeys, threshold, unready, imageHosts, allowPrivate, threads, layout, crossAttention, modelId, logContent,
         };
         model.AddTo(command);
         // A synchronous action on purpose: the host handles SIGTERM/Ctrl+C itself (drain, then exit 0); an asynchronous
@@ -71,6 +74,14 @@ public static class ServeCommand
                 if (parseResult.GetResult(model.Precision) is { Implicit: false })
                 {
                     settings[$"{LlamaGuardServiceOptions.Section}:Precision"] = parseResult.GetValue(model.Precision) == "int8" ? "Int8" : "Fp32";
+                }
+                if (parseResult.GetResult(layout) is { Implicit: false })
+                {
+                    settings[$"{LlamaGuardServiceOptions.Section}:Layout"] = ConversationOptions.ParseLayout(parseResult.GetValue(layout)).ToString();
+                }
+                if (parseResult.GetResult(crossAttention) is { Implicit: false })
+                {
+                    settings[$"{LlamaGuardServiceOptions.Section}:CrossAttention"] = ConversationOptions.ParseCrossAttention(parseResult.GetValue(crossAttention)).ToString();
                 }
                 if (parseResult.GetValue(model.Int8Sidecar) is { } sidecar)
                 {

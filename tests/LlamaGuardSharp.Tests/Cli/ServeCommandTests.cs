@@ -47,6 +47,17 @@ public sealed class ServeCommandTests
     }
 
     [Fact]
+    public async Task Out_of_range_threads_are_refused_before_loading()
+    {
+        var (exit, _, err) = await LlamaGuardSharp.Tests.Infrastructure.CliRunner.RunAsync(
+            "serve", "--model", Path.GetTempPath(), "--urls", "http://127.0.0.1:0", "--threads", "999");
+        Assert.Equal(1, exit);
+        Assert.StartsWith("error: ", err);
+        Assert.Contains("--threads", err);
+        Assert.Single(err.TrimEnd().Split('\n'));
+    }
+
+    [Fact]
     public void Int8_sidecar_without_int8_precision_names_the_setting()
     {
         var (exit, _, err) = Run("serve", "--model", Path.GetTempPath(), "--urls", "http://127.0.0.1:0", "--int8-sidecar", "/tmp");
@@ -61,7 +72,7 @@ public sealed class ServeCommandTests
         var (exit, stdout, _) = Run("serve", "--help");
         Assert.Equal(0, exit);
         foreach (string flag in new[] { "--model", "--urls", "--max-queue", "--request-timeout", "--drain-timeout", "--api-key", "--threshold",
-                     "--unready-when-queue-full", "--allowed-image-hosts", "--precision", "--int8-sidecar" })
+                     "--unready-when-queue-full", "--allowed-image-hosts", "--precision", "--int8-sidecar", "--layout", "--cross-attention" })
         {
             Assert.Contains(flag, stdout);
         }
