@@ -1,4 +1,3 @@
-using System.CommandLine;
 using System.Text.Json;
 using LlamaGuardSharp.Tests.Infrastructure;
 using LlamaGuardSharp.Tests.Model;
@@ -7,17 +6,8 @@ namespace LlamaGuardSharp.Tests.Cli;
 
 public sealed class GenerateCommandTests
 {
-    private static (int Exit, string Out, string Err) Run(params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        int exit = LlamaGuardSharp.Cli.Program.BuildRootCommand().Parse(args)
-            .Invoke(new InvocationConfiguration { Output = output, Error = error });
-        return (exit, output.ToString(), error.ToString());
-    }
-
     [Fact]
-    public void Generates_the_golden_tokens_from_prompt_text_and_images()
+    public async Task Generates_the_golden_tokens_from_prompt_text_and_images()
     {
         const string model = "mllama_tiny_56";
         using var golden = GoldenCase.Open(model, "two_images");
@@ -25,7 +15,7 @@ public sealed class GenerateCommandTests
         File.WriteAllText(promptFile, golden.Json.RootElement.GetProperty("prompt_text").GetString());
         try
         {
-            var (exit, stdout, stderr) = Run("generate", "--model", TestData.Golden("models", model),
+            var (exit, stdout, stderr) = await CliRunner.RunAsync("generate", "--model", TestData.Golden("models", model),
                 "--tokenizer", TestData.Golden("tokenizer", "tokenizer.json"), "--prompt-file", promptFile,
                 "--image", TestData.Golden(golden.Images[0]), "--image", TestData.Golden(golden.Images[1]),
                 "--max-new-tokens", "8", "--json", "--threads", "1");
@@ -50,9 +40,9 @@ public sealed class GenerateCommandTests
     }
 
     [Fact]
-    public void Missing_model_folder_is_an_error_on_stderr()
+    public async Task Missing_model_folder_is_an_error_on_stderr()
     {
-        var (exit, stdout, stderr) = Run("generate", "--model", Path.Combine(Path.GetTempPath(), "no-such-model-" + Guid.NewGuid()),
+        var (exit, stdout, stderr) = await CliRunner.RunAsync("generate", "--model", Path.Combine(Path.GetTempPath(), "no-such-model-" + Guid.NewGuid()),
             "--prompt-file", TestData.Golden("README.md"), "--json");
         Assert.NotEqual(0, exit);
         Assert.Equal("", stdout);
