@@ -91,7 +91,7 @@ public static class QuickMode
                 args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 5, args.Length > 3 ? args[3] : "", cold: mode == "gemm-int8-cold");
             return true;
         }
-        if (mode is not ("gemm-quick" or "gemm-cold" or "attention-quick" or "peak"))
+        if (mode is not ("gemm-quick" or "gemm-cold" or "attention-quick" or "attention-int8" or "peak"))
         {
             return false;
         }
@@ -119,9 +119,15 @@ public static class QuickMode
         }
         else
         {
-            var timings = AttentionBenchmark.Run(AttentionShape.ModelShapes.Where(s => s.Name.Contains(filter, StringComparison.Ordinal)), context, peak, reps);
-            var (best, after) = ProbeAgain(context, peak);
-            Console.WriteLine(Header(threads, reps, best, peak, after));
+            bool int8 = mode == "attention-int8";
+            if (int8)
+            {
+                peak = VnniPeakProbe.Measure(context); // GOP/s against the vpdpbusd peak
+            }
+            var timings = AttentionBenchmark.Run(AttentionShape.ModelShapes.Where(s => s.Name.Contains(filter, StringComparison.Ordinal)), context, peak, reps,
+                int8: int8);
+            var (best, after) = int8 ? (peak, peak) : ProbeAgain(context, peak);
+            Console.WriteLine(Header(threads, reps, best, peak, after) + (int8 ? "  int8 attention: GOP/s against the AVX-VNNI peak" : ""));
             Console.WriteLine($"{"shape",-28} {"median ms",10} {"GFLOP/s",8} {"% peak",7} {"% cpu-peak",10}");
             foreach (AttentionTiming t in timings)
             {

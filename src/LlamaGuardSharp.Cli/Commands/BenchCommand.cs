@@ -36,7 +36,7 @@ public static class BenchCommand
             DefaultValueFactory = _ => Path.Combine(Path.GetTempPath(), "llamaguard-bench"),
             HelpName = "DIR",
         };
-        var skipGemm = new Option<bool>("--no-gemm") { Description = "Skip the per-shape GEMM table." };
+        var skipGemm = new Option<bool>("--no-gemm") { Description = "Skip the per-shape GEMM table (with --precision int8/both also the attention rows)." };
         var noPrefetch = new Option<bool>("--no-prefetch")
         {
             Description = "Do not read the weights into the page cache in the background after loading (shows what the first run costs without it).",
@@ -91,8 +91,21 @@ public static class BenchCommand
                 }
 
                 IReadOnlyList<GemmTiming> gemm = [], gemmInt8 = [];
+                IReadOnlyList<(AttentionTiming Fp32, AttentionTiming Int8)> attentionInt8 = [];
                 if (!parseResult.GetValue(skipGemm) && withInt8)
                 {
+                    // The vision self-attention, which the int8 path runs on int8 too: both kernels, one after the other.
+                    error.WriteLine("bench: vision attention, float32 and int8…");
+                    var attentionShapes = AttentionShape.ModelShapes.Where(s => s.Heads == s.KvHeads).ToList();
+                    var attentionContext = new ComputeContext(context.Threads);
+                    attentionInt8 = AttentionBenchmark.Run(attentionShapes, attentionContext, peak, isQuick ? 3 : 5, ct)
+                        .Zip(AttentionBenchmark.Run(attentionShapes, attentionContext, vnni!, isQuick ? 3 : 5, ct, int8: true)).ToList();
+                    foreach (var (f, i) in attentionInt8)
+                    {
+                        error.WriteLine($"bench:   {f.Shape.Name,-28} float32 {f.MedianSeconds * 1e3,7:F1} ms, int8 {i.MedianSeconds * 1e3,7:F1} ms "
+                            + $"({i.Gflops:F0} GOP/s, {i.FractionOfPeak:P0} of the VNNI peak): {f.MedianSeconds / i.MedianSeconds:F2}×");
+                    }
+
                     error.WriteLine("bench: int8 GEMM at the model shapes…");
                     gemmInt8 = GemmBenchmark.Run(GemmShape.ModelShapes, new ComputeContext(context.Threads), vnni!, isQuick ? 3 : 5, ct, int8: true);
                     GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
@@ -144,7 +157,7 @@ public static class BenchCommand
                 }
                 if (parseResult.GetValue(json))
                 {
-                    output.WriteLine(ToJson(context, cpu, peak, gemm, endToEnd, kernels, int8Run, gemmInt8, vnni));
+                    output.WriteLine(ToJson(context, cpu, peak, gemm, endToEnd, kernels, int8Run, gemmInt8, vnni, attentionInt8));
                 }
                 else
                 {
@@ -318,7 +331,8 @@ public static class BenchCommand
     }
 
     private static string ToJson(ComputeContext context, HostCpu cpu, PeakMeasurement peak, IReadOnlyList<GemmTiming> gemm, EndToEnd e,
-        KernelProfile? kernels, EndToEnd? int8Run, IReadOnlyList<GemmTiming> gemmInt8, PeakMeasurement? vnni)
+        KernelProfile? kernels, EndToEnd? int8Run, IReadOnlyList<GemmTiming> gemmInt8, PeakMeasurement? vnni,
+        IReadOnlyList<(AttentionTiming Fp32, AttentionTiming Int8)> attentionInt8)
     {
         var report = new
         {
@@ -356,6 +370,14 @@ public static class BenchCommand
                     name = g.Shape.Name, m = g.Shape.M, n = g.Shape.N, k = g.Shape.K,
                     seconds = g.MedianSeconds, gops = g.Gflops, pct_of_vnni_peak = 100 * g.FractionOfPeak,
                     cpu_pct_of_vnni_peak = 100 * g.CpuFractionOfPeak, weight_gb_per_s = g.WeightGBps,
+                }),
+                // The attention the int8 path runs on int8 (the vision encoder's), with the float32 kernel of the same shape.
+                attention = attentionInt8.Select(a => new
+                {
+                    name = a.Int8.Shape.Name, queries = a.Int8.Shape.Queries, keys = a.Int8.Shape.Keys, heads = a.Int8.Shape.Heads,
+                    head_dim = a.Int8.Shape.HeadDim, seconds = a.Int8.MedianSeconds, gops = a.Int8.Gflops,
+                    pct_of_vnni_peak = 100 * a.Int8.FractionOfPeak, fp32_seconds = a.Fp32.MedianSeconds,
+                    speedup = a.Fp32.MedianSeconds / a.Int8.MedianSeconds,
                 }),
             },
         };

@@ -80,18 +80,13 @@ internal static unsafe class Gemm
         }
         if (w.Type == WeightType.I8Vnni)
         {
-            // The int8 path quantizes A anyway: GELU into a pooled scratch copy, then quantize that.
-            ScratchBuffer scratch = context.Scratch.Rent((long)m * k);
-            try
+            // The int8 path quantizes A anyway: GELU row by row while quantizing.
+            long started = context.Profile is null ? 0 : Stopwatch.GetTimestamp();
+            fixed (float* pa = a, pb = bias, pc = c)
             {
-                var activated = new Span<float>(scratch.Pointer, m * k);
-                Gelu.Apply(a[..(m * k)], activated, context);
-                MatMulTransposed(activated, m, w, bias, c, context);
+                GemmInt8.Run(pa, m, [new GemmTarget(w, pc, bias.IsEmpty ? null : pb)], context, geluFirst: true);
             }
-            finally
-            {
-                context.Scratch.Return(scratch);
-            }
+            context.Profile?.Record("gemm-int8 gelu", $"M={m} N={n} K={k}", 2.0 * m * n * k, started);
             return;
         }
         if (m < PackedMinRows || k % 16 != 0 || !Avx512F.IsSupported || !Vector512.IsHardwareAccelerated)

@@ -42,7 +42,8 @@ internal static unsafe class GemmInt8
     /// Several weights of the same K against one A (q/k/v, gate/up): A is quantized once. Each target's C is what the
     /// single-weight call gives, bit for bit (the quantization of a row does not depend on the weights).
     /// </summary>
-    public static void Run(float* a, int m, ReadOnlySpan<GemmTarget> targets, ComputeContext context)
+    /// <param name="geluFirst">Multiply GELU(A) instead of A (applied row by row while quantizing; the fc2 of the vision MLP).</param>
+    public static void Run(float* a, int m, ReadOnlySpan<GemmTarget> targets, ComputeContext context, bool geluFirst = false)
     {
         foreach (var t in targets)
         {
@@ -61,7 +62,7 @@ internal static unsafe class GemmInt8
         {
             byte* pu = (byte*)scratch.Pointer;
             float* ps = scratch.Pointer + (bytes + 3) / 4;
-            Int8Activations.Quantize(a, m, w.Cols, pu, ps, context);
+            Int8Activations.Quantize(a, m, w.Cols, pu, ps, context, geluFirst);
             foreach (var t in targets)
             {
                 var epilogue = new Dequantize(t.C, ps, t.Weight.Scales, t.Bias, t.Weight.Rows);
@@ -166,30 +167,41 @@ internal static unsafe class GemmInt8
             E local = e;
             for (int t = ti * tilesPerItem; t < t1; t++)
             {
-                int p0 = t * 3, count = Math.Min(3, panels - p0);
-                sbyte* b = (sbyte*)wp + (long)p0 * kp * 8;
-                for (int i = i0; i < i1; i += 4)
-                {
-                    byte* a = (byte*)up + (long)i * kp;
-                    int rows = Math.Min(4, i1 - i);
-                    switch ((rows, count))
-                    {
-                        case (4, 3): Kernel<R4, P3, E>(a, kp, b, i, p0 * 8, n, (int*)sums, ref local); break;
-                        case (4, 2): Kernel<R4, P2, E>(a, kp, b, i, p0 * 8, n, (int*)sums, ref local); break;
-                        case (4, 1): Kernel<R4, P1, E>(a, kp, b, i, p0 * 8, n, (int*)sums, ref local); break;
-                        case (3, 3): Kernel<R3, P3, E>(a, kp, b, i, p0 * 8, n, (int*)sums, ref local); break;
-                        case (3, 2): Kernel<R3, P2, E>(a, kp, b, i, p0 * 8, n, (int*)sums, ref local); break;
-                        case (3, 1): Kernel<R3, P1, E>(a, kp, b, i, p0 * 8, n, (int*)sums, ref local); break;
-                        case (2, 3): Kernel<R2, P3, E>(a, kp, b, i, p0 * 8, n, (int*)sums, ref local); break;
-                        case (2, 2): Kernel<R2, P2, E>(a, kp, b, i, p0 * 8, n, (int*)sums, ref local); break;
-                        case (2, 1): Kernel<R2, P1, E>(a, kp, b, i, p0 * 8, n, (int*)sums, ref local); break;
-                        case (1, 3): Kernel<R1, P3, E>(a, kp, b, i, p0 * 8, n, (int*)sums, ref local); break;
-                        case (1, 2): Kernel<R1, P2, E>(a, kp, b, i, p0 * 8, n, (int*)sums, ref local); break;
-                        default: Kernel<R1, P1, E>(a, kp, b, i, p0 * 8, n, (int*)sums, ref local); break;
-                    }
-                }
+                int p0 = t * 3;
+                Tile((byte*)up, i0, i1, kp, (sbyte*)wp, p0, Math.Min(3, panels - p0), n, (int*)sums, ref local);
             }
         });
+    }
+
+    /// <summary>
+    /// Rows [i0, i1) of the quantized A (rows of <paramref name="kp"/> bytes from <paramref name="a"/>) against the
+    /// <paramref name="count"/> (1–3) panels of 8 channels from panel <paramref name="p0"/> of <paramref name="w"/> (the
+    /// <see cref="Int8Weights"/> panel layout, K padded to <paramref name="kp"/>), on the calling thread: the unit of work
+    /// of <see cref="RunQuantized"/> and of the int8 attention (<see cref="AttentionInt8"/>).
+    /// </summary>
+    internal static void Tile<E>(byte* a, int i0, int i1, int kp, sbyte* w, int p0, int count, int n, int* rowSums, ref E epilogue)
+        where E : struct, IInt8Epilogue
+    {
+        sbyte* b = w + (long)p0 * kp * 8;
+        for (int i = i0; i < i1; i += 4)
+        {
+            byte* ai = a + (long)i * kp;
+            switch ((Math.Min(4, i1 - i), count))
+            {
+                case (4, 3): Kernel<R4, P3, E>(ai, kp, b, i, p0 * 8, n, rowSums, ref epilogue); break;
+                case (4, 2): Kernel<R4, P2, E>(ai, kp, b, i, p0 * 8, n, rowSums, ref epilogue); break;
+                case (4, 1): Kernel<R4, P1, E>(ai, kp, b, i, p0 * 8, n, rowSums, ref epilogue); break;
+                case (3, 3): Kernel<R3, P3, E>(ai, kp, b, i, p0 * 8, n, rowSums, ref epilogue); break;
+                case (3, 2): Kernel<R3, P2, E>(ai, kp, b, i, p0 * 8, n, rowSums, ref epilogue); break;
+                case (3, 1): Kernel<R3, P1, E>(ai, kp, b, i, p0 * 8, n, rowSums, ref epilogue); break;
+                case (2, 3): Kernel<R2, P3, E>(ai, kp, b, i, p0 * 8, n, rowSums, ref epilogue); break;
+                case (2, 2): Kernel<R2, P2, E>(ai, kp, b, i, p0 * 8, n, rowSums, ref epilogue); break;
+                case (2, 1): Kernel<R2, P1, E>(ai, kp, b, i, p0 * 8, n, rowSums, ref epilogue); break;
+                case (1, 3): Kernel<R1, P3, E>(ai, kp, b, i, p0 * 8, n, rowSums, ref epilogue); break;
+                case (1, 2): Kernel<R1, P2, E>(ai, kp, b, i, p0 * 8, n, rowSums, ref epilogue); break;
+                default: Kernel<R1, P1, E>(ai, kp, b, i, p0 * 8, n, rowSums, ref epilogue); break;
+            }
+        }
     }
 
     /// <summary>

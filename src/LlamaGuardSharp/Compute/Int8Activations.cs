@@ -11,11 +11,28 @@ namespace LlamaGuardSharp.Compute;
 /// </summary>
 internal static unsafe class Int8Activations
 {
-    /// <summary>Quantizes M rows of K floats into <paramref name="u8"/> (M rows of <see cref="Int8Weights.PaddedCols"/> bytes) and <paramref name="scales"/>.</summary>
-    public static void Quantize(float* a, int m, int k, byte* u8, float* scales, ComputeContext context)
+    /// <summary>
+    /// Quantizes M rows of K floats into <paramref name="u8"/> (M rows of <see cref="Int8Weights.PaddedCols"/> bytes) and
+    /// <paramref name="scales"/>; with <paramref name="gelu"/>, the rows of GELU(A) (<see cref="Gelu"/>, one row at a time
+    /// into a row buffer, so the activated matrix is never written out).
+    /// </summary>
+    public static void Quantize(float* a, int m, int k, byte* u8, float* scales, ComputeContext context, bool gelu = false)
     {
         if (!Avx512F.IsSupported)
         {
+            if (gelu)
+            {
+                float[] activated = new float[k];
+                for (int i = 0; i < m; i++)
+                {
+                    Gelu.Apply(new ReadOnlySpan<float>(a + (long)i * k, k), activated);
+                    fixed (float* pa = activated)
+                    {
+                        QuantizeReference(pa, 1, k, u8 + (long)i * Int8Weights.PaddedCols(k), scales + i);
+                    }
+                }
+                return;
+            }
             QuantizeReference(a, m, k, u8, scales);
             return;
         }
@@ -25,11 +42,34 @@ internal static unsafe class Int8Activations
         context.For((m + RowsPerItem - 1) / RowsPerItem, item =>
         {
             int i1 = Math.Min(m, (item + 1) * RowsPerItem);
+            float[]? activated = gelu ? new float[k] : null;
             for (int i = item * RowsPerItem; i < i1; i++)
             {
-                ((float*)sp)[i] = QuantizeRowVector((float*)ap + (long)i * k, k, (byte*)up + (long)i * kp);
+                float* row = (float*)ap + (long)i * k;
+                if (activated is not null)
+                {
+                    Gelu.Apply(new ReadOnlySpan<float>(row, k), activated);
+                    fixed (float* pa = activated)
+                    {
+                        ((float*)sp)[i] = QuantizeRowVector(pa, k, (byte*)up + (long)i * kp);
+                    }
+                    continue;
+                }
+                ((float*)sp)[i] = QuantizeRowVector(row, k, (byte*)up + (long)i * kp);
             }
         });
+    }
+
+    /// <summary>One row of <see cref="Quantize"/>: K floats into <see cref="Int8Weights.PaddedCols"/> bytes; returns the scale.</summary>
+    public static float QuantizeRow(float* row, int k, byte* u)
+    {
+        if (Avx512F.IsSupported)
+        {
+            return QuantizeRowVector(row, k, u);
+        }
+        float scale;
+        QuantizeReference(row, 1, k, u, &scale);
+        return scale;
     }
 
     private static float QuantizeRowVector(float* row, int k, byte* u)

@@ -93,7 +93,7 @@ internal sealed class MllamaModel
         // neither side crowds the other out).
         var textPool = new ActivationPool(TextDecoder.PooledBytes(config.Text) + CrossAttentionMemory.BytesPerImage(config), minPooledLength);
         return new MllamaModel(config, options,
-            new VisionEncoder(config.Vision, weights.Vision, context, pool),
+            new VisionEncoder(config.Vision, weights.Vision, context, pool, int8Attention: int8 is not null),
             new MultiModalProjector(weights.ProjectorWeight, weights.ProjectorBias, context),
             new TextDecoder(config.Text, weights.Text, context, options.CrossAttentionMasking, textPool),
             stops, weights.MatricesInUseOrder(), pool);

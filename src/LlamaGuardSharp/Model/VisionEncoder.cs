@@ -26,9 +26,13 @@ internal sealed class VisionEncoder
     private readonly VisionWeights _w;
     private readonly ComputeContext _context;
     private readonly ActivationPool _pool;
+    private readonly bool _int8Attention;
 
-    internal VisionEncoder(MllamaVisionConfig config, VisionWeights weights, ComputeContext context, ActivationPool pool)
+    /// <param name="int8Attention">Self-attention on int8 dot products (<see cref="AttentionInt8"/>): the int8 path's choice,
+    /// taken only where its kernels run; otherwise float32 (<see cref="Attention"/>), which the goldens check.</param>
+    internal VisionEncoder(MllamaVisionConfig config, VisionWeights weights, ComputeContext context, ActivationPool pool, bool int8Attention = false)
     {
+        _int8Attention = int8Attention && AttentionInt8.IsAccelerated;
         Config = config;
         _w = weights;
         _context = context;
@@ -236,7 +240,14 @@ internal sealed class VisionEncoder
         int n = s.Tokens, heads = c.AttentionHeads, hd = c.HeadDim;
         Norm(x, s.Normed, w.Norm1Weight, w.Norm1Bias, (float)c.NormEps);
         Gemm.MatMulTransposed(s.Normed, n, w.Wq, s.Q, w.Wk, s.K, w.Wv, s.V, _context);
-        Attention.Compute(s.Q, n, heads, s.K, s.V, n, heads, hd, 1f / MathF.Sqrt(hd), mask, s.Attended, _context);
+        if (_int8Attention)
+        {
+            AttentionInt8.Compute(s.Q, n, s.K, s.V, n, heads, hd, 1f / MathF.Sqrt(hd), mask, s.Attended, _context);
+        }
+        else
+        {
+            Attention.Compute(s.Q, n, heads, s.K, s.V, n, heads, hd, 1f / MathF.Sqrt(hd), mask, s.Attended, _context);
+        }
         Gemm.MatMulTransposed(s.Attended, n, w.Wo, default, s.Out, _context);
         Residual.AddScaled(x, s.Out, w.AttentionGate, _context);
 

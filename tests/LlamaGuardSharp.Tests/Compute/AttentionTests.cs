@@ -135,7 +135,7 @@ public class AttentionTests
         Assert.False(mask.IsVisible(3, 4));  // the context is causal
     }
 
-    private static AttentionMask MakeMask(string name, int queries, int keys, Random rng) => name switch
+    internal static AttentionMask MakeMask(string name, int queries, int keys, Random rng) => name switch
     {
         "none" => AttentionMask.None,
         "causal" => AttentionMask.Causal(0),
@@ -174,7 +174,7 @@ public class AttentionTests
         return AttentionMask.KeyBlocks(allowed, blocks, blockSize);
     }
 
-    private static double[] DoubleReference(float[] q, int queries, int heads, float[] k, float[] v, int keys, int kvHeads, int d, float scale, AttentionMask mask)
+    internal static double[] DoubleReference(float[] q, int queries, int heads, float[] k, float[] v, int keys, int kvHeads, int d, float scale, AttentionMask mask)
     {
         double[] output = new double[q.Length];
         int group = heads / kvHeads;
