@@ -48,6 +48,23 @@ public sealed class Int8PrecisionTests(ITestOutputHelper output)
         }
     }
 
+    [VnniFact("int8 model")]
+    public async Task Int8Model_RunsTheVisionSelfAttentionOnInt8_AndFp32DoesNot()
+    {
+        VnniKernels.Require();
+        using var dir = new TempDirectory("int8");
+        string folder = TinyGuardModelFixture.AssembleModelFolder("mllama_tiny_560", dir.Path);
+        Quantize(folder);
+        foreach (var precision in new[] { ComputePrecision.Fp32, ComputePrecision.Int8 })
+        {
+            var profile = new KernelProfile();
+            using var model = await GuardModel.LoadAsync(folder, new GuardModelOptions { MaxNewTokens = 4, Precision = precision, KernelProfile = profile });
+            await model.ClassifyAsync(BenchmarkConversation.Create(model.Tokenizer, 30, model.Config.Vision.ImageSize));
+            var kernels = profile.Entries.Select(e => e.Kernel).ToHashSet();
+            Assert.Equal(precision == ComputePrecision.Int8, kernels.Contains("attention int8"));
+        }
+    }
+
     [Fact]
     public async Task Fp32_IsBitForBitTheSame_WithASidecarPresent()
     {
