@@ -12,9 +12,9 @@ namespace LlamaGuardSharp.Compute;
 /// <para>The int32 dot products are exact, so they do not depend on the blocking or the thread count; the epilogue is
 /// the same per element everywhere, so C is bit-identical for every thread count and every M split, and equals
 /// <see cref="Reference"/> to the bit. Overflow: |dot| ≤ 255 · 127 · K &lt; 2³¹ for K ≤ 66 000.</para>
-/// <para>Register blocking: up to 4 rows of A × 3 panels of 8 channels in 12 ymm accumulators (one 32-byte weight load
-/// per panel and one 4-byte broadcast per row per 4 k). Few rows (decode) use the same kernel over wide column items:
-/// it streams each weight byte once, half the bytes of bf16.</para>
+/// <para>Register blocking (<see cref="GemmInt8MicroKernel"/>, generated): up to 4 rows of A × 3 panels of 8 channels
+/// in 12 ymm accumulators (one 32-byte weight load per panel and one 4-byte broadcast per row per 4 k). Few rows
+/// (decode) use the same kernels over wide column items: they stream each weight byte once, half the bytes of bf16.</para>
 /// </summary>
 internal static unsafe class GemmInt8
 {
@@ -183,124 +183,11 @@ internal static unsafe class GemmInt8
         where E : struct, IInt8Epilogue
     {
         sbyte* b = w + (long)p0 * kp * 8;
-        for (int i = i0; i < i1; i += 4)
+        for (int i = i0; i < i1; i += GemmInt8MicroKernel.MaxRows)
         {
-            byte* ai = a + (long)i * kp;
-            switch ((Math.Min(4, i1 - i), count))
-            {
-                case (4, 3): Kernel<R4, P3, E>(ai, kp, b, i, p0 * 8, n, rowSums, ref epilogue); break;
-                case (4, 2): Kernel<R4, P2, E>(ai, kp, b, i, p0 * 8, n, rowSums, ref epilogue); break;
-                case (4, 1): Kernel<R4, P1, E>(ai, kp, b, i, p0 * 8, n, rowSums, ref epilogue); break;
-                case (3, 3): Kernel<R3, P3, E>(ai, kp, b, i, p0 * 8, n, rowSums, ref epilogue); break;
-                case (3, 2): Kernel<R3, P2, E>(ai, kp, b, i, p0 * 8, n, rowSums, ref epilogue); break;
-                case (3, 1): Kernel<R3, P1, E>(ai, kp, b, i, p0 * 8, n, rowSums, ref epilogue); break;
-                case (2, 3): Kernel<R2, P3, E>(ai, kp, b, i, p0 * 8, n, rowSums, ref epilogue); break;
-                case (2, 2): Kernel<R2, P2, E>(ai, kp, b, i, p0 * 8, n, rowSums, ref epilogue); break;
-                case (2, 1): Kernel<R2, P1, E>(ai, kp, b, i, p0 * 8, n, rowSums, ref epilogue); break;
-                case (1, 3): Kernel<R1, P3, E>(ai, kp, b, i, p0 * 8, n, rowSums, ref epilogue); break;
-                case (1, 2): Kernel<R1, P2, E>(ai, kp, b, i, p0 * 8, n, rowSums, ref epilogue); break;
-                default: Kernel<R1, P1, E>(ai, kp, b, i, p0 * 8, n, rowSums, ref epilogue); break;
-            }
+            GemmInt8MicroKernel.Run(Math.Min(GemmInt8MicroKernel.MaxRows, i1 - i), count, a + (long)i * kp, kp, b, i, p0 * 8, n, rowSums, ref epilogue);
         }
     }
-
-    /// <summary>
-    /// R rows of A (1–4) × P panels (1–3) of 8 output channels over all of K: one 32-byte weight load per panel and one
-    /// broadcast of 4 activation bytes per row per group of 4 k, R · P accumulators. R and P are constants per
-    /// instantiation, so the unused rows' and panels' code and registers disappear.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel<R, P, E>(byte* a, int kp, sbyte* b, int i0, int j0, int n, int* rowSums, ref E epilogue)
-        where R : struct, ICount where P : struct, ICount where E : struct, IInt8Epilogue
-    {
-        long panelStride = (long)kp * 8;
-        sbyte* b0 = b, b1 = b + panelStride, b2 = b + 2 * panelStride;
-        byte* a0 = a, a1 = a + kp, a2 = a + 2 * kp, a3 = a + 3 * kp;
-        Vector256<int> c00 = default, c01 = default, c02 = default, c10 = default, c11 = default, c12 = default;
-        Vector256<int> c20 = default, c21 = default, c22 = default, c30 = default, c31 = default, c32 = default;
-        int bytes = kp * 8;
-        for (int o = 0, ao = 0; o < bytes; o += 32, ao += 4)
-        {
-            Vector256<sbyte> w0 = Vector256.Load(b0 + o);
-            Vector256<sbyte> w1 = P.Count > 1 ? Vector256.Load(b1 + o) : default;
-            Vector256<sbyte> w2 = P.Count > 2 ? Vector256.Load(b2 + o) : default;
-            Vector256<byte> x = Vector256.Create(*(int*)(a0 + ao)).AsByte();
-            c00 = AvxVnni.MultiplyWideningAndAdd(c00, x, w0);
-            if (P.Count > 1) c01 = AvxVnni.MultiplyWideningAndAdd(c01, x, w1);
-            if (P.Count > 2) c02 = AvxVnni.MultiplyWideningAndAdd(c02, x, w2);
-            if (R.Count > 1)
-            {
-                x = Vector256.Create(*(int*)(a1 + ao)).AsByte();
-                c10 = AvxVnni.MultiplyWideningAndAdd(c10, x, w0);
-                if (P.Count > 1) c11 = AvxVnni.MultiplyWideningAndAdd(c11, x, w1);
-                if (P.Count > 2) c12 = AvxVnni.MultiplyWideningAndAdd(c12, x, w2);
-            }
-            if (R.Count > 2)
-            {
-                x = Vector256.Create(*(int*)(a2 + ao)).AsByte();
-                c20 = AvxVnni.MultiplyWideningAndAdd(c20, x, w0);
-                if (P.Count > 1) c21 = AvxVnni.MultiplyWideningAndAdd(c21, x, w1);
-                if (P.Count > 2) c22 = AvxVnni.MultiplyWideningAndAdd(c22, x, w2);
-            }
-            if (R.Count > 3)
-            {
-                x = Vector256.Create(*(int*)(a3 + ao)).AsByte();
-                c30 = AvxVnni.MultiplyWideningAndAdd(c30, x, w0);
-                if (P.Count > 1) c31 = AvxVnni.MultiplyWideningAndAdd(c31, x, w1);
-                if (P.Count > 2) c32 = AvxVnni.MultiplyWideningAndAdd(c32, x, w2);
-            }
-        }
-        Finish(ref epilogue, i0, j0, n, rowSums, c00);
-        if (P.Count > 1) Finish(ref epilogue, i0, j0 + 8, n, rowSums, c01);
-        if (P.Count > 2) Finish(ref epilogue, i0, j0 + 16, n, rowSums, c02);
-        if (R.Count > 1)
-        {
-            Finish(ref epilogue, i0 + 1, j0, n, rowSums, c10);
-            if (P.Count > 1) Finish(ref epilogue, i0 + 1, j0 + 8, n, rowSums, c11);
-            if (P.Count > 2) Finish(ref epilogue, i0 + 1, j0 + 16, n, rowSums, c12);
-        }
-        if (R.Count > 2)
-        {
-            Finish(ref epilogue, i0 + 2, j0, n, rowSums, c20);
-            if (P.Count > 1) Finish(ref epilogue, i0 + 2, j0 + 8, n, rowSums, c21);
-            if (P.Count > 2) Finish(ref epilogue, i0 + 2, j0 + 16, n, rowSums, c22);
-        }
-        if (R.Count > 3)
-        {
-            Finish(ref epilogue, i0 + 3, j0, n, rowSums, c30);
-            if (P.Count > 1) Finish(ref epilogue, i0 + 3, j0 + 8, n, rowSums, c31);
-            if (P.Count > 2) Finish(ref epilogue, i0 + 3, j0 + 16, n, rowSums, c32);
-        }
-    }
-
-    /// <summary>Subtracts the unsigned-offset compensation 128 · rowSum and hands 8 (or, at N's edge, fewer) dot products on.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Finish<E>(ref E epilogue, int i, int j0, int n, int* rowSums, Vector256<int> acc)
-        where E : struct, IInt8Epilogue
-    {
-        if (j0 + 8 <= n)
-        {
-            epilogue.Store8(i, j0, acc - (Vector256.Load(rowSums + j0) << 7));
-            return;
-        }
-        for (int j = j0; j < n; j++)
-        {
-            epilogue.Store1(i, j, acc.GetElement(j - j0) - 128 * rowSums[j]);
-        }
-    }
-
-    internal interface ICount
-    {
-        static abstract int Count { get; }
-    }
-
-    private struct R1 : ICount { public static int Count => 1; }
-    private struct R2 : ICount { public static int Count => 2; }
-    private struct R3 : ICount { public static int Count => 3; }
-    private struct R4 : ICount { public static int Count => 4; }
-    private struct P1 : ICount { public static int Count => 1; }
-    private struct P2 : ICount { public static int Count => 2; }
-    private struct P3 : ICount { public static int Count => 3; }
 }
 
 /// <summary>What the int8 kernels do with a finished, compensated int32 dot product (specialised per type by the JIT).</summary>
