@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
@@ -72,7 +73,7 @@ internal static unsafe class AttentionInt8
             return;
         }
         long start = context.Profile is null ? 0 : Stopwatch.GetTimestamp();
-        var layout = new Layout(queries, keys, heads, headDim);
+        var layout = new Layout(queries, keys, heads, headDim, context.Threads);
         ScratchBuffer buffer = context.Scratch.Rent((layout.Bytes + 3) / 4);
         try
         {
@@ -98,7 +99,7 @@ internal static unsafe class AttentionInt8
     }
 
     /// <summary>Sizes of the quantized operands (one scratch buffer holds them all).</summary>
-    private readonly record struct Layout(int Queries, int Keys, int Heads, int HeadDim)
+    private readonly record struct Layout(int Queries, int Keys, int Heads, int HeadDim, int Workers)
     {
         /// <summary>Head dimension padded to the VNNI group of 4 (K of the score product).</summary>
         public int HeadDimPadded => Int8Weights.PaddedCols(HeadDim);
@@ -116,7 +117,10 @@ internal static unsafe class AttentionInt8
         public long KBytes => (long)Heads * KeysPanelled * HeadDimPadded;
         public long VBytes => (long)Heads * HeadDimPanelled * KeyStride;
 
-        public long Bytes => Align(QBytes) + Align(KBytes) + Align(VBytes)
+        /// <summary>One worker's step buffers: <see cref="RowsPerStep"/> score rows, their probability bytes and 1/Σu.</summary>
+        public long WorkspaceBytes => Align(RowsPerStep * (4L * KeyStride + KeyStride) + 4L * RowsPerStep);
+
+        public long Bytes => Align(QBytes) + Align(KBytes) + Align(VBytes) + Workers * WorkspaceBytes
             + 4L * (Heads * (long)Queries + 2L * Heads * KeysPanelled + Heads * (long)HeadDimPanelled + HeadDimPanelled + DitherPeriod + KeyStride);
 
         public static long Align(long bytes) => (bytes + 63) & ~63L;
@@ -131,6 +135,7 @@ internal static unsafe class AttentionInt8
             QBytes = p; p += Layout.Align(layout.QBytes);
             KPanels = (sbyte*)p; p += Layout.Align(layout.KBytes);
             VPanels = (sbyte*)p; p += Layout.Align(layout.VBytes);
+            Workspaces = p; p += layout.Workers * layout.WorkspaceBytes;
             QScales = (float*)p; p += 4L * layout.Heads * layout.Queries;
             KScales = (float*)p; p += 4L * layout.Heads * layout.KeysPanelled;
             KRowSums = (int*)p; p += 4L * layout.Heads * layout.KeysPanelled;
@@ -143,6 +148,9 @@ internal static unsafe class AttentionInt8
         public byte* QBytes { get; }
         public sbyte* KPanels { get; }
         public sbyte* VPanels { get; }
+
+        /// <summary>One step workspace per worker thread (<see cref="Layout.WorkspaceBytes"/> each).</summary>
+        public byte* Workspaces { get; }
         public float* QScales { get; }
         public float* KScales { get; }
         public int* KRowSums { get; }
@@ -352,16 +360,20 @@ internal static unsafe class AttentionInt8
         int blocks = (l.Queries + RowsPerItem - 1) / RowsPerItem;
         int stride = l.KeyStride;
         nint outp = (nint)output;
+        // At most Threads items run at once (ComputeContext.For), so a stack of Threads workspaces never runs dry; carved
+        // from the call's one buffer, the steps allocate nothing.
+        var free = new ConcurrentStack<int>(Enumerable.Range(0, l.Workers));
         context.For(l.Heads * blocks, item =>
         {
             int h = item / blocks, block = item % blocks;
             int q0 = block * RowsPerItem, q1 = Math.Min(l.Queries, q0 + RowsPerItem);
-            // Per item: RowsPerStep score rows, their probability bytes and 1/Σu.
-            long floats = (long)RowsPerStep * stride + RowsPerStep * stride / 4 + RowsPerStep;
-            ScratchBuffer local = context.Scratch.Rent(floats);
+            if (!free.TryPop(out int slot))
+            {
+                throw new InvalidOperationException("More attention items ran at once than the context has threads.");
+            }
             try
             {
-                float* scores = local.Pointer;
+                float* scores = (float*)(o.Workspaces + slot * l.WorkspaceBytes);
                 byte* probabilities = (byte*)(scores + (long)RowsPerStep * stride);
                 float* inverseSums = (float*)(probabilities + (long)RowsPerStep * stride);
                 for (int i0 = q0; i0 < q1; i0 += RowsPerStep)
@@ -372,7 +384,7 @@ internal static unsafe class AttentionInt8
             }
             finally
             {
-                context.Scratch.Return(local);
+                free.Push(slot);
             }
         });
     }
