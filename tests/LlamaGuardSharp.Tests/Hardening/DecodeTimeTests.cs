@@ -128,7 +128,7 @@ public sealed class DecodeTimeTests
         var decoder = new ImageDecoder();
         decoder.Decode(SmallPng); // JIT and codec set-up are not the input's cost
         Exception? e = null;
-        // CPU time of this thread, not wall time: the machine may be shared, and the defect was CPU-bound (quadratic parsing).
+        // User CPU time of this thread, not wall time: the machine may be shared, and the defect was CPU-bound (quadratic parsing).
         TimeSpan cpu = ThreadCpuTime.Measure(() => e = Record.Exception(() => decoder.Decode(data)));
         Assert.True(e is null or ImageDecodeException, $"{name}: {e}");
         Assert.True(cpu < Limit, $"{name}: {cpu.TotalSeconds:F2} s of CPU");
