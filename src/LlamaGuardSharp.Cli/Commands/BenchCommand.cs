@@ -9,7 +9,7 @@ using LlamaGuardSharp.Inference;
 namespace LlamaGuardSharp.Cli.Commands;
 
 /// <summary>
-/// <c>llamaguard bench [--quick] [--model DIR|REPO_ID [--revision REV] [--download-if-missing]] [--runs N] [--warmup N] [--threads N] [--no-gemm] [--no-prefetch] [--profile] [--json]</c>: measures the machine's FMA peak,
+/// <c>llamaguard bench [--quick] [--model DIR|REPO_ID [--revision REV] [--download-if-missing]] [--runs N] [--warmup N] [--threads N] [--no-gemm] [--no-prefetch] [--profile] [--precision fp32|int8|both] [--json]</c>: measures the machine's FMA peak,
 /// the GEMM kernel at every model shape, and end-to-end classifications (4-tile image, ≈400-token prompt) with a
 /// per-stage breakdown, all as medians and as fractions of the peak measured in the same run (the higher of the probe
 /// readings before and after the end-to-end runs). Without --model it
@@ -90,6 +90,7 @@ public static class BenchCommand
                     error.WriteLine($"bench: int8 peak {vnni.WallGflops:F0} GOP/s ({vnni.CpuGflops:F0} GOP per CPU-second)");
                 }
 
+                int tableRepetitions = isQuick ? 3 : 5;
                 IReadOnlyList<GemmTiming> gemm = [], gemmInt8 = [];
                 IReadOnlyList<(AttentionTiming Fp32, AttentionTiming Int8)> attentionInt8 = [];
                 if (!parseResult.GetValue(skipGemm) && withInt8)
@@ -98,8 +99,8 @@ public static class BenchCommand
                     error.WriteLine("bench: vision attention, float32 and int8…");
                     var attentionShapes = AttentionShape.ModelShapes.Where(s => s.Heads == s.KvHeads).ToList();
                     var attentionContext = new ComputeContext(context.Threads);
-                    attentionInt8 = AttentionBenchmark.Run(attentionShapes, attentionContext, peak, isQuick ? 3 : 5, ct)
-                        .Zip(AttentionBenchmark.Run(attentionShapes, attentionContext, vnni!, isQuick ? 3 : 5, ct, int8: true)).ToList();
+                    attentionInt8 = AttentionBenchmark.Run(attentionShapes, attentionContext, peak, tableRepetitions, ct)
+                        .Zip(AttentionBenchmark.Run(attentionShapes, attentionContext, vnni!, tableRepetitions, ct, int8: true)).ToList();
                     foreach (var (f, i) in attentionInt8)
                     {
                         error.WriteLine($"bench:   {f.Shape.Name,-28} float32 {f.MedianSeconds * 1e3,7:F1} ms, int8 {i.MedianSeconds * 1e3,7:F1} ms "
@@ -107,7 +108,7 @@ public static class BenchCommand
                     }
 
                     error.WriteLine("bench: int8 GEMM at the model shapes…");
-                    gemmInt8 = GemmBenchmark.Run(GemmShape.ModelShapes, new ComputeContext(context.Threads), vnni!, isQuick ? 3 : 5, ct, int8: true);
+                    gemmInt8 = GemmBenchmark.Run(GemmShape.ModelShapes, new ComputeContext(context.Threads), vnni!, tableRepetitions, ct, int8: true);
                     GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
                     foreach (var g in gemmInt8)
                     {
@@ -119,7 +120,7 @@ public static class BenchCommand
                     error.WriteLine("bench: GEMM at the model shapes…");
                     // Its own context: the GEMM table's pack buffers (and its A/C arrays) must not count towards the
                     // classification's peak memory, so both are dropped and collected before the end-to-end runs.
-                    gemm = GemmBenchmark.Run(GemmShape.ModelShapes, new ComputeContext(context.Threads), peak, isQuick ? 3 : 5, ct);
+                    gemm = GemmBenchmark.Run(GemmShape.ModelShapes, new ComputeContext(context.Threads), peak, tableRepetitions, ct);
                     GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
                     foreach (var g in gemm)
                     {

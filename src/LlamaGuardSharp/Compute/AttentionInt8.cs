@@ -226,7 +226,7 @@ internal static unsafe class AttentionInt8
             TensorPrimitives.Add(mean, new ReadOnlySpan<float>(k + j * rowStride + h * hd, hd), mean);
         }
         TensorPrimitives.Multiply(mean, 1f / keys, mean);
-        if (!IsFinite(mean))
+        if (!TensorPrimitives.IsFiniteAll<float>(mean))
         {
             return false;
         }
@@ -270,7 +270,7 @@ internal static unsafe class AttentionInt8
             TensorPrimitives.MaxMagnitude(scales[..hd], new ReadOnlySpan<float>(v + j * rowStride + h * hd, hd), scales[..hd]);
         }
         TensorPrimitives.Abs(scales[..hd], scales[..hd]);
-        if (!IsFinite(scales))
+        if (!TensorPrimitives.IsFiniteAll<float>(scales))
         {
             return false;
         }
@@ -339,18 +339,6 @@ internal static unsafe class AttentionInt8
         {
             q[i] = (sbyte)Math.Clamp(MathF.Round(x[i] * (inverses == null ? inverse : inverses[i])), -127f, 127f);
         }
-    }
-
-    private static bool IsFinite(ReadOnlySpan<float> values)
-    {
-        foreach (float x in values)
-        {
-            if (!float.IsFinite(x))
-            {
-                return false;
-            }
-        }
-        return true;
     }
 
     /// <summary>Scores, softmax and P·V for blocks of query rows of one head per work item.</summary>

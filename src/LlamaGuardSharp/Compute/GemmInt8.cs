@@ -97,14 +97,6 @@ internal static unsafe class GemmInt8
         }
     }
 
-    /// <summary>C = dequantized (u8 · W) for already quantized activations (benchmarks time this and the quantization apart).</summary>
-    public static void RunQuantized(byte* u8, int m, float* rowScales, WeightMatrix w, float* bias, float* c, ComputeContext context)
-    {
-        Check(w);
-        var epilogue = new Dequantize(c, rowScales, w.Scales, bias, w.Rows);
-        RunQuantized(u8, m, w, ref epilogue, context);
-    }
-
     private static void Check(WeightMatrix w)
     {
         ArgumentNullException.ThrowIfNull(w);

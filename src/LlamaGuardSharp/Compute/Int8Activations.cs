@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
@@ -18,44 +19,35 @@ internal static unsafe class Int8Activations
     /// </summary>
     public static void Quantize(float* a, int m, int k, byte* u8, float* scales, ComputeContext context, bool gelu = false)
     {
-        if (!Avx512F.IsSupported)
-        {
-            if (gelu)
-            {
-                float[] activated = new float[k];
-                for (int i = 0; i < m; i++)
-                {
-                    Gelu.Apply(new ReadOnlySpan<float>(a + (long)i * k, k), activated);
-                    fixed (float* pa = activated)
-                    {
-                        QuantizeReference(pa, 1, k, u8 + (long)i * Int8Weights.PaddedCols(k), scales + i);
-                    }
-                }
-                return;
-            }
-            QuantizeReference(a, m, k, u8, scales);
-            return;
-        }
         nint ap = (nint)a, up = (nint)u8, sp = (nint)scales;
         int kp = Int8Weights.PaddedCols(k);
         const int RowsPerItem = 16;
         context.For((m + RowsPerItem - 1) / RowsPerItem, item =>
         {
             int i1 = Math.Min(m, (item + 1) * RowsPerItem);
-            float[]? activated = gelu ? new float[k] : null;
-            for (int i = item * RowsPerItem; i < i1; i++)
+            float[]? activated = gelu ? ArrayPool<float>.Shared.Rent(k) : null;
+            try
             {
-                float* row = (float*)ap + (long)i * k;
+                fixed (float* pa = activated)
+                {
+                    for (int i = item * RowsPerItem; i < i1; i++)
+                    {
+                        float* row = (float*)ap + (long)i * k;
+                        if (pa != null)
+                        {
+                            Gelu.Apply(new ReadOnlySpan<float>(row, k), activated);
+                            row = pa;
+                        }
+                        ((float*)sp)[i] = QuantizeRow(row, k, (byte*)up + (long)i * kp);
+                    }
+                }
+            }
+            finally
+            {
                 if (activated is not null)
                 {
-                    Gelu.Apply(new ReadOnlySpan<float>(row, k), activated);
-                    fixed (float* pa = activated)
-                    {
-                        ((float*)sp)[i] = QuantizeRowVector(pa, k, (byte*)up + (long)i * kp);
-                    }
-                    continue;
+                    ArrayPool<float>.Shared.Return(activated);
                 }
-                ((float*)sp)[i] = QuantizeRowVector(row, k, (byte*)up + (long)i * kp);
             }
         });
     }
