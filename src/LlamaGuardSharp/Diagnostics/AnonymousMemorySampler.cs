@@ -29,7 +29,6 @@ internal sealed class AnonymousMemorySampler : IDisposable
         }
     }
 
-    /// <summary>Peak resident size including file-backed pages (mapped weights that were touched), in bytes.</summary>
     /// <summary>
     /// Resets the kernel's peak-resident mark of this process (Linux: <c>/proc/self/clear_refs</c> ← 5), so that
     /// <see cref="PeakResidentBytes"/> then covers what follows only (bench: the second precision's runs). False where
@@ -48,6 +47,7 @@ internal sealed class AnonymousMemorySampler : IDisposable
         }
     }
 
+    /// <summary>Peak resident size including file-backed pages (mapped weights that were touched), in bytes.</summary>
     public static long PeakResidentBytes()
     {
         using var process = Process.GetCurrentProcess();

@@ -7,10 +7,11 @@ using LlamaGuardSharp.Safety;
 namespace LlamaGuardSharp.Diagnostics;
 
 /// <summary>
-/// The drift of one conversation between an fp32 and an int8 model of the same checkpoint: the logits at the answer
-/// position (the first generated token), the greedy tokens, and the verdict's p(unsafe).
+/// The drift of one conversation between an fp32 and an int8 model of the same checkpoint: the logits at the first
+/// generated position (the prompt's last token; in the HF layout it predicts the "\n\n" before the verdict, which the
+/// greedy tokens and p(unsafe) then cover), the greedy tokens, and the verdict's p(unsafe).
 /// </summary>
-/// <param name="MaxAbsLogitError">max over the vocabulary of |z_int8 − z_fp32| at the answer position.</param>
+/// <param name="MaxAbsLogitError">max over the vocabulary of |z_int8 − z_fp32| at the first generated position.</param>
 /// <param name="LogitSpread">The fp32 logits' standard deviation there (the scale the error compares with).</param>
 /// <param name="TopTokenAgrees">Whether both pick the same first token.</param>
 /// <param name="GreedyAgreeing">Leading greedy tokens that agree (up to the shorter output).</param>

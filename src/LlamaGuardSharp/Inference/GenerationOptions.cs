@@ -2,7 +2,7 @@ namespace LlamaGuardSharp.Inference;
 
 /// <summary>Greedy decoding settings.</summary>
 /// <param name="MaxNewTokens">Upper bound on generated tokens (stop tokens included).</param>
-/// <param name="StopTokenIds">Tokens that end generation; null = <see cref="Model.MllamaModel.StopTokenIds"/> (generation_config.json / config.json eos ids).</param>
+/// <param name="StopTokenIds">Tokens that end generation; null = <see cref="Model.MllamaModel.StopTokenIds"/> (generation_config.json / config.json eos ids, which may be none: then only MaxNewTokens ends generation; callers in the library pass <see cref="VerdictTokens.ResolveStopTokens"/>).</param>
 internal sealed record GenerationOptions(int MaxNewTokens = GuardModelOptions.DefaultMaxNewTokens, IReadOnlyList<int>? StopTokenIds = null)
 {
     public static GenerationOptions Default { get; } = new();

@@ -26,7 +26,14 @@ internal sealed class Generator(MllamaModel model)
             Model.BuildCrossAttentionMask(inputIds.ToArray(), images); // validate the prompt before the expensive vision work
             encoded = Model.EncodeImages(images, cancellationToken);
         }
-        return GenerateWithEncodedImages(inputIds, encoded, options, cancellationToken);
+        try
+        {
+            return GenerateWithEncodedImages(inputIds, encoded, options, cancellationToken);
+        }
+        finally
+        {
+            encoded?.Release(); // this call owns the encoding: its memory goes back to the model's pool
+        }
     }
 
     /// <summary>As <c>Generate</c>, with images encoded beforehand.</summary>
@@ -86,14 +93,21 @@ internal sealed class Generator(MllamaModel model)
     {
         ArgumentNullException.ThrowIfNull(inputIds);
         int[] ids = inputIds.ToArray();
-        CrossAttentionMemory? memory = null;
+        EncodedImages? encoded = null;
         CrossAttentionMask? mask = null;
         if (images is { Count: > 0 })
         {
             mask = Model.BuildCrossAttentionMask(ids, images);
-            memory = Model.BuildCrossAttentionMemory(Model.ComputeCrossAttentionStates(images, cancellationToken), images.Count);
+            encoded = Model.EncodeImages(images, cancellationToken);
         }
-        var batch = DecoderBatch.Sequence(ids, 0, Enumerable.Range(0, ids.Length).ToArray(), memory, mask);
-        return Model.Text.Forward(batch, Model.Text.CreateCache(ids.Length), trace, cancellationToken);
+        try
+        {
+            var batch = DecoderBatch.Sequence(ids, 0, Enumerable.Range(0, ids.Length).ToArray(), encoded?.Memory, mask);
+            return Model.Text.Forward(batch, Model.Text.CreateCache(ids.Length), trace, cancellationToken);
+        }
+        finally
+        {
+            encoded?.Release();
+        }
     }
 }

@@ -86,9 +86,9 @@ public sealed class GuardModel : IContentGuard, IDisposable
         CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        path = Hub.ModelLocator.Resolve(path); // a Hub repository id → its cached snapshot (offline; a path stays a path)
         options ??= GuardModelOptions.Default;
-        ValidateOptions(options);
+        ValidateOptions(options); // before the Hub cache is looked at or any file opened
+        path = Hub.ModelLocator.Resolve(path); // a Hub repository id → its cached snapshot (offline; a path stays a path)
         return Task.Run(() =>
         {
             var watch = Stopwatch.StartNew();
@@ -161,6 +161,14 @@ public sealed class GuardModel : IContentGuard, IDisposable
         if (!Enum.IsDefined(options.Precision))
         {
             throw new ArgumentOutOfRangeException("Precision", options.Precision, "Precision is Fp32 or Int8.");
+        }
+        if (!Enum.IsDefined(options.Layout))
+        {
+            throw new ArgumentOutOfRangeException("Layout", options.Layout, "Layout is HuggingFace or MetaNative.");
+        }
+        if (!Enum.IsDefined(options.CrossAttentionMasking))
+        {
+            throw new ArgumentOutOfRangeException("CrossAttentionMasking", options.CrossAttentionMasking, "CrossAttentionMasking is HuggingFace or Meta.");
         }
         ArgumentNullException.ThrowIfNull(options.ImageDecoder, "ImageDecoder");
     }

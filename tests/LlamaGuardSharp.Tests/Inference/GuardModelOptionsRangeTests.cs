@@ -31,6 +31,23 @@ public sealed class GuardModelOptionsRangeTests
         Assert.Contains($"GuardModelOptions.{name} must be", e.Message);
     }
 
+    [Theory]
+    [InlineData("Precision")]
+    [InlineData("Layout")]
+    [InlineData("CrossAttentionMasking")]
+    public async Task Undefined_enum_options_are_refused_by_name_before_loading(string name)
+    {
+        var options = name switch
+        {
+            "Precision" => new GuardModelOptions { Precision = (ComputePrecision)7 },
+            "Layout" => new GuardModelOptions { Layout = (LlamaGuardSharp.Prompting.PromptLayout)7 },
+            _ => new GuardModelOptions { CrossAttentionMasking = (LlamaGuardSharp.Model.CrossAttentionMasking)7 },
+        };
+        string missing = Path.Combine(Path.GetTempPath(), $"lgs-no-model-{Guid.NewGuid():N}");
+        var e = await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => GuardModel.LoadAsync(missing, options));
+        Assert.Equal(name, e.ParamName);
+    }
+
     [Fact]
     public async Task The_bounds_themselves_are_accepted()
     {

@@ -111,6 +111,9 @@ public sealed class VerdictJsonTests(TinyGuardModelFixture fixture) : IClassFixt
     [InlineData(322869L)]
     [InlineData(1L)]
     [InlineData(987_654_321L)]
+    [InlineData(252815L)]
+    [InlineData(2530955L)]
+    [InlineData(9_999_999_999L)]
     public void Timings_round_trip_to_the_tick(long ticks)
     {
         var t = TimeSpan.FromTicks(ticks);
