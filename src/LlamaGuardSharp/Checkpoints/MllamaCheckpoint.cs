@@ -40,6 +40,9 @@ internal sealed class MllamaCheckpoint : IDisposable
     /// <summary>Total bytes of tensor data.</summary>
     public long TotalTensorBytes => _tensors.Values.Sum(t => t.Info.ByteLength);
 
+    /// <summary>Bytes of tensor <paramref name="canonicalName"/> in its file, 0 when the checkpoint has no such tensor.</summary>
+    public long TensorBytes(string canonicalName) => _tensors.TryGetValue(canonicalName, out var entry) ? entry.Info.ByteLength : 0;
+
     /// <summary>Opens a model folder or hub-cache folder, validates every file header and the tensor inventory (<see cref="Validate"/>).</summary>
     public static MllamaCheckpoint Open(string path) => Open(path, validate: true);
 

@@ -32,16 +32,16 @@ public sealed class GuardModel : IContentGuard, IDisposable
     private GuardModel(MllamaCheckpoint checkpoint, MllamaModel model, Llama3Tokenizer tokenizer, VerdictTokens tokens,
         ImagePreprocessorOptions preprocessing, GuardModelOptions options, TimeSpan loadTime)
     {
-        // The caches stay off when they would not fit in physical memory next to the checkpoint (the mapped weights would
-        // be evicted instead).
+        // The caches stay off when they would not fit in physical memory next to the weights the model maps (the mapped
+        // weights would be evicted instead): the bf16 checkpoint, or with int8 the sidecar in place of what it quantizes.
         long entryBytes = CrossAttentionMemory.BytesPerImage(model.Config);
-        bool fits = WeightPrefetcher.Fits(checkpoint.TotalTensorBytes + entryBytes * options.ImageCacheSize,
-            GC.GetGCMemoryInfo().TotalAvailableMemoryBytes);
+        long available = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+        bool fits = WeightPrefetcher.Fits(model.WeightBytes + entryBytes * options.ImageCacheSize, available);
         _imageCache = new EncodedImageCache(fits ? options.ImageCacheSize : 0);
         var prefixCache = new PromptPrefixCache(options.PromptCacheTokens);
         long prefixBytes = KvCache.BytesPerToken(model.Config.Text) * options.PromptCacheTokens * prefixCache.Entries;
-        _prefixCache = WeightPrefetcher.Fits(checkpoint.TotalTensorBytes + entryBytes * _imageCache.Capacity + prefixBytes,
-            GC.GetGCMemoryInfo().TotalAvailableMemoryBytes) ? prefixCache : new PromptPrefixCache(0);
+        _prefixCache = WeightPrefetcher.Fits(model.WeightBytes + entryBytes * _imageCache.Capacity + prefixBytes, available)
+            ? prefixCache : new PromptPrefixCache(0);
         _checkpoint = checkpoint;
         _model = model;
         Tokenizer = tokenizer;
@@ -107,7 +107,7 @@ public sealed class GuardModel : IContentGuard, IDisposable
                 progress?.Report(new GuardLoadProgress("ready", 1));
                 var guard = new GuardModel(checkpoint, model, tokenizer, tokens, preprocessing, options, watch.Elapsed);
                 if (options.PrefetchWeights && WeightPrefetcher.IsSupported
-                    && WeightPrefetcher.Fits(checkpoint.TotalTensorBytes, GC.GetGCMemoryInfo().TotalAvailableMemoryBytes))
+                    && WeightPrefetcher.Fits(model.WeightBytes, GC.GetGCMemoryInfo().TotalAvailableMemoryBytes))
                 {
                     guard._prefetch = WeightPrefetcher.Start(model.MatricesInUseOrder, guard._prefetchCancel.Token);
                 }

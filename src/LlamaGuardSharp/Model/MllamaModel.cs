@@ -15,9 +15,10 @@ internal sealed class MllamaModel
     private readonly ActivationPool _pool;
 
     private MllamaModel(MllamaConfig config, GuardModelOptions options, VisionEncoder vision, MultiModalProjector projector, TextDecoder text,
-        IReadOnlyList<int> stopTokenIds, IReadOnlyList<WeightMatrix> matricesInUseOrder, ActivationPool pool)
+        IReadOnlyList<int> stopTokenIds, IReadOnlyList<WeightMatrix> matricesInUseOrder, ActivationPool pool, long weightBytes)
     {
         _pool = pool;
+        WeightBytes = weightBytes;
         MatricesInUseOrder = matricesInUseOrder;
         StopTokenIds = stopTokenIds;
         Config = config;
@@ -31,6 +32,12 @@ internal sealed class MllamaModel
 
     /// <summary>The large weight matrices in the order a forward pass first reads them (for page-cache readahead).</summary>
     internal IReadOnlyList<WeightMatrix> MatricesInUseOrder { get; }
+
+    /// <summary>
+    /// Bytes of mapped weights a classification may read: the checkpoint's tensors, with the int8 sidecar (whole) in place
+    /// of the bf16 tensors it replaces. What must fit in memory beside the caches.
+    /// </summary>
+    internal long WeightBytes { get; }
 
     /// <summary>The options it was loaded with (cross-attention masking, threads, kernel profile).</summary>
     public GuardModelOptions Options { get; }
@@ -96,8 +103,14 @@ internal sealed class MllamaModel
             new VisionEncoder(config.Vision, weights.Vision, context, pool, int8Attention: int8 is not null),
             new MultiModalProjector(weights.ProjectorWeight, weights.ProjectorBias, context),
             new TextDecoder(config.Text, weights.Text, context, options.CrossAttentionMasking, textPool),
-            stops, weights.MatricesInUseOrder(), pool);
+            stops, weights.MatricesInUseOrder(), pool, MappedWeightBytes(checkpoint, int8));
     }
+
+    private static long MappedWeightBytes(MllamaCheckpoint checkpoint, Int8Sidecar? int8) =>
+        int8 is null
+            ? checkpoint.TotalTensorBytes
+            : checkpoint.TotalTensorBytes + int8.FileLength
+                - Int8Sidecar.QuantizedWeights(checkpoint.Config).Sum(w => checkpoint.TensorBytes(w.Name));
 
     private static long StatesBytesPerImage(MllamaConfig config) =>
         (long)config.Vision.MaxNumTiles * config.Vision.TokensPerTile * config.Text.HiddenSize * sizeof(float);

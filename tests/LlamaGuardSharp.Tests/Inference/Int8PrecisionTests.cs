@@ -65,6 +65,23 @@ public sealed class Int8PrecisionTests(ITestOutputHelper output)
         }
     }
 
+    [VnniFact("int8 model")]
+    public async Task Int8Model_SizesItsCachesByTheSidecar_NotTheBf16Checkpoint()
+    {
+        VnniKernels.Require();
+        using var dir = new TempDirectory("int8");
+        string folder = TinyGuardModelFixture.AssembleModelFolder("mllama_tiny_560", dir.Path);
+        Quantize(folder);
+        using var fp32 = await GuardModel.LoadAsync(folder);
+        using var int8 = await GuardModel.LoadAsync(folder, new GuardModelOptions { Precision = ComputePrecision.Int8 });
+        using var checkpoint = MllamaCheckpoint.Open(folder);
+        Assert.Equal(checkpoint.TotalTensorBytes, fp32.Model.WeightBytes);
+        long replaced = Int8Sidecar.QuantizedWeights(checkpoint.Config).Sum(w => checkpoint.TensorBytes(w.Name));
+        long sidecar = new FileInfo(Path.Combine(folder, Int8Sidecar.FileName)).Length;
+        Assert.True(replaced > 0);
+        Assert.Equal(checkpoint.TotalTensorBytes - replaced + sidecar, int8.Model.WeightBytes);
+    }
+
     [Fact]
     public async Task Fp32_IsBitForBitTheSame_WithASidecarPresent()
     {
