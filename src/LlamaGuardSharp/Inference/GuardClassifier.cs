@@ -25,12 +25,15 @@ internal sealed class GuardClassifier(
     private readonly ImageDecoder _decoder = new(options.ImageDecoder);
     private readonly ImagePreprocessor _preprocessor = new(preprocessing);
 
+    /// <summary>The draft every prefill carries: fixed by the verdict tokens and the options, so built once.</summary>
+    private readonly VerdictDraft _draft = VerdictDraft.For(tokens, options.Layout, options.ComputeCategoryProbabilities);
+
     public SafetyVerdict Classify(Conversation conversation, SafetyPolicy policy, CancellationToken cancellationToken)
     {
         var total = Stopwatch.StartNew();
         int[] prompt = RenderAndEncodePrompt(conversation, policy);
         using var image = EncodeOrReuseImage(conversation.Image, prompt, cancellationToken);
-        var draft = VerdictDraft.For(tokens, options.Layout, options.ComputeCategoryProbabilities);
+        var draft = _draft;
         using var session = new GenerationSession(model, prompt.Length + Math.Max(options.MaxNewTokens, draft.Tree.Count) + tokens.CategoryPrefix.Count + 2);
         // The prompt's leading tokens that an earlier classification already ran (the template's header, as a rule) are
         // copied from its keys/values; only the rest, and the draft, go through the decoder.
