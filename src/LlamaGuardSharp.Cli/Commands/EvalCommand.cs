@@ -164,13 +164,7 @@ public static class EvalCommand
                 }
                 else
                 {
-                    stdout.WriteLine($"{comparison.Common} items in both ({comparison.OnlyInA.Count} only in A, {comparison.OnlyInB.Count} only in B, {comparison.LabelConflicts.Count} label conflicts)");
-                    stdout.WriteLine($"agreement {comparison.Agreement:0.000} at threshold {comparison.Threshold:0.###}: {comparison.SafeToUnsafe.Count} safe→unsafe, {comparison.UnsafeToSafe.Count} unsafe→safe");
-                    stdout.WriteLine($"McNemar ({comparison.McNemar.Method}): only A correct {comparison.McNemar.OnlyACorrect}, only B correct {comparison.McNemar.OnlyBCorrect}, p = {comparison.McNemar.PValue:G4}");
-                    foreach (var (name, va, vb) in comparison.MetricPairs())
-                    {
-                        stdout.WriteLine($"  {name,-10} A {Format(va)}  B {Format(vb)}  Δ {(va is { } x && vb is { } y ? (y - x).ToString("+0.000;-0.000;0.000", System.Globalization.CultureInfo.InvariantCulture) : "—")}");
-                    }
+                    stdout.Write(EvaluationOutput.FormatComparison(comparison));
                     stdout.WriteLine($"report: {Path.Combine(outDir, "report.html")}");
                 }
                 return contentsA.Problems.Count + contentsB.Problems.Count == 0 ? 0 : 1;
@@ -221,8 +215,6 @@ public static class EvalCommand
             error.WriteLine($"{path}:{problem.Line}: skipped: {problem.Message}");
         }
     }
-
-    private static string Format(double? value) => value is { } v ? v.ToString("0.000", System.Globalization.CultureInfo.InvariantCulture) : "—";
 
     /// <summary>The options that shape the metrics, shared by <c>eval</c> and <c>eval compare</c>.</summary>
     private sealed class MetricOptionSet
