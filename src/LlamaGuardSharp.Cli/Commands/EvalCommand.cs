@@ -31,7 +31,8 @@ public static class EvalCommand
             Description = "Compute everything from an existing results file (ours or another engine's: id, label, p_unsafe at least) without a model.",
             HelpName = "FILE",
         };
-        var output = CreateOutOption();
+        var output = CreateOutOption("Output folder (created): metrics.json, sweep.csv, plots (PNG and SVG), report.html; a model run "
+            + "(--input) also appends its predictions to results.jsonl there, which a rerun resumes.");
         var task = new Option<string>("--task")
         {
             Description = "auto: from each conversation's last turn; prompt: up to the last user turn; response: the last agent turn.",
@@ -40,7 +41,7 @@ public static class EvalCommand
         task.AcceptOnlyFromAmong("auto", "prompt", "response");
         var limit = new Option<int?>("--limit") { Description = "Evaluate at most N items (the first N, after --shuffle).", HelpName = "N" };
         var shuffle = new Option<bool>("--shuffle") { Description = "Take the items in a random order fixed by --seed (with --limit: a random sample)." };
-        var metricOptions = new MetricOptionSet();
+        var metricOptions = new MetricOptionSet(seedDescription: "Seed of --shuffle and of the bootstrap.");
         var conversationOptions = new ConversationOptions(imageIsOptionalFile: false);
         var json = new Option<bool>("--json") { Description = "Print metrics.json on stdout instead of the table." };
 
@@ -131,8 +132,8 @@ public static class EvalCommand
     {
         var a = new Argument<string>("A") { Description = "The first results file (the baseline)." };
         var b = new Argument<string>("B") { Description = "The second results file (the candidate)." };
-        var output = CreateOutOption();
-        var metricOptions = new MetricOptionSet();
+        var output = CreateOutOption("Output folder (created): compare.json, the overlaid curves (compare_pr_curve, compare_roc_curve; PNG and SVG), report.html.");
+        var metricOptions = new MetricOptionSet(seedDescription: "Seed of the bootstrap.");
         var json = new Option<bool>("--json") { Description = "Print compare.json on stdout instead of the summary." };
         var command = new Command("compare", "Compare two results files on the same items: agreement, flips with their ids, McNemar's test, metric deltas, overlaid PR/ROC curves.");
         command.Arguments.Add(a);
@@ -178,9 +179,9 @@ public static class EvalCommand
         return command;
     }
 
-    private static Option<string> CreateOutOption() => new("--out")
+    private static Option<string> CreateOutOption(string description) => new("--out")
     {
-        Description = "Output folder (created): results.jsonl, metrics.json, sweep.csv, plots (PNG and SVG), report.html.",
+        Description = description,
         HelpName = "DIR",
         Required = true,
     };
@@ -217,13 +218,13 @@ public static class EvalCommand
     }
 
     /// <summary>The options that shape the metrics, shared by <c>eval</c> and <c>eval compare</c>.</summary>
-    private sealed class MetricOptionSet
+    private sealed class MetricOptionSet(string seedDescription)
     {
         private readonly Option<double> _threshold = new("--threshold") { Description = "Decision threshold on p(unsafe): unsafe when p ≥ X.", DefaultValueFactory = _ => 0.5, HelpName = "X" };
         private readonly Option<double?> _targetFpr = new("--target-fpr") { Description = "Also find the lowest threshold whose false-positive rate is at most X.", HelpName = "X" };
         private readonly Option<double?> _targetRecall = new("--target-recall") { Description = "Also find the highest threshold whose recall is at least X.", HelpName = "X" };
         private readonly Option<int> _bootstrap = new("--bootstrap") { Description = "Bootstrap resamples for the 95 % intervals (0 = off).", DefaultValueFactory = _ => 1000, HelpName = "N" };
-        private readonly Option<ulong> _seed = new("--seed") { Description = "Seed of --shuffle and of the bootstrap.", DefaultValueFactory = _ => 0, HelpName = "S" };
+        private readonly Option<ulong> _seed = new("--seed") { Description = seedDescription, DefaultValueFactory = _ => 0, HelpName = "S" };
         private readonly Option<int> _bins = new("--calibration-bins") { Description = "Equal-width bins of the reliability diagram and the ECE.", DefaultValueFactory = _ => 10, HelpName = "N" };
 
         public void AddTo(Command command)
