@@ -67,8 +67,7 @@ public static class DoctorCommand
             }
             catch (Exception e) when (CliErrors.IsUserError(e))
             {
-                error.WriteLine("error: " + e.Message);
-                return 1;
+                return CliErrors.Report(error, e);
             }
         });
         return command;

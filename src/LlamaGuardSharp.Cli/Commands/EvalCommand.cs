@@ -112,10 +112,9 @@ public static class EvalCommand
                 error.WriteLine("eval: stopped; run the same command again to continue where it stopped.");
                 return 130;
             }
-            catch (Exception e) when (e is FormatException || CliErrors.IsUserError(e))
+            catch (Exception e) when (CliErrors.IsUserError(e))
             {
-                error.WriteLine("error: " + e.Message);
-                return 1;
+                return CliErrors.Report(error, e);
             }
         });
         return command;
@@ -170,10 +169,9 @@ public static class EvalCommand
                 }
                 return contentsA.Problems.Count + contentsB.Problems.Count == 0 ? 0 : 1;
             }
-            catch (Exception e) when (e is FormatException || CliErrors.IsUserError(e))
+            catch (Exception e) when (CliErrors.IsUserError(e))
             {
-                error.WriteLine("error: " + e.Message);
-                return 1;
+                return CliErrors.Report(error, e);
             }
         });
         return command;

@@ -59,10 +59,10 @@ internal sealed class EvalRun(string inputPath, string outDir, EvalTask task, in
                 await line.ParseAsync(baseDirectory, task, cancellationToken);
                 pending.Add(line);
             }
-            catch (Exception e) when (e is FormatException || CliErrors.IsUserError(e))
+            catch (Exception e) when (CliErrors.IsUserError(e))
             {
                 skipped++;
-                error.WriteLine($"{inputPath}:{line.LineNumber}: skipped: {e.Message}");
+                error.WriteLine($"{inputPath}:{line.LineNumber}: skipped: {CliErrors.OneLine(e.Message)}");
             }
         }
         if (pending.Count == 0)
@@ -86,11 +86,11 @@ internal sealed class EvalRun(string inputPath, string outDir, EvalTask task, in
                 var (conversation, isUnsafe, categories) = await line.ParseAsync(baseDirectory, task, cancellationToken);
                 item = ToItem(line.Id, isUnsafe, categories, await guard.ClassifyAsync(conversation, policy, cancellationToken));
             }
-            catch (Exception e) when (e is FormatException || CliErrors.IsUserError(e))
+            catch (Exception e) when (CliErrors.IsUserError(e))
             {
                 // The item's own input is bad (e.g. its image changed since the check); the run goes on.
                 skipped++;
-                error.WriteLine($"{inputPath}:{line.LineNumber}: skipped: {e.Message}");
+                error.WriteLine($"{inputPath}:{line.LineNumber}: skipped: {CliErrors.OneLine(e.Message)}");
                 progress.Advance();
                 continue;
             }
