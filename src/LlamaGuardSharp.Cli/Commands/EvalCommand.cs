@@ -39,7 +39,7 @@ public static class EvalCommand
             DefaultValueFactory = _ => "auto",
         };
         task.AcceptOnlyFromAmong("auto", "prompt", "response");
-        var limit = new Option<int?>("--limit") { Description = "Evaluate at most N items (the first N, after --shuffle).", HelpName = "N" };
+        var limit = new Option<int?>("--limit") { Description = "Evaluate at most N items (the first N, after --shuffle).", HelpName = "N" }.InRange(0, int.MaxValue);
         var shuffle = new Option<bool>("--shuffle") { Description = "Take the items in a random order fixed by --seed (with --limit: a random sample)." };
         var metricOptions = new MetricOptionSet(seedDescription: "Seed of --shuffle and of the bootstrap.");
         var conversationOptions = new ConversationOptions(imageIsOptionalFile: false);
@@ -86,10 +86,6 @@ public static class EvalCommand
                     throw new ArgumentException("--input needs --model DIR|REPO_ID (or use --results FILE.jsonl for existing predictions).");
                 }
                 int? max = parseResult.GetValue(limit);
-                if (max is < 0)
-                {
-                    throw new ArgumentException($"--limit must be ≥ 0 (got {max}).");
-                }
                 var run = new EvalRun(inputPath, outDir, parseResult.GetValue(task) switch { "prompt" => EvalTask.Prompt, "response" => EvalTask.Response, _ => EvalTask.Auto },
                     max, parseResult.GetValue(shuffle), options.Seed);
                 var policy = await conversationOptions.BindPolicyAsync(parseResult, cancellationToken);
