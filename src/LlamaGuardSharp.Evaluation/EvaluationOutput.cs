@@ -6,7 +6,7 @@ namespace LlamaGuardSharp.Evaluation;
 /// <summary>
 /// Writes an evaluation's files into its output folder: <c>metrics.json</c>, <c>sweep.csv</c> (every distinct
 /// threshold), the plots (<c>NAME.png</c>, <c>NAME.svg</c>) and <c>report.html</c>; for a comparison <c>compare.json</c>,
-/// its plots and <c>report.html</c>. Also formats the summary table printed on stdout.
+/// its plots and <c>report.html</c>. Also formats the summaries printed on stdout.
 /// </summary>
 public static class EvaluationOutput
 {
@@ -78,6 +78,24 @@ public static class EvaluationOutput
         void Row(string name, string decision, TaskMetrics m, ConfusionMatrix c) =>
             text.Append(CultureInfo.InvariantCulture,
                 $"{name,-10} {decision,-10} {m.Count,6} {m.Positives,6} {c.TruePositives,5} {c.FalsePositives,5} {c.TrueNegatives,5} {c.FalseNegatives,5} {F(c.Precision),6} {F(c.Recall),6} {F(c.F1),6} {F(c.FalsePositiveRate),6} {F(c.Accuracy),6} {F(m.Auprc),6} {F(m.RocAuc),6}\n");
+    }
+
+    /// <summary>
+    /// The summary printed after a comparison: the item counts, agreement and flips at the threshold, McNemar's test
+    /// and each headline metric of A and B with B − A. Invariant culture (scripts read it).
+    /// </summary>
+    public static string FormatComparison(RunComparison comparison)
+    {
+        var text = new StringBuilder();
+        text.Append(CultureInfo.InvariantCulture, $"{comparison.Common} items in both ({comparison.OnlyInA.Count} only in A, {comparison.OnlyInB.Count} only in B, {comparison.LabelConflicts.Count} label conflicts)\n");
+        text.Append(CultureInfo.InvariantCulture, $"agreement {F(comparison.Agreement)} at threshold {comparison.Threshold:0.###}: {comparison.SafeToUnsafe.Count} safe→unsafe, {comparison.UnsafeToSafe.Count} unsafe→safe\n");
+        text.Append(CultureInfo.InvariantCulture, $"McNemar ({comparison.McNemar.Method}): only A correct {comparison.McNemar.OnlyACorrect}, only B correct {comparison.McNemar.OnlyBCorrect}, p = {comparison.McNemar.PValue:G4}\n");
+        foreach (var pair in comparison.MetricPairs())
+        {
+            string delta = pair.Delta is { } d ? d.ToString("+0.000;-0.000;0.000", CultureInfo.InvariantCulture) : "—";
+            text.Append(CultureInfo.InvariantCulture, $"  {pair.Name,-10} A {F(pair.A)}  B {F(pair.B)}  Δ {delta}\n");
+        }
+        return text.ToString();
     }
 
     private static string F(double? value) => value is { } v ? v.ToString("0.000", CultureInfo.InvariantCulture) : "—";

@@ -97,9 +97,9 @@ public static partial class HtmlReport
             .Append(", only B correct ").Append(comparison.McNemar.OnlyBCorrect).Append(", p = ").Append(comparison.McNemar.PValue.ToString("G4", CultureInfo.InvariantCulture)).Append("</td></tr>\n")
             .Append("</tbody></table>\n");
         html.Append("<h2>Metrics</h2>\n<table><thead><tr><th>metric</th><th>A</th><th>B</th><th>B − A</th></tr></thead><tbody>\n");
-        foreach (var (name, a, b) in comparison.MetricPairs())
+        foreach (var pair in comparison.MetricPairs())
         {
-            html.Append("<tr><td>").Append(name).Append("</td>").Append(Cell(a)).Append(Cell(b)).Append(Cell(a is { } x && b is { } y ? y - x : null)).Append("</tr>\n");
+            html.Append("<tr><td>").Append(pair.Name).Append("</td>").Append(Cell(pair.A)).Append(Cell(pair.B)).Append(Cell(pair.Delta)).Append("</tr>\n");
         }
         html.Append("</tbody></table>\n");
         FlipList(html, "Safe in A, unsafe in B", comparison.SafeToUnsafe);

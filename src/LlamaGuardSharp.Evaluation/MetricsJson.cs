@@ -56,9 +56,9 @@ public static class MetricsJson
             json.WriteNumber("p_value", comparison.McNemar.PValue);
             json.WriteEndObject();
             json.WriteStartObject("deltas");
-            foreach (var (name, a, b) in comparison.MetricPairs())
+            foreach (var pair in comparison.MetricPairs())
             {
-                Number(json, name, a is { } x && b is { } y ? y - x : null);
+                Number(json, pair.Name, pair.Delta);
             }
             json.WriteEndObject();
             json.WriteStartObject("metrics_a");

@@ -80,16 +80,16 @@ public sealed record RunComparison(
             TaskMetrics.Compute(commonB, options, cancellationToken));
     }
 
-    /// <summary>The headline metrics of A and B side by side, in report order.</summary>
-    public IEnumerable<(string Name, double? A, double? B)> MetricPairs()
+    /// <summary>The headline metrics of A and B side by side (with their change B − A), in report order.</summary>
+    public IEnumerable<MetricPair> MetricPairs()
     {
-        yield return ("precision", MetricsA.AtThreshold.Precision, MetricsB.AtThreshold.Precision);
-        yield return ("recall", MetricsA.AtThreshold.Recall, MetricsB.AtThreshold.Recall);
-        yield return ("f1", MetricsA.AtThreshold.F1, MetricsB.AtThreshold.F1);
-        yield return ("fpr", MetricsA.AtThreshold.FalsePositiveRate, MetricsB.AtThreshold.FalsePositiveRate);
-        yield return ("accuracy", MetricsA.AtThreshold.Accuracy, MetricsB.AtThreshold.Accuracy);
-        yield return ("auprc", MetricsA.Auprc, MetricsB.Auprc);
-        yield return ("roc_auc", MetricsA.RocAuc, MetricsB.RocAuc);
-        yield return ("ece", MetricsA.Calibration.ExpectedCalibrationError, MetricsB.Calibration.ExpectedCalibrationError);
+        yield return new("precision", MetricsA.AtThreshold.Precision, MetricsB.AtThreshold.Precision);
+        yield return new("recall", MetricsA.AtThreshold.Recall, MetricsB.AtThreshold.Recall);
+        yield return new("f1", MetricsA.AtThreshold.F1, MetricsB.AtThreshold.F1);
+        yield return new("fpr", MetricsA.AtThreshold.FalsePositiveRate, MetricsB.AtThreshold.FalsePositiveRate);
+        yield return new("accuracy", MetricsA.AtThreshold.Accuracy, MetricsB.AtThreshold.Accuracy);
+        yield return new("auprc", MetricsA.Auprc, MetricsB.Auprc);
+        yield return new("roc_auc", MetricsA.RocAuc, MetricsB.RocAuc);
+        yield return new("ece", MetricsA.Calibration.ExpectedCalibrationError, MetricsB.Calibration.ExpectedCalibrationError);
     }
 }

@@ -1,4 +1,3 @@
-using System.CommandLine;
 using System.Diagnostics;
 using LlamaGuardSharp.Cli;
 
@@ -10,11 +9,12 @@ internal static class CliProcess
     /// <summary>The CLI's entry assembly, copied next to the tests by the project reference.</summary>
     public static string CliDll => Path.Combine(AppContext.BaseDirectory, "llamaguard.dll");
 
+    /// <summary>Runs the CLI in-process as <c>Main</c> does (<c>Program.RunAsync</c>), with stdout and stderr captured.</summary>
     public static async Task<(int ExitCode, string Output, string Error)> RunInProcessAsync(params string[] args)
     {
         var output = new StringWriter();
         var error = new StringWriter();
-        int exitCode = await Program.BuildRootCommand().Parse(args).InvokeAsync(new InvocationConfiguration { Output = output, Error = error });
+        int exitCode = await Program.RunAsync(args, output, error);
         return (exitCode, output.ToString(), error.ToString());
     }
 

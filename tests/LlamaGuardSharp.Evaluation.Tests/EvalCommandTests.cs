@@ -144,6 +144,39 @@ public class EvalCommandTests(TinyModelFixture fixture) : IClassFixture<TinyMode
         Assert.Contains("holds results of a different run (task prompt → response)", error);
     }
 
+    [Fact]
+    public async Task A_resume_with_other_verdict_options_is_refused_and_an_older_run_json_means_the_defaults()
+    {
+        string outDir = fixture.NewDirectory("run-info");
+        string[] run = ["eval", "--model", fixture.ModelDirectory, "--input", fixture.InputPath, "--out", outDir, "--limit", "2", "--bootstrap", "0"];
+        var (code, _, error) = await CliProcess.RunInProcessAsync(run);
+        Assert.True(code == 0, error);
+        string runJson = Path.Combine(outDir, "run.json");
+        var recorded = JsonSerializer.Deserialize<Dictionary<string, string>>(await File.ReadAllTextAsync(runJson))!;
+        Assert.Equal("Fp32", recorded["precision"]);
+        Assert.Equal("20", recorded["max_new_tokens"]);
+
+        // Results made with int8 (as run.json says) are not resumed by an fp32 run.
+        await File.WriteAllTextAsync(runJson, JsonSerializer.Serialize(new Dictionary<string, string>(recorded) { ["precision"] = "Int8" }));
+        (code, _, error) = await CliProcess.RunInProcessAsync([.. run[..^4], "--limit", "3", "--bootstrap", "0"]);
+        Assert.Equal(1, code);
+        Assert.Contains("holds results of a different run (precision Int8 → Fp32)", error);
+
+        // A run.json from before these keys were recorded stands for the defaults: the same options resume, others are refused.
+        var older = new Dictionary<string, string>(recorded);
+        foreach (string key in new[] { "precision", "cross_attention", "max_new_tokens", "category_probabilities", "apply_exif_orientation" })
+        {
+            older.Remove(key);
+        }
+        await File.WriteAllTextAsync(runJson, JsonSerializer.Serialize(older));
+        (code, _, error) = await CliProcess.RunInProcessAsync([.. run[..^4], "--limit", "3", "--max-new-tokens", "5", "--bootstrap", "0"]);
+        Assert.Equal(1, code);
+        Assert.Contains("holds results of a different run (max_new_tokens 20 → 5)", error);
+        (code, _, error) = await CliProcess.RunInProcessAsync([.. run[..^4], "--limit", "3", "--bootstrap", "0"]);
+        Assert.True(code == 0, error);
+        Assert.Equal(3, (await ResultsFile.ReadAsync(Path.Combine(outDir, "results.jsonl"), repair: false)).Items.Count);
+    }
+
     [Theory]
     [InlineData(new[] { "eval", "--out", "/tmp/x" }, "Give --model DIR|REPO_ID and --input FILE.jsonl")]
     [InlineData(new[] { "eval", "--input", "in.jsonl", "--out", "/tmp/x" }, "--input needs --model")]

@@ -290,4 +290,34 @@ public class MetricsTests
         Assert.Equal(1.075, BootstrapIntervals.Percentile([1, 2, 3, 4], 0.025), 1e-12);
         Assert.Equal(3.925, BootstrapIntervals.Percentile([1, 2, 3, 4], 0.975), 1e-12);
     }
+
+    [Fact]
+    public void Comparison_summary_uses_the_invariant_culture()
+    {
+        // A decimal-comma current culture must not reach the summary that scripts grep ("agreement 1.000").
+        var items = Items.From([1, 0, 1, 0], [0.9, 0.2, 0.7, 0.6]);
+        var comparison = RunComparison.Compute("a", items, "b", items, NoBootstrap);
+        var saved = System.Globalization.CultureInfo.CurrentCulture;
+        var comma = (System.Globalization.CultureInfo)System.Globalization.CultureInfo.InvariantCulture.Clone();
+        comma.NumberFormat.NumberDecimalSeparator = ",";
+        try
+        {
+            System.Globalization.CultureInfo.CurrentCulture = comma;
+            string text = EvaluationOutput.FormatComparison(comparison);
+            Assert.Contains("agreement 1.000 at threshold 0.5:", text);
+            Assert.Contains("  precision  A 0.667  B 0.667  Δ 0.000", text);
+        }
+        finally
+        {
+            System.Globalization.CultureInfo.CurrentCulture = saved;
+        }
+    }
+
+    [Fact]
+    public void Metric_pair_delta_is_b_minus_a_and_undefined_when_either_side_is()
+    {
+        Assert.Equal(-0.25, new MetricPair("f1", 0.75, 0.5).Delta!.Value, 1e-15);
+        Assert.Null(new MetricPair("f1", null, 0.5).Delta);
+        Assert.Null(new MetricPair("f1", 0.5, null).Delta);
+    }
 }

@@ -35,14 +35,14 @@ internal sealed record ConversationLine(string? Id, Conversation Conversation)
             var root = document.RootElement;
             if (root.ValueKind != JsonValueKind.Object)
             {
-                throw new FormatException($"expected a JSON object, got {Describe(root.ValueKind)}");
+                throw new FormatException($"expected a JSON object, got {SafetyPolicyJson.Describe(root.ValueKind)}");
             }
             CheckKeys(root, extraKeys is null ? Keys : [.. Keys, .. extraKeys], "");
             string? id = root.TryGetProperty("id", out var idElement) ? idElement.ValueKind switch
             {
                 JsonValueKind.String => Text(idElement, "\"id\""),
                 JsonValueKind.Number => idElement.GetRawText(),
-                _ => throw new FormatException($"\"id\" must be a string or a number, not {Describe(idElement.ValueKind)}"),
+                _ => throw new FormatException($"\"id\" must be a string or a number, not {SafetyPolicyJson.Describe(idElement.ValueKind)}"),
             } : null;
 
             var turns = new List<(Role Role, string Text)>();
@@ -55,7 +55,7 @@ internal sealed record ConversationLine(string? Id, Conversation Conversation)
             {
                 if (turnsElement.ValueKind != JsonValueKind.Array)
                 {
-                    throw new FormatException($"\"turns\" must be an array of {{\"role\": \"user\"|\"agent\", \"content\": \"…\"}}, not {Describe(turnsElement.ValueKind)}");
+                    throw new FormatException($"\"turns\" must be an array of {{\"role\": \"user\"|\"agent\", \"content\": \"…\"}}, not {SafetyPolicyJson.Describe(turnsElement.ValueKind)}");
                 }
                 int index = 0;
                 foreach (var turn in turnsElement.EnumerateArray())
@@ -77,7 +77,7 @@ internal sealed record ConversationLine(string? Id, Conversation Conversation)
             {
                 if (imageElement.ValueKind != JsonValueKind.String)
                 {
-                    throw new FormatException($"\"image\" must be a string (a file path), not {Describe(imageElement.ValueKind)}");
+                    throw new FormatException($"\"image\" must be a string (a file path), not {SafetyPolicyJson.Describe(imageElement.ValueKind)}");
                 }
                 string imagePath = Text(imageElement, "\"image\"");
                 if (imagePath.Length == 0)
@@ -102,7 +102,7 @@ internal sealed record ConversationLine(string? Id, Conversation Conversation)
     {
         if (turn.ValueKind != JsonValueKind.Object)
         {
-            throw new FormatException($"turn {index} must be an object {{\"role\": …, \"content\": …}}, not {Describe(turn.ValueKind)}");
+            throw new FormatException($"turn {index} must be an object {{\"role\": …, \"content\": …}}, not {SafetyPolicyJson.Describe(turn.ValueKind)}");
         }
         CheckKeys(turn, TurnKeys, $"turn {index}: ");
         string role = RequiredString(turn, "role", $"turn {index}'s \"role\"", $"turn {index}'s \"role\"");
@@ -152,7 +152,7 @@ internal sealed record ConversationLine(string? Id, Conversation Conversation)
         }
         return value.ValueKind == JsonValueKind.String
             ? Text(value, label)
-            : throw new FormatException($"{label} must be a string, not {Describe(value.ValueKind)}");
+            : throw new FormatException($"{label} must be a string, not {SafetyPolicyJson.Describe(value.ValueKind)}");
     }
 
     /// <summary>A JSON string as .NET text; a lone surrogate escape (<c>\udc00</c>) cannot be one and is named as such.</summary>
@@ -170,15 +170,4 @@ internal sealed record ConversationLine(string? Id, Conversation Conversation)
 
     /// <summary>A key as it may be shown in one line of text (control characters escaped).</summary>
     private static string Printable(string key) => JsonSerializer.Serialize(key)[1..^1];
-
-    private static string Describe(JsonValueKind kind) => kind switch
-    {
-        JsonValueKind.Object => "an object",
-        JsonValueKind.Array => "an array",
-        JsonValueKind.String => "a string",
-        JsonValueKind.Number => "a number",
-        JsonValueKind.True or JsonValueKind.False => "a boolean",
-        JsonValueKind.Null => "null",
-        _ => "nothing",
-    };
 }

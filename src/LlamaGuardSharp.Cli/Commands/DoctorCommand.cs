@@ -21,7 +21,8 @@ public static class DoctorCommand
     {
         var model = new ModelSourceOptions(required: true);
         var classify = new Option<bool>("--classify") { Description = $"Also load the model and classify one short text-only prompt (\"{ProbePrompt}\"); prints the verdict and timings." };
-        var threads = new Option<int>("--threads") { Description = "Compute threads for --classify (0 = all cores).", DefaultValueFactory = _ => 0 };
+        var threads = new Option<int>("--threads") { Description = "Compute threads for --classify (0 = all cores).", DefaultValueFactory = _ => 0, HelpName = "N" }
+            .InRange(0, GuardModelOptions.MaxThreads);
         var json = new Option<bool>("--json") { Description = "Print the findings (and the --classify verdict) as one JSON object." };
         var command = new Command("doctor", "Check a model folder (files, headers, tensor inventory, verdict-token ids) and this machine (memory, CPU features); print what to fix.");
         model.AddTo(command);
@@ -67,8 +68,7 @@ public static class DoctorCommand
             }
             catch (Exception e) when (CliErrors.IsUserError(e))
             {
-                error.WriteLine("error: " + e.Message);
-                return 1;
+                return CliErrors.Report(error, e);
             }
         });
         return command;

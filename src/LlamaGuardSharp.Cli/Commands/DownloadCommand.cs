@@ -12,6 +12,9 @@ namespace LlamaGuardSharp.Cli.Commands;
 /// </summary>
 public static class DownloadCommand
 {
+    /// <summary>The most files <c>--max-parallel</c> fetches at once (more only multiplies open connections to the Hub).</summary>
+    public const int MaxParallelDownloads = 64;
+
     public static Command Create()
     {
         var repo = new Argument<string>("REPO_ID")
@@ -58,7 +61,7 @@ public static class DownloadCommand
             Description = "Files downloaded at the same time.",
             HelpName = "N",
             DefaultValueFactory = _ => 8,
-        };
+        }.InRange(1, MaxParallelDownloads);
         var json = new Option<bool>("--json")
         {
             Description = "Print a JSON summary (repo, commit, folder, files with their outcome and bytes transferred) on stdout.",
@@ -80,10 +83,6 @@ public static class DownloadCommand
                     throw new ArgumentException("--cache-dir and --local-dir exclude each other: the cache keeps blobs and snapshot links, --local-dir plain files.");
                 }
                 int parallel = parseResult.GetValue(maxParallel);
-                if (parallel < 1)
-                {
-                    throw new ArgumentException("--max-parallel must be at least 1.");
-                }
                 string[] includes = parseResult.GetValue(include) ?? [], excludes = parseResult.GetValue(exclude) ?? [];
                 var files = includes.Length > 0
                     ? new FilePatterns(includes, excludes)
@@ -111,8 +110,7 @@ public static class DownloadCommand
             }
             catch (Exception e) when (CliErrors.IsUserError(e))
             {
-                error.WriteLine("error: " + e.Message);
-                return 1;
+                return CliErrors.Report(error, e);
             }
         });
         return command;

@@ -31,16 +31,17 @@ public static class EvalCommand
             Description = "Compute everything from an existing results file (ours or another engine's: id, label, p_unsafe at least) without a model.",
             HelpName = "FILE",
         };
-        var output = CreateOutOption();
+        var output = CreateOutOption("Output folder (created): metrics.json, sweep.csv, plots (PNG and SVG), report.html; a model run "
+            + "(--input) also appends its predictions to results.jsonl there, which a rerun resumes.");
         var task = new Option<string>("--task")
         {
             Description = "auto: from each conversation's last turn; prompt: up to the last user turn; response: the last agent turn.",
             DefaultValueFactory = _ => "auto",
         };
         task.AcceptOnlyFromAmong("auto", "prompt", "response");
-        var limit = new Option<int?>("--limit") { Description = "Evaluate at most N items (the first N, after --shuffle).", HelpName = "N" };
+        var limit = new Option<int?>("--limit") { Description = "Evaluate at most N items (the first N, after --shuffle).", HelpName = "N" }.InRange(0, int.MaxValue);
         var shuffle = new Option<bool>("--shuffle") { Description = "Take the items in a random order fixed by --seed (with --limit: a random sample)." };
-        var metricOptions = new MetricOptionSet();
+        var metricOptions = new MetricOptionSet(seedDescription: "Seed of --shuffle and of the bootstrap.");
         var conversationOptions = new ConversationOptions(imageIsOptionalFile: false);
         var json = new Option<bool>("--json") { Description = "Print metrics.json on stdout instead of the table." };
 
@@ -85,10 +86,6 @@ public static class EvalCommand
                     throw new ArgumentException("--input needs --model DIR|REPO_ID (or use --results FILE.jsonl for existing predictions).");
                 }
                 int? max = parseResult.GetValue(limit);
-                if (max is < 0)
-                {
-                    throw new ArgumentException($"--limit must be ≥ 0 (got {max}).");
-                }
                 var run = new EvalRun(inputPath, outDir, parseResult.GetValue(task) switch { "prompt" => EvalTask.Prompt, "response" => EvalTask.Response, _ => EvalTask.Auto },
                     max, parseResult.GetValue(shuffle), options.Seed);
                 var policy = await conversationOptions.BindPolicyAsync(parseResult, cancellationToken);
@@ -111,10 +108,9 @@ public static class EvalCommand
                 error.WriteLine("eval: stopped; run the same command again to continue where it stopped.");
                 return 130;
             }
-            catch (Exception e) when (e is FormatException || CliErrors.IsUserError(e))
+            catch (Exception e) when (CliErrors.IsUserError(e))
             {
-                error.WriteLine("error: " + e.Message);
-                return 1;
+                return CliErrors.Report(error, e);
             }
         });
         return command;
@@ -131,8 +127,8 @@ public static class EvalCommand
     {
         var a = new Argument<string>("A") { Description = "The first results file (the baseline)." };
         var b = new Argument<string>("B") { Description = "The second results file (the candidate)." };
-        var output = CreateOutOption();
-        var metricOptions = new MetricOptionSet();
+        var output = CreateOutOption("Output folder (created): compare.json, the overlaid curves (compare_pr_curve, compare_roc_curve; PNG and SVG), report.html.");
+        var metricOptions = new MetricOptionSet(seedDescription: "Seed of the bootstrap.");
         var json = new Option<bool>("--json") { Description = "Print compare.json on stdout instead of the summary." };
         var command = new Command("compare", "Compare two results files on the same items: agreement, flips with their ids, McNemar's test, metric deltas, overlaid PR/ROC curves.");
         command.Arguments.Add(a);
@@ -164,29 +160,22 @@ public static class EvalCommand
                 }
                 else
                 {
-                    stdout.WriteLine($"{comparison.Common} items in both ({comparison.OnlyInA.Count} only in A, {comparison.OnlyInB.Count} only in B, {comparison.LabelConflicts.Count} label conflicts)");
-                    stdout.WriteLine($"agreement {comparison.Agreement:0.000} at threshold {comparison.Threshold:0.###}: {comparison.SafeToUnsafe.Count} safe→unsafe, {comparison.UnsafeToSafe.Count} unsafe→safe");
-                    stdout.WriteLine($"McNemar ({comparison.McNemar.Method}): only A correct {comparison.McNemar.OnlyACorrect}, only B correct {comparison.McNemar.OnlyBCorrect}, p = {comparison.McNemar.PValue:G4}");
-                    foreach (var (name, va, vb) in comparison.MetricPairs())
-                    {
-                        stdout.WriteLine($"  {name,-10} A {Format(va)}  B {Format(vb)}  Δ {(va is { } x && vb is { } y ? (y - x).ToString("+0.000;-0.000;0.000", System.Globalization.CultureInfo.InvariantCulture) : "—")}");
-                    }
+                    stdout.Write(EvaluationOutput.FormatComparison(comparison));
                     stdout.WriteLine($"report: {Path.Combine(outDir, "report.html")}");
                 }
                 return contentsA.Problems.Count + contentsB.Problems.Count == 0 ? 0 : 1;
             }
-            catch (Exception e) when (e is FormatException || CliErrors.IsUserError(e))
+            catch (Exception e) when (CliErrors.IsUserError(e))
             {
-                error.WriteLine("error: " + e.Message);
-                return 1;
+                return CliErrors.Report(error, e);
             }
         });
         return command;
     }
 
-    private static Option<string> CreateOutOption() => new("--out")
+    private static Option<string> CreateOutOption(string description) => new("--out")
     {
-        Description = "Output folder (created): results.jsonl, metrics.json, sweep.csv, plots (PNG and SVG), report.html.",
+        Description = description,
         HelpName = "DIR",
         Required = true,
     };
@@ -222,16 +211,14 @@ public static class EvalCommand
         }
     }
 
-    private static string Format(double? value) => value is { } v ? v.ToString("0.000", System.Globalization.CultureInfo.InvariantCulture) : "—";
-
     /// <summary>The options that shape the metrics, shared by <c>eval</c> and <c>eval compare</c>.</summary>
-    private sealed class MetricOptionSet
+    private sealed class MetricOptionSet(string seedDescription)
     {
         private readonly Option<double> _threshold = new("--threshold") { Description = "Decision threshold on p(unsafe): unsafe when p ≥ X.", DefaultValueFactory = _ => 0.5, HelpName = "X" };
         private readonly Option<double?> _targetFpr = new("--target-fpr") { Description = "Also find the lowest threshold whose false-positive rate is at most X.", HelpName = "X" };
         private readonly Option<double?> _targetRecall = new("--target-recall") { Description = "Also find the highest threshold whose recall is at least X.", HelpName = "X" };
         private readonly Option<int> _bootstrap = new("--bootstrap") { Description = "Bootstrap resamples for the 95 % intervals (0 = off).", DefaultValueFactory = _ => 1000, HelpName = "N" };
-        private readonly Option<ulong> _seed = new("--seed") { Description = "Seed of --shuffle and of the bootstrap.", DefaultValueFactory = _ => 0, HelpName = "S" };
+        private readonly Option<ulong> _seed = new("--seed") { Description = seedDescription, DefaultValueFactory = _ => 0, HelpName = "S" };
         private readonly Option<int> _bins = new("--calibration-bins") { Description = "Equal-width bins of the reliability diagram and the ECE.", DefaultValueFactory = _ => 10, HelpName = "N" };
 
         public void AddTo(Command command)

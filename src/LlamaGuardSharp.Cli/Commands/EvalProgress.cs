@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 
 namespace LlamaGuardSharp.Cli.Commands;
 
@@ -13,11 +14,11 @@ internal sealed class EvalProgress(TextWriter error, int total, int alreadyDone)
     private int _doneThisRun;
 
     /// <summary>One more item finished (or skipped as a bad line).</summary>
-    public void Advance(bool force = false)
+    public void Advance()
     {
         _doneThisRun++;
         var now = _clock.Elapsed;
-        if (!force && _lastReport is { } last && now - last < TimeSpan.FromSeconds(1) && alreadyDone + _doneThisRun < total)
+        if (_lastReport is { } last && now - last < TimeSpan.FromSeconds(1) && alreadyDone + _doneThisRun < total)
         {
             return;
         }
@@ -25,7 +26,8 @@ internal sealed class EvalProgress(TextWriter error, int total, int alreadyDone)
         double rate = _doneThisRun / Math.Max(now.TotalSeconds, 1e-9);
         int left = total - alreadyDone - _doneThisRun;
         string eta = rate > 0 ? TimeSpan.FromSeconds(Math.Ceiling(left / rate)).ToString(@"h\:mm\:ss") : "?";
-        error.WriteLine($"eval: {alreadyDone + _doneThisRun}/{total}" + (alreadyDone > 0 ? $" ({alreadyDone} from an earlier run)" : "")
-            + $", {rate:0.00} items/s, ETA {eta}");
+        error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"eval: {alreadyDone + _doneThisRun}/{total}")
+            + (alreadyDone > 0 ? $" ({alreadyDone} from an earlier run)" : "")
+            + string.Create(CultureInfo.InvariantCulture, $", {rate:0.00} items/s, ETA {eta}"));
     }
 }

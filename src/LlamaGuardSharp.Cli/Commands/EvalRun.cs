@@ -9,7 +9,8 @@ namespace LlamaGuardSharp.Cli.Commands;
 /// The model part of <c>eval</c>: classifies each pending input item and appends its result to
 /// <c>OUT/results.jsonl</c>. Items whose id is already in the file are skipped, so rerunning the same command continues
 /// where a killed or stopped run left off; <c>OUT/run.json</c> records what the results were made with, and a rerun that
-/// would mix in results of another model, task, layout or policy is refused.
+/// would mix in results of another model, task, policy or verdict-changing option (layout, precision, cross-attention,
+/// --max-new-tokens, category probabilities, EXIF orientation) is refused.
 /// </summary>
 internal sealed class EvalRun(string inputPath, string outDir, EvalTask task, int? limit, bool shuffle, ulong seed)
 {
@@ -59,10 +60,10 @@ internal sealed class EvalRun(string inputPath, string outDir, EvalTask task, in
                 await line.ParseAsync(baseDirectory, task, cancellationToken);
                 pending.Add(line);
             }
-            catch (Exception e) when (e is FormatException || CliErrors.IsUserError(e))
+            catch (Exception e) when (CliErrors.IsUserError(e))
             {
                 skipped++;
-                error.WriteLine($"{inputPath}:{line.LineNumber}: skipped: {e.Message}");
+                error.WriteLine($"{inputPath}:{line.LineNumber}: skipped: {CliErrors.OneLine(e.Message)}");
             }
         }
         if (pending.Count == 0)
@@ -86,11 +87,11 @@ internal sealed class EvalRun(string inputPath, string outDir, EvalTask task, in
                 var (conversation, isUnsafe, categories) = await line.ParseAsync(baseDirectory, task, cancellationToken);
                 item = ToItem(line.Id, isUnsafe, categories, await guard.ClassifyAsync(conversation, policy, cancellationToken));
             }
-            catch (Exception e) when (e is FormatException || CliErrors.IsUserError(e))
+            catch (Exception e) when (CliErrors.IsUserError(e))
             {
                 // The item's own input is bad (e.g. its image changed since the check); the run goes on.
                 skipped++;
-                error.WriteLine($"{inputPath}:{line.LineNumber}: skipped: {e.Message}");
+                error.WriteLine($"{inputPath}:{line.LineNumber}: skipped: {CliErrors.OneLine(e.Message)}");
                 progress.Advance();
                 continue;
             }
@@ -99,6 +100,17 @@ internal sealed class EvalRun(string inputPath, string outDir, EvalTask task, in
             progress.Advance();
         }
         return skipped;
+    }
+
+    /// <summary>The model options that change a verdict or its probabilities, as recorded in <c>run.json</c>.</summary>
+    private static IEnumerable<KeyValuePair<string, string>> VerdictOptions(GuardModelOptions options)
+    {
+        yield return new("layout", options.Layout.ToString());
+        yield return new("precision", options.Precision.ToString());
+        yield return new("cross_attention", options.CrossAttentionMasking.ToString());
+        yield return new("max_new_tokens", options.MaxNewTokens.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        yield return new("category_probabilities", options.ComputeCategoryProbabilities ? "true" : "false");
+        yield return new("apply_exif_orientation", options.ImageDecoder.ApplyExifOrientation ? "true" : "false");
     }
 
     private static EvaluationItem ToItem(string id, bool isUnsafe, IReadOnlyList<string>? categories, SafetyVerdict verdict) => new(
@@ -113,8 +125,9 @@ internal sealed class EvalRun(string inputPath, string outDir, EvalTask task, in
         verdict.Timings.Total.TotalSeconds);
 
     /// <summary>
-    /// Writes <c>run.json</c> (model, task, policy, layout), or, when results exist already, checks that
-    /// this run classifies the same way as the one that made them.
+    /// Writes <c>run.json</c> (model, task, policy and every option that changes a verdict), or, when results exist
+    /// already, checks that this run classifies the same way as the one that made them. A key missing from an older
+    /// <c>run.json</c> stands for that option's default (the value such a run was made with).
     /// </summary>
     private async Task CheckRunInfoAsync(GuardModel guard, SafetyPolicy policy, bool resuming, CancellationToken cancellationToken)
     {
@@ -123,13 +136,19 @@ internal sealed class EvalRun(string inputPath, string outDir, EvalTask task, in
             ["model"] = Path.GetFullPath(guard.ModelDirectory),
             ["task"] = task.ToString().ToLowerInvariant(),
             ["policy"] = string.Join("; ", policy.Categories.Select(c => $"{c.Code} {c.Name}")),
-            ["layout"] = guard.Options.Layout.ToString(),
         };
+        foreach (var (key, value) in VerdictOptions(guard.Options))
+        {
+            info[key] = value;
+        }
         if (resuming && File.Exists(RunInfoPath))
         {
             var previous = JsonSerializer.Deserialize<Dictionary<string, string>>(await File.ReadAllTextAsync(RunInfoPath, cancellationToken)) ?? [];
-            var differences = info.Where(kv => previous.GetValueOrDefault(kv.Key) != kv.Value)
-                .Select(kv => $"{kv.Key} {previous.GetValueOrDefault(kv.Key) ?? "(none)"} → {kv.Value}").ToArray();
+            var defaults = VerdictOptions(GuardModelOptions.Default).ToDictionary(kv => kv.Key, kv => kv.Value);
+            var differences = info
+                .Select(kv => (kv.Key, Before: previous.GetValueOrDefault(kv.Key) ?? defaults.GetValueOrDefault(kv.Key), Now: kv.Value))
+                .Where(d => d.Before != d.Now)
+                .Select(d => $"{d.Key} {d.Before ?? "(none)"} → {d.Now}").ToArray();
             if (differences.Length > 0)
             {
                 throw new ArgumentException($"{ResultsPath} holds results of a different run ({string.Join("; ", differences)}); use another --out, or delete it to start over.");

@@ -35,10 +35,12 @@ public static class GenerateCommand
             .InRange(0, GuardModelOptions.MaxThreads);
         var crossAttention = ConversationOptions.CreateCrossAttentionOption();
 
-        var command = new Command("generate", "Greedy generation from a raw prompt with optional images (debugging and parity checks).")
+        var command = new Command("generate", "Greedy generation from a raw prompt with optional images (debugging and parity checks).");
+        model.AddTo(command);
+        foreach (Option option in new Option[] { promptFile, images, tokenizer, maxNewTokens, json, threads, crossAttention })
         {
-            model.Model, model.Revision, model.DownloadIfMissing, model.Precision, model.Int8Sidecar, promptFile, images, tokenizer, maxNewTokens, json, threads, crossAttention,
-        };
+            command.Options.Add(option);
+        }
         command.SetAction(async (parse, cancellationToken) =>
         {
             var stdout = parse.InvocationConfiguration.Output;

@@ -9,38 +9,20 @@ namespace LlamaGuardSharp.Cli.Commands;
 /// </summary>
 internal static class OptionRanges
 {
-    public static Option<int> InRange(this Option<int> option, int min, int max)
-    {
-        AddRange(option, min, max);
-        option.Validators.Add(result =>
-        {
-            if (result.Tokens.Count > 0 && TryGet<int>(result) is int value && (value < min || value > max))
-            {
-                result.AddError(Message(option, value, min, max));
-            }
-        });
-        return option;
-    }
+    public static Option<int> InRange(this Option<int> option, int min, int max) => Checked(option, min, max);
 
-    public static Option<int?> InRange(this Option<int?> option, int min, int max)
-    {
-        AddRange(option, min, max);
-        option.Validators.Add(result =>
-        {
-            if (result.Tokens.Count > 0 && TryGet<int?>(result) is int value && (value < min || value > max))
-            {
-                result.AddError(Message(option, value, min, max));
-            }
-        });
-        return option;
-    }
+    public static Option<int?> InRange(this Option<int?> option, int min, int max) => Checked(option, min, max);
 
-    public static Option<long?> InRange(this Option<long?> option, long min, long max)
+    public static Option<long?> InRange(this Option<long?> option, long min, long max) => Checked(option, min, max);
+
+    /// <summary>Appends the range to the help text and adds the validator; <typeparamref name="T"/> is an integer type (or its nullable).</summary>
+    private static Option<T> Checked<T>(Option<T> option, long min, long max)
     {
         AddRange(option, min, max);
         option.Validators.Add(result =>
         {
-            if (result.Tokens.Count > 0 && TryGet<long?>(result) is long value && (value < min || value > max))
+            if (result.Tokens.Count > 0 && TryGet<T>(result) is { } boxed && Convert.ToInt64(boxed, CultureInfo.InvariantCulture) is var value
+                && (value < min || value > max))
             {
                 result.AddError(Message(option, value, min, max));
             }

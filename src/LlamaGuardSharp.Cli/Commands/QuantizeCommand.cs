@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using LlamaGuardSharp.Checkpoints;
+using LlamaGuardSharp.Inference;
 
 namespace LlamaGuardSharp.Cli.Commands;
 
@@ -21,7 +22,8 @@ public static class QuantizeCommand
             Description = $"Folder to write {Int8Sidecar.FileName} to (created; default: the model folder). Load it with --precision int8 --int8-sidecar DIR.",
             HelpName = "DIR",
         };
-        var threads = new Option<int>("--threads") { Description = "Quantization threads (0 = every core).", DefaultValueFactory = _ => 0 };
+        var threads = new Option<int>("--threads") { Description = "Quantization threads (0 = every core).", DefaultValueFactory = _ => 0, HelpName = "N" }
+            .InRange(0, GuardModelOptions.MaxThreads);
         var json = new Option<bool>("--json") { Description = "Print a JSON summary (file, bytes, weights, seconds) on stdout." };
         var command = new Command("quantize", "Write the int8 sidecar of a checkpoint (per-output-channel int8 linear layers) for --precision int8.")
         {
@@ -36,10 +38,6 @@ public static class QuantizeCommand
             {
                 string folder = (await model.ResolveAsync(parseResult, error, ct))!;
                 int threadCount = parseResult.GetValue(threads);
-                if (threadCount < 0)
-                {
-                    throw new ArgumentException($"--threads must be 0 (every core) or more (got {threadCount}).");
-                }
                 using var checkpoint = MllamaCheckpoint.Open(folder);
                 string outDir = parseResult.GetValue(outOption) ?? checkpoint.Directory;
                 Directory.CreateDirectory(outDir);
@@ -86,8 +84,7 @@ public static class QuantizeCommand
             }
             catch (Exception e) when (CliErrors.IsUserError(e))
             {
-                error.WriteLine("error: " + e.Message);
-                return 1;
+                return CliErrors.Report(error, e);
             }
         });
         return command;

@@ -99,7 +99,8 @@ internal static class SafetyPolicyJson
         return new HazardCategory(code, name, description);
     }
 
-    private static string Describe(JsonValueKind kind) => kind switch
+    /// <summary>A JSON value's kind as an error message names it ("an object", "a string", …); shared with the CLI's input lines.</summary>
+    internal static string Describe(JsonValueKind kind) => kind switch
     {
         JsonValueKind.Object => "an object",
         JsonValueKind.Array => "an array",
@@ -107,7 +108,7 @@ internal static class SafetyPolicyJson
         JsonValueKind.Number => "a number",
         JsonValueKind.True or JsonValueKind.False => "a boolean",
         JsonValueKind.Null => "null",
-        _ => kind.ToString(),
+        _ => "nothing",
     };
 
     private static SafetyPolicyException Malformed(string what, Exception? inner = null) =>
