@@ -62,7 +62,8 @@ internal static class RequestBody
         return document;
     }
 
-    private static ApiException TooLarge(long maxBytes) => new(StatusCodes.Status413PayloadTooLarge, ApiErrorType.InvalidRequest,
+    /// <summary>The 413 for a body over <paramref name="maxBytes"/> (read here or refused by Kestrel's own limit).</summary>
+    public static ApiException TooLarge(long maxBytes) => new(StatusCodes.Status413PayloadTooLarge, ApiErrorType.InvalidRequest,
         $"The request body is larger than the limit of {maxBytes} bytes.", code: "request_too_large");
 
     /// <summary>A required string property.</summary>
