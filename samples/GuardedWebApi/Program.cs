@@ -32,7 +32,9 @@ app.MapPost("/chat", async (ChatRequest request, IChatClient chat, CancellationT
     try
     {
         var response = await chat.GetResponseAsync([new ChatMessage(ChatRole.User, request.Message)], cancellationToken: cancellationToken);
-        var verdict = response.AdditionalProperties?[LlamaGuardChatClient.OutputVerdictKey] as SafetyVerdict;
+        // No output verdict when the answer has no text to judge (the indexer would throw for the missing key).
+        SafetyVerdict? verdict = null;
+        response.AdditionalProperties?.TryGetValue(LlamaGuardChatClient.OutputVerdictKey, out verdict);
         return Results.Ok(new { answer = response.Text, unsafe_probability = verdict?.UnsafeProbability });
     }
     catch (ContentGuardException e)

@@ -36,8 +36,9 @@ public static class LlamaGuardServiceCollectionExtensions
     }
 
     /// <summary>
-    /// Both kinds of guard are registered, and the one the options name is served: the choice is read once from the
-    /// bound options so that a misconfiguration (both or neither set) surfaces as the validator's message at start.
+    /// Registers the one kind of guard the options name: in-process (<c>ModelPath</c> set) or remote (otherwise). The
+    /// choice is read once from the options as configured here; the validator, run at start, reports a misconfiguration
+    /// (both or neither set) with its own message.
     /// </summary>
     private static IServiceCollection AddCore(IServiceCollection services, bool inProcess)
     {

@@ -13,7 +13,7 @@ public enum ApiErrorType
 
 /// <summary>
 /// A request that ends in an error answer: the HTTP status and OpenAI's envelope
-/// <c>{"error":{"message","type","param","code"}}</c>. Thrown by the request handlers, written by <see cref="ErrorHandling"/>.
+/// <c>{"error":{"message","type","param","code"}}</c>. Thrown by the request handlers, written by <see cref="RequestPipeline"/>.
 /// The message is for the client: it names the problem and never carries internals (stack traces, paths).
 /// </summary>
 public sealed class ApiException(int status, ApiErrorType type, string message, string? param = null, string? code = null) : Exception(message)

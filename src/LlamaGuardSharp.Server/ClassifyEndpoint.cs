@@ -32,12 +32,13 @@ internal static class ClassifyEndpoint
             loggers.CreateLogger("LlamaGuardSharp.Server.Content").LogInformation("classify conversation: {Conversation}", conversation.ToString());
         }
 
-        int lastUser = LastIndexOf(conversation, Role.User);
         bool endsWithAgent = conversation.LastRole == Role.Agent;
+        // Conversation alternates User, Agent, … from a User turn: the last user turn is the last turn or the one before.
+        var prompt = endsWithAgent ? Conversation.FromTurns(conversation.Turns.Take(conversation.Turns.Count - 1)) : conversation;
         switch (task)
         {
             case "prompt":
-                conversation = Conversation.FromTurns(conversation.Turns.Take(lastUser + 1));
+                conversation = prompt;
                 break;
             case "response" when !endsWithAgent:
                 throw ApiException.BadRequest("task 'response' needs a conversation whose last turn is the agent's.", "task", "invalid_value");
@@ -47,7 +48,6 @@ internal static class ClassifyEndpoint
 
         if (task == "both")
         {
-            var prompt = Conversation.FromTurns(conversation.Turns.Take(conversation.Turns.Count - 1));
             var pair = await service.RunAsync(context, guard, "turns", "image", async (engine, token) =>
             {
                 // The prompt first: its image encoding stays in the model's image cache for the response.
@@ -55,32 +55,12 @@ internal static class ClassifyEndpoint
                 var responseVerdict = await service.ClassifyAsync(engine, conversation, policy, token);
                 return new ExchangeVerdicts(promptVerdict, responseVerdict);
             });
-            await JsonResponse.WriteAsync(context, StatusCodes.Status200OK, writer =>
-            {
-                writer.WriteStartObject();
-                writer.WritePropertyName("prompt");
-                VerdictJson.Write(writer, pair.Prompt);
-                writer.WritePropertyName("response");
-                VerdictJson.Write(writer, pair.Response);
-                writer.WriteEndObject();
-            });
+            await JsonResponse.WriteAsync(context, StatusCodes.Status200OK, writer => VerdictJson.Write(writer, pair));
             return;
         }
         var verdict = await service.RunAsync(context, guard, "turns", "image",
             (engine, token) => service.ClassifyAsync(engine, conversation, policy, token));
         await JsonResponse.WriteAsync(context, StatusCodes.Status200OK, writer => VerdictJson.Write(writer, verdict));
-    }
-
-    private static int LastIndexOf(Conversation conversation, Role role)
-    {
-        for (int i = conversation.Turns.Count - 1; i >= 0; i--)
-        {
-            if (conversation.Turns[i].Role == role)
-            {
-                return i;
-            }
-        }
-        return -1;
     }
 
     private static IReadOnlyList<(Role Role, string Content)> ParseTurns(JsonElement root)

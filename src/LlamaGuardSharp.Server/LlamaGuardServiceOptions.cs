@@ -94,7 +94,6 @@ public sealed record LlamaGuardServiceOptions
         Require(ImageFetchTimeout > 0, "ImageFetchTimeout must be positive.");
         Require(MaxRequestBytes > 0, "MaxRequestBytes must be positive.");
         Require(MaxInputs > 0, "MaxInputs must be positive.");
-        Require(Threads >= 0, "Threads must be 0 (every core) or more.");
         Require(Enum.IsDefined(Precision), "Precision must be Fp32 or Int8.");
         Require(Int8Sidecar is null || Precision == ComputePrecision.Int8, "Int8Sidecar (--int8-sidecar) applies to Precision Int8 (--precision int8).");
         Require(ApiKeys.All(k => !string.IsNullOrWhiteSpace(k)), "ApiKeys (--api-key) must not contain an empty key.");

@@ -134,35 +134,8 @@ internal static class ModerationsEndpoint
 
     private static async Task<ModerationInput> PartsInputAsync(JsonElement parts, ImageSources images, CancellationToken cancellationToken)
     {
-        var texts = new List<string>();
-        string? imageUrl = null;
-        int index = 0;
-        foreach (var part in parts.EnumerateArray())
-        {
-            string param = $"input[{index++}]";
-            string type = RequestBody.RequiredString(part, "type", param + ".type");
-            switch (type)
-            {
-                case "text":
-                    texts.Add(RequestBody.RequiredString(part, "text", param + ".text"));
-                    break;
-                case "image_url":
-                    if (!part.TryGetProperty("image_url", out var image) || image.ValueKind != JsonValueKind.Object)
-                    {
-                        throw ApiException.BadRequest($"'{param}.image_url' must be an object {{\"url\": …}}.", param + ".image_url", "invalid_type");
-                    }
-                    string url = RequestBody.RequiredString(image, "url", param + ".image_url.url");
-                    if (imageUrl is not null)
-                    {
-                        throw ApiException.BadRequest("Llama Guard 3 Vision judges at most one image per input; this input has more than one image_url part.",
-                            "input", "too_many_images");
-                    }
-                    imageUrl = url;
-                    break;
-                default:
-                    throw ApiException.BadRequest($"'{param}.type' is '{type}'; the supported part types are 'text' and 'image_url'.", param + ".type", "invalid_value");
-            }
-        }
+        var (texts, imageUrl) = RequestBody.ReadParts(parts, "input", typeRequired: true, () => ApiException.BadRequest(
+            "Llama Guard 3 Vision judges at most one image per input; this input has more than one image_url part.", "input", "too_many_images"));
         string text = string.Join("\n", texts.Where(t => !string.IsNullOrWhiteSpace(t)));
         ConversationImage? conversationImage = imageUrl is null ? null : await images.ResolveAsync(imageUrl, "input", cancellationToken);
         if (conversationImage is null && text.Length == 0)

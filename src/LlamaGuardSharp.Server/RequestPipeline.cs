@@ -47,9 +47,8 @@ internal sealed partial class RequestPipeline(RequestDelegate next, ServiceMetri
         }
         catch (BadHttpRequestException e)
         {
-            status = await WriteErrorAsync(context, new ApiException(e.StatusCode, ApiErrorType.InvalidRequest,
-                e.StatusCode == StatusCodes.Status413PayloadTooLarge ? $"The request body is larger than the limit of {options.MaxRequestBytes} bytes."
-                : "The HTTP request is malformed.", code: e.StatusCode == StatusCodes.Status413PayloadTooLarge ? "request_too_large" : "bad_request"));
+            status = await WriteErrorAsync(context, e.StatusCode == StatusCodes.Status413PayloadTooLarge ? RequestBody.TooLarge(options.MaxRequestBytes)
+                : new ApiException(e.StatusCode, ApiErrorType.InvalidRequest, "The HTTP request is malformed.", code: "bad_request"));
         }
         catch (Exception e)
         {

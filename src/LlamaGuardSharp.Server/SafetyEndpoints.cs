@@ -211,38 +211,8 @@ internal static class SafetyEndpoints
         {
             throw ApiException.BadRequest($"'{param}.content' must be a string or an array of parts.", param + ".content", "invalid_type");
         }
-        var texts = new List<string>();
-        string? imageUrl = null;
-        int i = 0;
-        foreach (var part in content.EnumerateArray())
-        {
-            string partParam = $"{param}.content[{i++}]";
-            if (part.ValueKind != JsonValueKind.Object)
-            {
-                throw ApiException.BadRequest($"'{partParam}' must be a part object.", partParam, "invalid_type");
-            }
-            string type = RequestBody.OptionalString(part, "type", partParam + ".type")
-                ?? (part.TryGetProperty("image_url", out _) ? "image_url" : "text");
-            switch (type)
-            {
-                case "text":
-                    texts.Add(RequestBody.RequiredString(part, "text", partParam + ".text"));
-                    break;
-                case "image_url":
-                    if (!part.TryGetProperty("image_url", out var image) || image.ValueKind != JsonValueKind.Object)
-                    {
-                        throw ApiException.BadRequest($"'{partParam}.image_url' must be an object {{\"url\": …}}.", partParam + ".image_url", "invalid_type");
-                    }
-                    if (imageUrl is not null)
-                    {
-                        throw ApiException.BadRequest("Llama Guard 3 Vision judges at most one image per conversation.", "messages", "too_many_images");
-                    }
-                    imageUrl = RequestBody.RequiredString(image, "url", partParam + ".image_url.url");
-                    break;
-                default:
-                    throw ApiException.BadRequest($"'{partParam}.type' is '{type}'; supported: text, image_url.", partParam + ".type", "invalid_value");
-            }
-        }
+        var (texts, imageUrl) = RequestBody.ReadParts(content, param + ".content", typeRequired: false, () => ApiException.BadRequest(
+            "Llama Guard 3 Vision judges at most one image per conversation.", "messages", "too_many_images"));
         return (string.Join("\n", texts), imageUrl);
     }
 }

@@ -3,6 +3,8 @@ using System.Net.Sockets;
 using LlamaGuardSharp.Extensions.AI.Tests.Infrastructure;
 using LlamaGuardSharp.Inference;
 using LlamaGuardSharp.Safety;
+using LlamaGuardSharp.Server;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace LlamaGuardSharp.Extensions.AI.Tests;
@@ -123,7 +125,7 @@ public sealed class LlamaGuardClientTests(TinyGuard tiny) : IAsyncLifetime
     [Fact]
     public async Task A_full_queue_is_retried_after_its_Retry_After_and_then_succeeds()
     {
-        _server.Faults.Enqueue(c => GuardService.WriteErrorAsync(c, 429, "rate_limit_error", "Queue full.", retryAfterSeconds: 1));
+        _server.Faults.Enqueue(c => new ApiException(StatusCodes.Status429TooManyRequests, ApiErrorType.RateLimit, "Queue full.") { RetryAfterSeconds = 1 }.WriteAsync(c));
         using var services = Services(_server.Address, o => o.MaxRetries = 2);
 
         var verdict = await services.GetRequiredService<LlamaGuardClient>().ClassifyAsync(Conversation.ForPrompt("Hi"));
@@ -135,7 +137,7 @@ public sealed class LlamaGuardClientTests(TinyGuard tiny) : IAsyncLifetime
     [Fact]
     public async Task A_queue_that_stays_full_is_a_rate_limit_exception_with_its_Retry_After()
     {
-        _server.Faults.Enqueue(c => GuardService.WriteErrorAsync(c, 429, "rate_limit_error", "Queue full.", retryAfterSeconds: 7));
+        _server.Faults.Enqueue(c => new ApiException(StatusCodes.Status429TooManyRequests, ApiErrorType.RateLimit, "Queue full.") { RetryAfterSeconds = 7 }.WriteAsync(c));
         using var services = Services(_server.Address, o => o.MaxRetries = 0);
 
         var e = await Assert.ThrowsAsync<LlamaGuardRateLimitException>(() => services.GetRequiredService<LlamaGuardClient>().ClassifyAsync(Conversation.ForPrompt("Hi")));

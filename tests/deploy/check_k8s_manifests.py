@@ -101,8 +101,13 @@ def check_deployment(deployment, variant):
 
     resources = server.get("resources", {})
     requests, limits = resources.get("requests", {}), resources.get("limits", {})
-    for r in ("cpu", "memory"):
-        check(r in requests and requests.get(r) == limits.get(r), f"{r}: requests must equal limits (Guaranteed QoS)")
+    # The pod is Guaranteed only if every container, init containers included, has requests equal to limits.
+    for container in pod["containers"] + pod.get("initContainers", []):
+        own = container.get("resources", {})
+        own_requests, own_limits = own.get("requests", {}), own.get("limits", {})
+        for r in ("cpu", "memory"):
+            check(r in own_requests and own_requests.get(r) == own_limits.get(r),
+                  f"{container['name']}: {r} requests must equal limits (Guaranteed QoS)")
     if "memory" in limits:
         check(quantity_bytes(limits["memory"]) >= MIN_MEMORY_BYTES,
               f"memory limit {limits['memory']} is below mapped weights + activations (22Gi)")

@@ -34,6 +34,11 @@ public static class VerdictJson
     public static void Write(Utf8JsonWriter writer, SafetyVerdict verdict) =>
         JsonSerializer.Serialize(writer, verdict, VerdictJsonContext.Relaxed.SafetyVerdict);
 
+    /// <summary>Writes <c>{"prompt": …, "response": …}</c> at the writer's position; text is escaped as the writer's
+    /// options say (with relaxed escaping, the text of <see cref="Serialize(ExchangeVerdicts)"/>).</summary>
+    public static void Write(Utf8JsonWriter writer, ExchangeVerdicts verdicts) =>
+        JsonSerializer.Serialize(writer, verdicts, VerdictJsonContext.Relaxed.ExchangeVerdicts);
+
     /// <exception cref="JsonException">The text is not a verdict object.</exception>
     public static SafetyVerdict Deserialize(string json) =>
         Fixup(JsonSerializer.Deserialize(json, VerdictJsonContext.Default.SafetyVerdict) ?? throw new JsonException("Expected a verdict object, got null."));

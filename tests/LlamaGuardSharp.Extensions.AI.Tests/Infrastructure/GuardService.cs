@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Text.Json;
 using LlamaGuardSharp.Inference;
 using LlamaGuardSharp.Server;
 using Microsoft.AspNetCore.Builder;
@@ -69,18 +68,6 @@ public sealed class GuardService : IAsyncDisposable
             }
         }
         return service;
-    }
-
-    /// <summary>Writes the service's error envelope (as its own errors look).</summary>
-    public static async Task WriteErrorAsync(HttpContext context, int status, string type, string message, string? param = null, int? retryAfterSeconds = null)
-    {
-        context.Response.StatusCode = status;
-        if (retryAfterSeconds is { } seconds)
-        {
-            context.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        }
-        context.Response.ContentType = "application/json";
-        await context.Response.WriteAsync(JsonSerializer.Serialize(new { error = new { message, type, param, code = (string?)null } }));
     }
 
     public async ValueTask DisposeAsync()

@@ -87,6 +87,12 @@ public sealed class VerdictJsonTests(TinyGuardModelFixture fixture) : IClassFixt
         {
             Assert.Equal(["prompt", "response"], document.RootElement.EnumerateObject().Select(p => p.Name));
         }
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            VerdictJson.Write(writer, new ExchangeVerdicts(prompt, response));
+        }
+        Assert.Equal(json, System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan));
         var back = VerdictJson.DeserializeExchange(json);
         Assert.Equal(VerdictJson.Serialize(prompt), VerdictJson.Serialize(back.Prompt));
         Assert.Equal(VerdictJson.Serialize(response), VerdictJson.Serialize(back.Response));
