@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Security.Cryptography;
+using LlamaGuardSharp.IO;
 
 namespace LlamaGuardSharp.Hub;
 
@@ -417,7 +418,7 @@ public sealed class HubDownloader
             {
                 return null;
             }
-            var lines = File.ReadAllLines(path);
+            var lines = BoundedFile.ReadAllText(path, BoundedFile.MaxRefBytes, "download metadata file").Split('\n');
             return lines.Length >= 2 ? (lines[0].Trim(), lines[1].Trim()) : null;
         }
 

@@ -1,3 +1,5 @@
+using LlamaGuardSharp.IO;
+
 namespace LlamaGuardSharp.Hub;
 
 /// <summary>
@@ -46,7 +48,11 @@ public sealed record HubSettings(Uri Endpoint, string CacheDirectory, string? To
     {
         try
         {
-            return File.Exists(path) ? File.ReadAllText(path).Trim() : null;
+            return File.Exists(path) ? BoundedFile.ReadAllText(path, BoundedFile.MaxRefBytes, "Hugging Face token file").Trim() : null;
+        }
+        catch (InputFileException e) when (e.Problem != InputFileProblem.Unreadable)
+        {
+            throw; // a FIFO, device, folder or oversized file where the token should be is a mistake to report, not anonymity
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

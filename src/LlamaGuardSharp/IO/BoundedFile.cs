@@ -24,6 +24,12 @@ public static class BoundedFile
     /// <summary>Largest category table (safety policy JSON): 1 MiB.</summary>
     public const long MaxPolicyBytes = 1L << 20;
 
+    /// <summary>
+    /// Largest small Hub file read whole — a hub-cache ref (<c>refs/main</c>, a 40-character commit sha), the token
+    /// file, a <c>--local-dir</c> download's <c>.metadata</c> file: 4 KiB.
+    /// </summary>
+    public const long MaxRefBytes = 4L << 10;
+
     /// <summary>Largest text input read whole (a raw prompt file, <c>tokenize</c>'s standard input): 16 MiB.</summary>
     public const long MaxTextBytes = 16L << 20;
 
