@@ -166,6 +166,24 @@ public sealed class HubDownloaderTests(TinyModelRepo model) : IClassFixture<Tiny
     }
 
     [Fact]
+    public async Task An_lfs_etag_that_is_not_the_listed_sha256_is_refused_before_downloading()
+    {
+        var shard = model.LargestShard;
+        string other = new('e', 64);
+        _hub.LinkedEtag[shard.Sha256] = other;
+
+        var e = await Assert.ThrowsAsync<HubException>(() => DownloadAsync());
+
+        Assert.Equal(HubErrorKind.Protocol, e.Kind);
+        Assert.Contains(shard.Path, e.Message);
+        Assert.Contains(other, e.Message);
+        Assert.Contains(shard.Sha256, e.Message);
+        Assert.DoesNotContain(_hub.Requests, r => r.Path == $"/storage/{shard.Sha256}");
+        Assert.False(File.Exists(Path.Combine(RepoFolder, "blobs", other)));
+        Assert.False(File.Exists(Path.Combine(RepoFolder, "refs", "main")));
+    }
+
+    [Fact]
     public async Task A_blob_with_a_wrong_hash_fails_loudly_and_leaves_nothing_behind()
     {
         var shard = model.LargestShard;
