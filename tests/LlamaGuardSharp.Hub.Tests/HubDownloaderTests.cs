@@ -184,6 +184,21 @@ public sealed class HubDownloaderTests(TinyModelRepo model) : IClassFixture<Tiny
     }
 
     [Fact]
+    public async Task ModelLocator_finds_what_it_downloaded_into_the_cache_of_the_settings_it_was_given()
+    {
+        var options = new ModelLocatorOptions { DownloadIfMissing = true, Settings = Settings() };
+
+        string first = await ModelLocator.ResolveAsync(TinyModelRepo.RepoId, options);
+        int requests = _hub.Requests.Count;
+        string second = await ModelLocator.ResolveAsync(TinyModelRepo.RepoId, options);
+
+        Assert.Equal(Path.Combine(RepoFolder, "snapshots", TinyModelRepo.CommitA), first);
+        Assert.Equal(first, second);
+        Assert.True(requests > 0);
+        Assert.Equal(requests, _hub.Requests.Count);
+    }
+
+    [Fact]
     public async Task A_blob_with_a_wrong_hash_fails_loudly_and_leaves_nothing_behind()
     {
         var shard = model.LargestShard;
