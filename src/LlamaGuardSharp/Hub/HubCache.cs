@@ -150,12 +150,6 @@ public sealed partial class HubCache
     }
 
     /// <summary>
-    /// True when <c>snapshots/{commit}/{path}</c> exists and its target is a complete file (a dangling link — its blob
-    /// deleted — does not count).
-    /// </summary>
-    public bool HasSnapshotFile(string commit, string repoPath) => ResolveFile(SnapshotFile(commit, repoPath)) is not null;
-
-    /// <summary>
     /// The file a path ends at — itself, or the final target of its symlinks — or null when there is none. (A dangling
     /// link still "exists" for <see cref="File.Exists"/>, which looks at the link itself when its target is gone.)
     /// </summary>

@@ -71,9 +71,6 @@ public static class ModelLocator
         }
     }
 
-    /// <summary>True when <paramref name="value"/> is not an existing path and reads as a Hub repository id.</summary>
-    public static bool IsRepoId(string value) => !Directory.Exists(value) && !File.Exists(value) && RepoId.TryParse(value, out _);
-
     private static string? FindSnapshot(RepoId repoId, string revision, string cacheDirectory, out string? problem)
     {
         var cache = new HubCache(cacheDirectory, repoId);
