@@ -377,6 +377,30 @@ public sealed class HubDownloaderTests(TinyModelRepo model) : IClassFixture<Tiny
     }
 
     [Fact]
+    public async Task A_fifo_as_local_dir_metadata_is_a_clear_error_not_a_hang()
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return;
+        }
+        string local = Path.Combine(_temp.Path, "local");
+        var request = new HubDownloadRequest(RepoId.Parse(TinyModelRepo.RepoId)) { LocalDirectory = local };
+        await DownloadAsync(request);
+        string metadata = Path.Combine(local, ".cache", "huggingface", "download", "config.json.metadata");
+        File.Delete(metadata);
+        using (var mkfifo = Process.Start("mkfifo", [metadata]))
+        {
+            await mkfifo.WaitForExitAsync();
+        }
+
+        var e = await Assert.ThrowsAnyAsync<IOException>(() => DownloadAsync(request).WaitAsync(TimeSpan.FromSeconds(30)));
+
+        Assert.Contains("download metadata file", e.Message);
+        Assert.Contains(metadata, e.Message);
+        Assert.Contains("named pipe", e.Message);
+    }
+
+    [Fact]
     public async Task Too_little_disk_space_fails_before_any_transfer()
     {
         var e = await Assert.ThrowsAsync<HubException>(() => DownloadAsync(freeSpace: _ => 1_000_000));
