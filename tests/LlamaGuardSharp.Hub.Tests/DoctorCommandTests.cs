@@ -102,6 +102,39 @@ public sealed class DoctorCommandTests(TinyModelRepo model) : IClassFixture<Tiny
     }
 
     [Fact]
+    public async Task A_tokenizer_the_load_would_refuse_is_a_problem_even_when_the_verdict_words_are_single_tokens()
+    {
+        // "10" made two tokens (its vocabulary entry renamed, every merge that makes or uses it dropped): safe, unsafe and
+        // \n\n are unchanged, but category S10's number is no longer one token, which GuardModel.LoadAsync refuses.
+        using var temp = new TempFolder();
+        string folder = CopyModel(temp);
+        string path = Path.Combine(folder, "tokenizer.json");
+        var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(path))!;
+        var vocab = json["model"]!["vocab"]!.AsObject();
+        int ten = vocab["10"]!.GetValue<int>();
+        Assert.False(vocab.ContainsKey("1x0"));
+        vocab.Remove("10");
+        vocab["1x0"] = ten;
+        var merges = json["model"]!["merges"]!.AsArray();
+        foreach (var merge in merges.Where(m => m!.AsArray().Select(part => part!.GetValue<string>()) is var parts
+            && (parts.Contains("10") || string.Concat(parts) == "10")).ToList())
+        {
+            merges.Remove(merge);
+        }
+        File.WriteAllText(path, json.ToJsonString());
+
+        var (exit, output, _) = await RunAsync("doctor", "--model", folder, "--json");
+
+        Assert.Equal(1, exit);
+        using var report = JsonDocument.Parse(output);
+        var tokenizer = Checks(report)["tokenizer"];
+        Assert.Equal("problem", tokenizer.GetProperty("status").GetString());
+        Assert.Contains("the category number of S10 is not a single token", tokenizer.GetProperty("detail").GetString());
+        Assert.Contains("safe=19193 unsafe=39257", tokenizer.GetProperty("detail").GetString());
+        Assert.Equal(19193, report.RootElement.GetProperty("tokens").GetProperty("safe")[0].GetInt32());
+    }
+
+    [Fact]
     public async Task An_unfinished_download_next_to_a_cached_snapshot_is_a_warning()
     {
         using var temp = new TempFolder();

@@ -57,6 +57,9 @@ public sealed class FakeHub : IAsyncDisposable
     /// <summary>Blobs (by sha256) served with their first byte flipped.</summary>
     public ConcurrentDictionary<string, bool> Corrupt { get; } = new();
 
+    /// <summary>LFS files (by sha256) whose HEAD answer carries this <c>X-Linked-Etag</c> instead of their sha256.</summary>
+    public ConcurrentDictionary<string, string> LinkedEtag { get; } = new();
+
     /// <summary>Blobs (by sha256) served at this many bytes per second.</summary>
     public ConcurrentDictionary<string, int> BytesPerSecond { get; } = new();
 
@@ -239,7 +242,7 @@ public sealed class FakeHub : IAsyncDisposable
             {
                 context.Response.StatusCode = 302;
                 context.Response.Headers.ETag = $"\"{file.PointerSha1}\"";
-                context.Response.Headers["X-Linked-Etag"] = $"\"{file.Sha256}\"";
+                context.Response.Headers["X-Linked-Etag"] = $"\"{LinkedEtag.GetValueOrDefault(file.Sha256, file.Sha256)}\"";
                 context.Response.Headers["X-Linked-Size"] = file.Content.LongLength.ToString();
                 context.Response.Headers.Location = $"http://localhost:{Endpoint.Port}/storage/{file.Sha256}?X-Amz-Signature=fake";
                 return;

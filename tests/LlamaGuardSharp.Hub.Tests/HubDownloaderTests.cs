@@ -166,6 +166,39 @@ public sealed class HubDownloaderTests(TinyModelRepo model) : IClassFixture<Tiny
     }
 
     [Fact]
+    public async Task An_lfs_etag_that_is_not_the_listed_sha256_is_refused_before_downloading()
+    {
+        var shard = model.LargestShard;
+        string other = new('e', 64);
+        _hub.LinkedEtag[shard.Sha256] = other;
+
+        var e = await Assert.ThrowsAsync<HubException>(() => DownloadAsync());
+
+        Assert.Equal(HubErrorKind.Protocol, e.Kind);
+        Assert.Contains(shard.Path, e.Message);
+        Assert.Contains(other, e.Message);
+        Assert.Contains(shard.Sha256, e.Message);
+        Assert.DoesNotContain(_hub.Requests, r => r.Path == $"/storage/{shard.Sha256}");
+        Assert.False(File.Exists(Path.Combine(RepoFolder, "blobs", other)));
+        Assert.False(File.Exists(Path.Combine(RepoFolder, "refs", "main")));
+    }
+
+    [Fact]
+    public async Task ModelLocator_finds_what_it_downloaded_into_the_cache_of_the_settings_it_was_given()
+    {
+        var options = new ModelLocatorOptions { DownloadIfMissing = true, Settings = Settings() };
+
+        string first = await ModelLocator.ResolveAsync(TinyModelRepo.RepoId, options);
+        int requests = _hub.Requests.Count;
+        string second = await ModelLocator.ResolveAsync(TinyModelRepo.RepoId, options);
+
+        Assert.Equal(Path.Combine(RepoFolder, "snapshots", TinyModelRepo.CommitA), first);
+        Assert.Equal(first, second);
+        Assert.True(requests > 0);
+        Assert.Equal(requests, _hub.Requests.Count);
+    }
+
+    [Fact]
     public async Task A_blob_with_a_wrong_hash_fails_loudly_and_leaves_nothing_behind()
     {
         var shard = model.LargestShard;
@@ -341,6 +374,30 @@ public sealed class HubDownloaderTests(TinyModelRepo model) : IClassFixture<Tiny
         Assert.Equal(0, second.BytesTransferred);
         Assert.Equal(served, _hub.BodyBytes);
         Assert.All(second.Files, f => Assert.Equal(HubFileOutcome.AlreadyPresent, f.Outcome));
+    }
+
+    [Fact]
+    public async Task A_fifo_as_local_dir_metadata_is_a_clear_error_not_a_hang()
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return;
+        }
+        string local = Path.Combine(_temp.Path, "local");
+        var request = new HubDownloadRequest(RepoId.Parse(TinyModelRepo.RepoId)) { LocalDirectory = local };
+        await DownloadAsync(request);
+        string metadata = Path.Combine(local, ".cache", "huggingface", "download", "config.json.metadata");
+        File.Delete(metadata);
+        using (var mkfifo = Process.Start("mkfifo", [metadata]))
+        {
+            await mkfifo.WaitForExitAsync();
+        }
+
+        var e = await Assert.ThrowsAnyAsync<IOException>(() => DownloadAsync(request).WaitAsync(TimeSpan.FromSeconds(30)));
+
+        Assert.Contains("download metadata file", e.Message);
+        Assert.Contains(metadata, e.Message);
+        Assert.Contains("named pipe", e.Message);
     }
 
     [Fact]

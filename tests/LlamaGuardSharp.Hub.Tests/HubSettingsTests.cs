@@ -62,7 +62,11 @@ public sealed class HubSettingsTests
     [Fact]
     public void HF_ENDPOINT_loses_its_trailing_slash_and_must_be_http()
     {
-        Assert.Equal("http://127.0.0.1:9/", Read(("HF_ENDPOINT", "http://127.0.0.1:9/")).Endpoint.AbsoluteUri);
+        Assert.Equal("http://127.0.0.1:9", Read(("HF_ENDPOINT", "http://127.0.0.1:9/")).BaseAddress);
+        Assert.Equal("http://h/mirror", Read(("HF_ENDPOINT", "http://h/mirror/")).BaseAddress);
+        Assert.Equal("http://h/mirror", Read(("HF_ENDPOINT", "http://h/mirror")).BaseAddress);
+        Assert.Equal("https://huggingface.co", Read().BaseAddress);
+        Assert.Equal("http://h/mirror", new HubSettings(new Uri("http://h/mirror/"), "/c", null, false).BaseAddress);
         var e = Assert.Throws<ArgumentException>(() => Read(("HF_ENDPOINT", "ftp://x")));
         Assert.Contains("HF_ENDPOINT", e.Message);
     }

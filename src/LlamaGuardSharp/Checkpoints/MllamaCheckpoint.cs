@@ -165,7 +165,7 @@ internal sealed class MllamaCheckpoint : IDisposable
             string refMain = Path.Combine(full, "refs", "main");
             if (File.Exists(refMain))
             {
-                string revision = BoundedFile.ReadAllText(refMain, 4096, "hub cache reference").Trim();
+                string revision = BoundedFile.ReadAllText(refMain, BoundedFile.MaxRefBytes, "hub cache reference").Trim();
                 string snapshot = Path.Combine(snapshots, revision);
                 if (File.Exists(Path.Combine(snapshot, "config.json")))
                 {

@@ -16,9 +16,6 @@ namespace LlamaGuardSharp.Diagnostics;
 /// </summary>
 internal static class ModelDoctor
 {
-    /// <summary>Llama 3's ids of the verdict tokens; another tokenizer that splits them differently breaks the scoring.</summary>
-    private const int SafeId = 19193, UnsafeId = 39257, DoubleNewlineId = 271;
-
     /// <summary>Memory a classification needs besides the mapped weights (activations, caches; ≈ 2.1 GB measured on the real model).</summary>
     private const long WorkingBytes = 2_200_000_000;
 
@@ -63,12 +60,7 @@ internal static class ModelDoctor
         VerdictTokenIds? tokens = null;
         try
         {
-            var tokenizer = Llama3Tokenizer.Load(directory);
-            // The checkpoint's stop tokens, else the tokenizer's end tokens (as the model resolves them when it loads).
-            var stop = (stopIds is { Count: > 0 } ? stopIds : VerdictTokens.ResolveStopTokens(tokenizer, []))
-                .ToDictionary(id => id, id => tokenizer.GetTokenText(id));
-            tokens = new VerdictTokenIds(tokenizer.Encode("safe", false), tokenizer.Encode("unsafe", false), tokenizer.Encode("\n\n", false), stop);
-            CheckTokens(tokens, tokenizer, checks);
+            tokens = CheckTokens(Llama3Tokenizer.Load(directory), stopIds ?? [], checks);
         }
         catch (Exception e) when (e is TokenizerFormatException or IOException or UnauthorizedAccessException)
         {
@@ -126,36 +118,33 @@ internal static class ModelDoctor
         }
     }
 
-    private static void CheckTokens(VerdictTokenIds tokens, Llama3Tokenizer tokenizer, List<ModelCheck> checks)
+    /// <summary>
+    /// Runs the very check a load runs (<see cref="VerdictTokens.Resolve"/>: single verdict tokens, the
+    /// <c>unsafe \n S</c> prefix, the category numbers, the stop tokens), so doctor is healthy exactly when the load
+    /// accepts the tokenizer; reports the ids found either way.
+    /// </summary>
+    private static VerdictTokenIds CheckTokens(Llama3Tokenizer tokenizer, IReadOnlyList<int> configuredStops, List<ModelCheck> checks)
     {
-        var problems = new List<string>();
-        void Expect(string what, IReadOnlyList<int> ids, int expected)
+        string? problem = null;
+        IReadOnlyList<int> stop;
+        try
         {
-            if (ids.Count != 1)
-            {
-                problems.Add($"{what} encodes to {ids.Count} tokens [{string.Join(", ", ids)}], the verdict scoring needs one");
-            }
-            else if (ids[0] != expected)
-            {
-                problems.Add($"{what} is token {ids[0]}, Llama 3 has {expected}");
-            }
+            stop = VerdictTokens.Resolve(tokenizer, configuredStops).StopTokens;
         }
-        Expect("\"safe\"", tokens.Safe, SafeId);
-        Expect("\"unsafe\"", tokens.Unsafe, UnsafeId);
-        Expect("\"\\n\\n\"", tokens.DoubleNewline, DoubleNewlineId);
-        foreach (var (id, text) in tokens.Stop)
+        catch (TokenizerFormatException e)
         {
-            if (text is null)
-            {
-                problems.Add($"stop token {id} is not in the vocabulary ({tokenizer.VocabularySize} tokens)");
-            }
+            problem = e.Message;
+            stop = configuredStops;
         }
+        var tokens = new VerdictTokenIds(tokenizer.Encode("safe", false), tokenizer.Encode("unsafe", false), tokenizer.Encode("\n\n", false),
+            stop.Distinct().ToDictionary(id => id, id => tokenizer.GetTokenText(id)));
         string ids = $"safe={string.Join(",", tokens.Safe)} unsafe={string.Join(",", tokens.Unsafe)} \\n\\n={string.Join(",", tokens.DoubleNewline)} "
             + $"stop={string.Join(",", tokens.Stop.Select(s => $"{s.Key}{(s.Value is null ? "" : $" {s.Value}")}"))}";
-        checks.Add(problems.Count == 0
+        checks.Add(problem is null
             ? new ModelCheck("tokenizer", ModelCheckStatus.Ok, $"{tokenizer.VocabularySize} tokens; {ids}")
-            : new ModelCheck("tokenizer", ModelCheckStatus.Problem, $"{string.Join("; ", problems)} ({ids})",
-                "Use the tokenizer.json of meta-llama/Llama-Guard-3-11B-Vision; verdicts read with another tokenizer are wrong."));
+            : new ModelCheck("tokenizer", ModelCheckStatus.Problem, $"{problem} ({ids})",
+                "Use the tokenizer.json of meta-llama/Llama-Guard-3-11B-Vision; the model refuses to load with this one."));
+        return tokens;
     }
 
     private static void CheckMemory(long mapped, long available, List<ModelCheck> checks)

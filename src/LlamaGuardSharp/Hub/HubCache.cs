@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using LlamaGuardSharp.IO;
 
 namespace LlamaGuardSharp.Hub;
 
@@ -74,7 +75,7 @@ public sealed partial class HubCache
         {
             return null;
         }
-        string commit = File.ReadAllText(refPath).Trim();
+        string commit = BoundedFile.ReadAllText(refPath, BoundedFile.MaxRefBytes, "hub cache reference").Trim();
         return IsCommitSha(commit) ? commit : throw new IOException($"The hub-cache ref {refPath} does not hold a commit sha ('{commit}').");
     }
 
@@ -90,7 +91,7 @@ public sealed partial class HubCache
             return;
         }
         string refPath = RefPath(revision);
-        if (File.Exists(refPath) && File.ReadAllText(refPath) == commit)
+        if (RefHolds(refPath, commit))
         {
             return;
         }
@@ -98,6 +99,24 @@ public sealed partial class HubCache
         string temporary = $"{refPath}.{Guid.NewGuid().ToString("N")[..8]}.tmp";
         File.WriteAllText(temporary, commit);
         File.Move(temporary, refPath, overwrite: true);
+    }
+
+    /// <summary>True when the ref file already holds exactly <paramref name="commit"/>; anything else there (missing,
+    /// not a regular file, oversized, not text) is replaced by <see cref="WriteRef"/>.</summary>
+    private static bool RefHolds(string refPath, string commit)
+    {
+        if (FileKinds.Of(refPath) != FileKind.Regular)
+        {
+            return false;
+        }
+        try
+        {
+            return BoundedFile.ReadAllText(refPath, BoundedFile.MaxRefBytes, "hub cache reference") == commit;
+        }
+        catch (IOException)
+        {
+            return false;
+        }
     }
 
     /// <summary>
@@ -129,12 +148,6 @@ public sealed partial class HubCache
             File.Copy(blob, pointer, overwrite: true);
         }
     }
-
-    /// <summary>
-    /// True when <c>snapshots/{commit}/{path}</c> exists and its target is a complete file (a dangling link — its blob
-    /// deleted — does not count).
-    /// </summary>
-    public bool HasSnapshotFile(string commit, string repoPath) => ResolveFile(SnapshotFile(commit, repoPath)) is not null;
 
     /// <summary>
     /// The file a path ends at — itself, or the final target of its symlinks — or null when there is none. (A dangling

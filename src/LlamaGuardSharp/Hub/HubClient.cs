@@ -56,7 +56,7 @@ public sealed class HubClient : IDisposable
     {
         ArgumentNullException.ThrowIfNull(repoId);
         ArgumentException.ThrowIfNullOrEmpty(revision);
-        var uri = new Uri($"{Settings.Endpoint.AbsoluteUri.TrimEnd('/')}/api/models/{repoId}/revision/{Uri.EscapeDataString(revision)}?blobs=true");
+        var uri = new Uri($"{Settings.BaseAddress}/api/models/{repoId}/revision/{Uri.EscapeDataString(revision)}?blobs=true");
         var context = new RequestContext(repoId, revision, null);
         using var response = await SendAsync(HttpMethod.Get, uri, null, followRedirects: RedirectPolicy.All, context, cancellationToken).ConfigureAwait(false);
         await using var body = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
@@ -90,13 +90,13 @@ public sealed class HubClient : IDisposable
     }
 
     /// <summary><c>{endpoint}/{repo}/resolve/{revision}/{path}</c>, each part escaped.</summary>
-    public Uri ResolveUri(RepoId repoId, string revision, string path)
+    private Uri ResolveUri(RepoId repoId, string revision, string path)
     {
         ArgumentNullException.ThrowIfNull(repoId);
         ArgumentException.ThrowIfNullOrEmpty(revision);
         RepoPaths.ToLocal(path);
         string escapedPath = string.Join('/', path.Split('/').Select(Uri.EscapeDataString));
-        return new Uri($"{Settings.Endpoint.AbsoluteUri.TrimEnd('/')}/{repoId}/resolve/{Uri.EscapeDataString(revision)}/{escapedPath}");
+        return new Uri($"{Settings.BaseAddress}/{repoId}/resolve/{Uri.EscapeDataString(revision)}/{escapedPath}");
     }
 
     /// <summary>
@@ -119,7 +119,7 @@ public sealed class HubClient : IDisposable
     }
 
     /// <summary>huggingface_hub's ETag normalisation: a leading <c>W/</c> and the surrounding quotes are removed.</summary>
-    public static string? NormalizeEtag(string? etag)
+    private static string? NormalizeEtag(string? etag)
     {
         if (etag is null)
         {
@@ -260,7 +260,7 @@ public sealed class HubClient : IDisposable
             }
         }
         string said = serverMessage is null ? "" : $" (the Hub says: {serverMessage})";
-        string repoPage = $"{Settings.Endpoint.AbsoluteUri.TrimEnd('/')}/{context.RepoId}";
+        string repoPage = $"{Settings.BaseAddress}/{context.RepoId}";
         bool hasToken = Settings.Token is not null;
         if (code == "GatedRepo" || (status == HttpStatusCode.Forbidden && code is null or "GatedRepo"))
         {
@@ -281,7 +281,7 @@ public sealed class HubClient : IDisposable
         if (code == "RepoNotFound" || status == HttpStatusCode.NotFound || (status == HttpStatusCode.Unauthorized && !hasToken))
         {
             return new HubException(HubErrorKind.RepositoryNotFound,
-                $"Repository {context.RepoId} was not found on {Settings.Endpoint.AbsoluteUri.TrimEnd('/')} ({(int)status})"
+                $"Repository {context.RepoId} was not found on {Settings.BaseAddress} ({(int)status})"
                 + (hasToken ? "" : "; if it is private or gated, set HF_TOKEN to an access token of an account that can see it") + $"{said}.", status);
         }
         if (status == HttpStatusCode.Unauthorized)
@@ -313,7 +313,6 @@ public sealed class HubClient : IDisposable
                     throw new HubException(HubErrorKind.Protocol, $"The Hub's description of {repoId} lists a file without 'rfilename'.");
                 }
                 long? size = sibling.TryGetProperty("size", out var s) && s.ValueKind == JsonValueKind.Number ? s.GetInt64() : null;
-                string? blobId = sibling.TryGetProperty("blobId", out var b) && b.ValueKind == JsonValueKind.String ? b.GetString() : null;
                 string? lfsSha = null;
                 if (sibling.TryGetProperty("lfs", out var lfs) && lfs.ValueKind == JsonValueKind.Object)
                 {
@@ -323,7 +322,7 @@ public sealed class HubClient : IDisposable
                         size = ls.GetInt64();
                     }
                 }
-                files.Add(new HubRepoFile(name.GetString()!, size, blobId, lfsSha));
+                files.Add(new HubRepoFile(name.GetString()!, size, lfsSha));
             }
         }
         return new HubRepoInfo(repoId, sha.GetString()!, files);

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Security.Cryptography;
+using LlamaGuardSharp.IO;
 
 namespace LlamaGuardSharp.Hub;
 
@@ -101,9 +102,14 @@ public sealed class HubDownloader
         {
             throw new HubException(HubErrorKind.Protocol, $"The Hub served {file.Path} from commit {served} when {commit} was asked for.");
         }
-        // The blob's name is the ETag (the sha256 for LFS files); its contents are checked against the sha256 the
-        // repository listing gives, which for LFS files is the same value, so a mismatch between the two is corruption too.
-        string? sha256 = file.LfsSha256 ?? (file.IsLfs ? metadata.Etag : null);
+        // The blob's name is the ETag; for an LFS file it must be the sha256 the repository listing gives (the contents
+        // are checked against that sha256), else a verified blob would be stored under another file's name.
+        string? sha256 = file.LfsSha256;
+        if (sha256 is not null && !string.Equals(metadata.Etag, sha256, StringComparison.OrdinalIgnoreCase))
+        {
+            throw new HubException(HubErrorKind.Protocol,
+                $"The Hub's ETag for {file.Path} at {commit} is {metadata.Etag}, but the repository listing gives its sha256 as {sha256}; nothing was downloaded.");
+        }
         if (target.TryLinkExisting(commit, file, metadata) is { } linked)
         {
             totals.Add(linked.Size);
@@ -417,7 +423,7 @@ public sealed class HubDownloader
             {
                 return null;
             }
-            var lines = File.ReadAllLines(path);
+            var lines = BoundedFile.ReadAllText(path, BoundedFile.MaxRefBytes, "download metadata file").Split('\n');
             return lines.Length >= 2 ? (lines[0].Trim(), lines[1].Trim()) : null;
         }
 

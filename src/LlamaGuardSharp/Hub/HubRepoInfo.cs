@@ -9,9 +9,8 @@ public sealed record HubRepoInfo(RepoId RepoId, string Commit, IReadOnlyList<Hub
 /// <summary>One file of a repository.</summary>
 /// <param name="Path">Path in the repository, <c>/</c>-separated.</param>
 /// <param name="Size">Size in bytes (the real file's size for LFS files), or null when the Hub did not say.</param>
-/// <param name="BlobId">The git blob sha1 (for LFS files: of the pointer file).</param>
 /// <param name="LfsSha256">For files stored with git LFS: the sha256 of the contents (which is also their ETag).</param>
-public sealed record HubRepoFile(string Path, long? Size, string? BlobId, string? LfsSha256)
+public sealed record HubRepoFile(string Path, long? Size, string? LfsSha256)
 {
     /// <summary>Stored with git LFS (large files; downloads redirect to the storage host).</summary>
     public bool IsLfs => LfsSha256 is not null;

@@ -1,3 +1,5 @@
+using LlamaGuardSharp.IO;
+
 namespace LlamaGuardSharp.Hub;
 
 /// <summary>
@@ -9,7 +11,7 @@ namespace LlamaGuardSharp.Hub;
 /// <c>HUGGING_FACE_HUB_TOKEN</c>, else the file <c>HF_TOKEN_PATH</c> or <c>$HF_HOME/token</c>, trimmed); offline mode from
 /// <c>HF_HUB_OFFLINE</c> (or <c>TRANSFORMERS_OFFLINE</c>) set to 1/ON/YES/TRUE, case-insensitive.
 /// </summary>
-/// <param name="Endpoint">The Hub's base address, without a trailing slash.</param>
+/// <param name="Endpoint">The Hub's base address; a trailing slash is ignored (requests go below <see cref="BaseAddress"/>).</param>
 /// <param name="CacheDirectory">The hub cache (the folder holding <c>models--org--name</c> folders).</param>
 /// <param name="Token">The access token sent as <c>Authorization: Bearer …</c>, or null for anonymous access.</param>
 /// <param name="Offline">True when no network call may be made.</param>
@@ -17,6 +19,10 @@ public sealed record HubSettings(Uri Endpoint, string CacheDirectory, string? To
 {
     /// <summary>The public Hub.</summary>
     public const string DefaultEndpoint = "https://huggingface.co";
+
+    /// <summary><see cref="Endpoint"/> as text without its trailing slash, the prefix of every request address
+    /// (<c>{BaseAddress}/api/models/…</c>, <c>{BaseAddress}/{repo}/resolve/…</c>).</summary>
+    internal string BaseAddress => Endpoint.AbsoluteUri.TrimEnd('/');
 
     /// <summary>Reads the process environment (and the stored token file).</summary>
     public static HubSettings FromEnvironment() => FromEnvironment(Environment.GetEnvironmentVariable);
@@ -27,7 +33,7 @@ public sealed record HubSettings(Uri Endpoint, string CacheDirectory, string? To
         ArgumentNullException.ThrowIfNull(environment);
         string? Get(string name) => environment(name) is { Length: > 0 } value ? value : null;
 
-        string endpointText = (Get("HF_ENDPOINT") ?? DefaultEndpoint).TrimEnd('/');
+        string endpointText = Get("HF_ENDPOINT") ?? DefaultEndpoint;
         if (!Uri.TryCreate(endpointText, UriKind.Absolute, out var endpoint) || (endpoint.Scheme != Uri.UriSchemeHttp && endpoint.Scheme != Uri.UriSchemeHttps))
         {
             throw new ArgumentException($"HF_ENDPOINT must be an absolute http(s) address, not '{endpointText}'.");
@@ -40,13 +46,17 @@ public sealed record HubSettings(Uri Endpoint, string CacheDirectory, string? To
     }
 
     /// <summary>huggingface_hub's truth values: 1, ON, YES, TRUE in any case.</summary>
-    internal static bool IsTrue(string? value) => value?.Trim().ToUpperInvariant() is "1" or "ON" or "YES" or "TRUE";
+    private static bool IsTrue(string? value) => value?.Trim().ToUpperInvariant() is "1" or "ON" or "YES" or "TRUE";
 
     private static string? ReadTokenFile(string path)
     {
         try
         {
-            return File.Exists(path) ? File.ReadAllText(path).Trim() : null;
+            return File.Exists(path) ? BoundedFile.ReadAllText(path, BoundedFile.MaxRefBytes, "Hugging Face token file").Trim() : null;
+        }
+        catch (InputFileException e) when (e.Problem != InputFileProblem.Unreadable)
+        {
+            throw; // a FIFO, device, folder or oversized file where the token should be is a mistake to report, not anonymity
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

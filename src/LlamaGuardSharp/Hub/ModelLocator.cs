@@ -52,9 +52,11 @@ public static class ModelLocator
         CancellationToken cancellationToken = default)
     {
         options ??= new ModelLocatorOptions();
+        // One cache for the lookup and the download, so a model fetched here is found here next time.
+        string? cache = options.CacheDirectory ?? options.Settings?.CacheDirectory;
         try
         {
-            return Resolve(pathOrRepoId, options.Revision, options.CacheDirectory);
+            return Resolve(pathOrRepoId, options.Revision, cache);
         }
         catch (ModelNotCachedException e) when (options.DownloadIfMissing)
         {
@@ -63,14 +65,11 @@ public static class ModelLocator
             var result = await new HubDownloader(client).DownloadAsync(new HubDownloadRequest(e.RepoId)
             {
                 Revision = e.Revision,
-                CacheDirectory = options.CacheDirectory ?? settings.CacheDirectory,
+                CacheDirectory = e.CacheDirectory,
             }, progress, cancellationToken).ConfigureAwait(false);
             return result.Folder;
         }
     }
-
-    /// <summary>True when <paramref name="value"/> is not an existing path and reads as a Hub repository id.</summary>
-    public static bool IsRepoId(string value) => !Directory.Exists(value) && !File.Exists(value) && RepoId.TryParse(value, out _);
 
     private static string? FindSnapshot(RepoId repoId, string revision, string cacheDirectory, out string? problem)
     {
@@ -103,7 +102,7 @@ public sealed record ModelLocatorOptions
     /// <summary>Branch, tag or commit sha (default <c>main</c>).</summary>
     public string? Revision { get; init; }
 
-    /// <summary>The hub cache (default: from the environment).</summary>
+    /// <summary>The hub cache, for the lookup and the download (default: <see cref="Settings"/>' cache, else the environment's).</summary>
     public string? CacheDirectory { get; init; }
 
     /// <summary>Download the runtime files of a repository that is not cached (the only case that uses the network).</summary>

@@ -24,6 +24,12 @@ public static class BoundedFile
     /// <summary>Largest category table (safety policy JSON): 1 MiB.</summary>
     public const long MaxPolicyBytes = 1L << 20;
 
+    /// <summary>
+    /// Largest small Hub file read whole — a hub-cache ref (<c>refs/main</c>, a 40-character commit sha), the token
+    /// file, a <c>--local-dir</c> download's <c>.metadata</c> file: 4 KiB.
+    /// </summary>
+    public const long MaxRefBytes = 4L << 10;
+
     /// <summary>Largest text input read whole (a raw prompt file, <c>tokenize</c>'s standard input): 16 MiB.</summary>
     public const long MaxTextBytes = 16L << 20;
 
@@ -36,29 +42,22 @@ public static class BoundedFile
     public static byte[] ReadAllBytes(string path, long maxBytes, string description)
     {
         using var stream = OpenRegularFile(path, description);
-        var buffer = new byte[InitialCapacity(stream, maxBytes, path, description)];
-        int length = 0;
+        var reader = new Accumulator(stream, maxBytes, path, description);
         while (true)
         {
-            if (length == buffer.Length)
-            {
-                buffer = Grow(buffer, maxBytes, path, description);
-            }
             int read;
             try
             {
-                read = stream.Read(buffer, length, buffer.Length - length);
+                read = stream.Read(reader.Free.Span);
             }
             catch (IOException e)
             {
                 throw Unreadable(path, description, e);
             }
-            if (read == 0)
+            if (reader.Add(read))
             {
-                return length == buffer.Length ? buffer : buffer.AsSpan(0, length).ToArray();
+                return reader.Result();
             }
-            length += read;
-            CheckLimit(length, maxBytes, path, description);
         }
     }
 
@@ -66,29 +65,22 @@ public static class BoundedFile
     public static async Task<byte[]> ReadAllBytesAsync(string path, long maxBytes, string description, CancellationToken cancellationToken = default)
     {
         await using var stream = OpenRegularFile(path, description);
-        var buffer = new byte[InitialCapacity(stream, maxBytes, path, description)];
-        int length = 0;
+        var reader = new Accumulator(stream, maxBytes, path, description);
         while (true)
         {
-            if (length == buffer.Length)
-            {
-                buffer = Grow(buffer, maxBytes, path, description);
-            }
             int read;
             try
             {
-                read = await stream.ReadAsync(buffer.AsMemory(length), cancellationToken).ConfigureAwait(false);
+                read = await stream.ReadAsync(reader.Free, cancellationToken).ConfigureAwait(false);
             }
             catch (IOException e)
             {
                 throw Unreadable(path, description, e);
             }
-            if (read == 0)
+            if (reader.Add(read))
             {
-                return length == buffer.Length ? buffer : buffer.AsSpan(0, length).ToArray();
+                return reader.Result();
             }
-            length += read;
-            CheckLimit(length, maxBytes, path, description);
         }
     }
 
@@ -159,45 +151,76 @@ public static class BoundedFile
     private static InputFileException Unreadable(string path, string description, Exception e) =>
         new(InputFileProblem.Unreadable, description, path, $"cannot be read ({e.Message})", e);
 
-    /// <summary>The reported length sizes the first buffer (capped by the limit); it is a hint, never the check.</summary>
-    private static int InitialCapacity(FileStream stream, long maxBytes, string path, string description)
+    /// <summary>
+    /// The bytes of one read-whole, shared by the sync and async loops: a buffer of the reported length (capped by the
+    /// limit; it is a hint, never the check), filled; when full, one more byte is probed — end of file returns the buffer
+    /// as it is (no copy), a byte past the limit is <see cref="InputFileProblem.TooLarge"/>, any other byte grows it.
+    /// Invariant: <c>_length &lt;= _buffer.Length &lt;= _maxBytes</c>.
+    /// </summary>
+    private sealed class Accumulator
     {
-        long reported;
-        try
-        {
-            reported = stream.Length;
-        }
-        catch (IOException)
-        {
-            reported = 0;
-        }
-        if (reported > maxBytes)
-        {
-            // A file that already reports more bytes than the limit holds at least that many (sparse or not).
-            throw TooLarge(maxBytes, path, description);
-        }
-        long cap = Math.Min(Math.Min(maxBytes, Array.MaxLength - 1L), 64L << 20);
-        return (int)Math.Clamp(reported + 1, 4096, Math.Max(cap + 1, 4096));
-    }
+        private readonly long _maxBytes;
+        private readonly string _path;
+        private readonly string _description;
+        private readonly byte[] _probe = new byte[1];
+        private byte[] _buffer;
+        private int _length;
 
-    private static byte[] Grow(byte[] buffer, long maxBytes, string path, string description)
-    {
-        CheckLimit(buffer.Length, maxBytes, path, description);
-        long next = Math.Min(Math.Min((long)buffer.Length * 2, maxBytes + 1), Array.MaxLength);
-        if (next <= buffer.Length)
+        public Accumulator(FileStream stream, long maxBytes, string path, string description)
         {
-            throw TooLarge(maxBytes, path, description);
+            _maxBytes = maxBytes;
+            _path = path;
+            _description = description;
+            long reported;
+            try
+            {
+                reported = stream.Length;
+            }
+            catch (IOException)
+            {
+                reported = 0;
+            }
+            if (reported > maxBytes)
+            {
+                // A file that already reports more bytes than the limit holds at least that many (sparse or not).
+                throw TooLarge(maxBytes, path, description);
+            }
+            long cap = Math.Min(Math.Min(maxBytes, Array.MaxLength), 64L << 20);
+            // A reported length of 0 (procfs and other synthetic files) says nothing: start small.
+            _buffer = new byte[Math.Min(reported > 0 ? reported : 4096, cap)];
         }
-        Array.Resize(ref buffer, (int)next);
-        return buffer;
-    }
 
-    private static void CheckLimit(long length, long maxBytes, string path, string description)
-    {
-        if (length > maxBytes)
+        /// <summary>Where the next read goes: the rest of the buffer, or the one-byte probe once it is full.</summary>
+        public Memory<byte> Free => _length < _buffer.Length ? _buffer.AsMemory(_length) : _probe;
+
+        /// <summary>Takes <paramref name="read"/> bytes just read into <see cref="Free"/>; true at end of file.</summary>
+        public bool Add(int read)
         {
-            throw TooLarge(maxBytes, path, description);
+            if (read == 0)
+            {
+                return true;
+            }
+            if (_length < _buffer.Length)
+            {
+                _length += read; // the buffer never exceeds the limit, so only a probed byte can pass it
+                return false;
+            }
+            if ((long)_length + 1 > _maxBytes)
+            {
+                throw TooLarge(_maxBytes, _path, _description);
+            }
+            long next = Math.Min(Math.Min(Math.Max((long)_buffer.Length * 2, _length + 1L), _maxBytes), Array.MaxLength);
+            if (next <= _length)
+            {
+                throw TooLarge(_maxBytes, _path, _description);
+            }
+            Array.Resize(ref _buffer, (int)next);
+            _buffer[_length++] = _probe[0];
+            return false;
         }
+
+        /// <summary>The bytes read: the buffer itself when the file filled it exactly (the usual case), else a copy.</summary>
+        public byte[] Result() => _length == _buffer.Length ? _buffer : _buffer.AsSpan(0, _length).ToArray();
     }
 
     private static InputFileException TooLarge(long maxBytes, string path, string description) =>

@@ -50,9 +50,9 @@ public sealed class BoundedReadTests(HostileFiles files) : IClassFixture<Hostile
     }
 
     [Fact]
-    public void The_limit_is_counted_while_reading_not_taken_from_the_reported_length()
+    public void A_file_reporting_more_than_the_limit_is_refused_before_reading_and_a_file_at_the_limit_is_read()
     {
-        // A file that grows between the length query and the read is still cut at the limit: /dev/zero reports length 0.
+        // A sparse giant reports its size, so it is refused without a read; procfs files, which report 0, are the next test.
         var e = Assert.Throws<InputFileException>(() => BoundedFile.ReadAllBytes(files.Sparse, 1 << 20, "test file"));
         Assert.Equal(InputFileProblem.TooLarge, e.Problem);
         Assert.Contains("1 MiB", e.Message);
@@ -66,9 +66,50 @@ public sealed class BoundedReadTests(HostileFiles files) : IClassFixture<Hostile
     }
 
     [Fact]
+    public async Task A_regular_file_that_reports_size_zero_is_counted_while_reading()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return;
+        }
+        // procfs files are regular, report length 0 and hold more: only the count of bytes read can stop them.
+        Assert.Equal(0, new FileInfo("/proc/self/status").Length);
+        var sync = Assert.Throws<InputFileException>(() => BoundedFile.ReadAllBytes("/proc/self/status", 16, "test file"));
+        Assert.Equal(InputFileProblem.TooLarge, sync.Problem);
+        Assert.Contains("larger than the limit of 16 bytes", sync.Message);
+        var async = await Assert.ThrowsAsync<InputFileException>(() => BoundedFile.ReadAllBytesAsync("/proc/self/status", 16, "test file"));
+        Assert.Equal(sync.Message, async.Message);
+
+        // Under a large limit the same kind of file is read whole, growing past the first buffer (smaps of a .NET
+        // process is tens of KiB).
+        string smaps = await BoundedFile.ReadAllTextAsync("/proc/self/smaps", BoundedFile.MaxTextBytes, "test file");
+        Assert.True(smaps.Length > 4096, $"smaps is only {smaps.Length} characters");
+        Assert.EndsWith("\n", smaps);
+        Assert.Contains("Name:", BoundedFile.ReadAllText("/proc/self/status", BoundedFile.MaxTextBytes, "test file"));
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(4095)]
+    [InlineData(4097)]
+    [InlineData(100_000)]
+    public async Task A_file_is_read_exactly_at_any_size_and_refused_one_byte_over_its_limit(int size)
+    {
+        string path = Path.Combine(files.Folder, $"sized-{size}.bin");
+        byte[] content = [.. Enumerable.Range(0, size).Select(i => (byte)(i * 7))];
+        File.WriteAllBytes(path, content);
+        Assert.Equal(content, BoundedFile.ReadAllBytes(path, size, "test file"));
+        Assert.Equal(content, await BoundedFile.ReadAllBytesAsync(path, long.MaxValue, "test file"));
+        if (size > 0)
+        {
+            Assert.Equal(InputFileProblem.TooLarge, Assert.Throws<InputFileException>(() => BoundedFile.ReadAllBytes(path, size - 1, "test file")).Problem);
+        }
+    }
+
+    [Fact]
     public async Task Cli_options_that_name_files_refuse_every_hostile_path_with_one_error_line_in_bounded_memory()
     {
-        string png = TestData.Golden("images", "p_tiny_5x4.png");
         var commands = new Func<string, string[]>[]
         {
             p => ["preprocess", "--image", p],
@@ -94,7 +135,6 @@ public sealed class BoundedReadTests(HostileFiles files) : IClassFixture<Hostile
                 Assert.True(run.PeakRssBytes < 400L << 20, $"{shown}: peak RSS {run.PeakRssBytes >> 20} MiB");
             }
         }
-        _ = png;
     }
 }
 

@@ -24,7 +24,7 @@ public sealed class DecodeTimeTests
 
     public static TheoryData<string> Cases => new()
     {
-        "png tEXt", "png zTXt", "png iTXt", "png iCCP", "png unknown ancillary", "png many small ancillary", "png many tiny IDAT",
+        "png tEXt", "png zTXt", "png iTXt", "png iCCP", "png unknown ancillary", "png APNG chunks", "png many small ancillary", "png many tiny IDAT",
         "png after IEND", "jpeg many COM segments", "gif huge comment", "webp huge unknown chunk", "png 40 megapixels",
     };
 
@@ -42,6 +42,30 @@ public sealed class DecodeTimeTests
                 return PngWith(("iCCP", [.. "icc\0\0"u8, .. Filler(Budget - 400)]));
             case "png unknown ancillary":
                 return PngWith(("abCd", Filler(Budget - 400)));
+            case "png APNG chunks":
+            {
+                // An animation header and ~300 frame-control + 64 KiB frame-data pairs (acTL, fcTL, fdAT) filling the budget.
+                const int frameBytes = 64 * 1024;
+                int frames = (Budget - 400) / (12 + 26 + 12 + 4 + frameBytes);
+                var chunks = new List<(string, byte[])>();
+                byte[] actl = new byte[8];
+                BinaryPrimitives.WriteInt32BigEndian(actl, frames);
+                chunks.Add(("acTL", actl));
+                for (int i = 0; i < frames; i++)
+                {
+                    byte[] fctl = new byte[26];
+                    BinaryPrimitives.WriteInt32BigEndian(fctl, 2 * i);
+                    BinaryPrimitives.WriteInt32BigEndian(fctl.AsSpan(4), 8);
+                    BinaryPrimitives.WriteInt32BigEndian(fctl.AsSpan(8), 8);
+                    BinaryPrimitives.WriteUInt16BigEndian(fctl.AsSpan(20), 1);
+                    BinaryPrimitives.WriteUInt16BigEndian(fctl.AsSpan(22), 10);
+                    chunks.Add(("fcTL", fctl));
+                    byte[] fdat = Filler(4 + frameBytes);
+                    BinaryPrimitives.WriteInt32BigEndian(fdat, 2 * i + 1);
+                    chunks.Add(("fdAT", fdat));
+                }
+                return PngWith([.. chunks]);
+            }
             case "png many small ancillary":
                 return PngWith(Enumerable.Repeat(("tEXt", "a\0b"u8.ToArray()), (Budget - 400) / 15).ToArray());
             case "png many tiny IDAT":
