@@ -7,7 +7,7 @@ using LlamaGuardSharp.Safety;
 namespace LlamaGuardSharp.Cli.Commands;
 
 /// <summary>
-/// <c>llamaguard doctor --model DIR|REPO_ID [--revision REV] [--classify] [--threads N] [--json]</c>: checks a model
+/// <c>llamaguard doctor --model DIR|REPO_ID [--revision REV] [--download-if-missing] [--precision fp32|int8] [--int8-sidecar PATH] [--classify] [--threads N] [--json]</c>: checks a model
 /// folder and this machine without running the model (<see cref="ModelDoctor"/>) and prints each finding with what to
 /// fix; <c>--classify</c> then runs one short text-only prompt and prints the verdict and its timings. Exit code 1 when
 /// anything is a problem (warnings alone exit 0).
